@@ -1,0 +1,219 @@
+/* graph.c — the tape: node storage, leaves, the reverse sweep, mark/rewind.
+ * The arithmetic of each operation is in ops.c. */
+#include <stdarg.h>
+#include <string.h>
+#include "tape.h"
+#include "ops.h"
+
+_Noreturn void tape_fail(const char *file, int line, const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s:%d: chainrule: ", file, line);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    abort();
+}
+
+graph *graph_new(void)
+{
+    graph *g = calloc(1, sizeof *g);
+    if (!g) return NULL;
+    g->cap = 1024;
+    g->ecap = 4096;
+    g->nodes = malloc(g->cap * sizeof *g->nodes);
+    g->val = malloc(g->ecap * sizeof *g->val);
+    g->grad = malloc(g->ecap * sizeof *g->grad);
+    if (!g->nodes || !g->val || !g->grad) { graph_free(g); return NULL; }
+    return g;
+}
+
+void graph_free(graph *g)
+{
+    if (!g) return;
+    free(g->nodes);
+    free(g->val);
+    free(g->grad);
+    free(g);
+}
+
+static void grow_nodes(graph *g)
+{
+    uint32_t cap = g->cap * 2;
+    TAPE_ASSERT(cap > g->cap, "tape full (%u nodes)", g->n);
+    nrec *p = realloc(g->nodes, (size_t)cap * sizeof *p);
+    TAPE_ASSERT(p, "out of memory growing the tape to %u nodes", cap);
+    g->nodes = p;
+    g->cap = cap;
+}
+
+static void grow_elems(graph *g, uint64_t need)
+{
+    uint64_t cap = g->ecap;
+    while (cap < need) cap *= 2;
+    TAPE_ASSERT(cap <= UINT32_MAX, "tape full (%llu elements)", (unsigned long long)need);
+    double *v = realloc(g->val, cap * sizeof *v);
+    TAPE_ASSERT(v, "out of memory growing the tape to %llu elements", (unsigned long long)cap);
+    g->val = v;
+    double *d = realloc(g->grad, cap * sizeof *d);
+    TAPE_ASSERT(d, "out of memory growing the tape to %llu elements", (unsigned long long)cap);
+    g->grad = d;
+    g->ecap = (uint32_t)cap;
+}
+
+uint32_t tape_push(graph *g, int op, uint32_t rows, uint32_t cols,
+                   uint32_t a, uint32_t b, double k)
+{
+    uint64_t size = (uint64_t)rows * cols;
+    TAPE_ASSERT(rows > 0 && cols > 0, "%s: empty shape %ux%u", op_name(op), rows, cols);
+    if (g->n == g->cap) grow_nodes(g);
+    if (g->ne + size > g->ecap) grow_elems(g, g->ne + size);
+    uint32_t i = g->n++;
+    nrec *r = &g->nodes[i];
+    r->off = g->ne;
+    r->rows = rows;
+    r->cols = cols;
+    r->a = a;
+    r->b = b;
+    r->op = (uint8_t)op;
+    r->k = k;
+    if (size == 1) g->grad[g->ne] = 0.0;
+    else memset(g->grad + g->ne, 0, size * sizeof *g->grad);
+    g->ne += (uint32_t)size;
+    return i;
+}
+
+node graph_leaf(graph *g, int rows, int cols, const double *data)
+{
+    TAPE_ASSERT(rows > 0 && cols > 0, "graph_leaf: bad shape %dx%d", rows, cols);
+    uint32_t i = tape_push(g, OP_LEAF, (uint32_t)rows, (uint32_t)cols, NO_NODE, NO_NODE, 0);
+    double *v = g->val + g->nodes[i].off;
+    size_t size = (size_t)rows * (size_t)cols;
+    if (data) memcpy(v, data, size * sizeof *v);
+    else memset(v, 0, size * sizeof *v);
+    return (node){i};
+}
+
+node graph_scalar(graph *g, double v)
+{
+    uint32_t i = tape_push(g, OP_LEAF, 1, 1, NO_NODE, NO_NODE, 0);
+    g->val[g->nodes[i].off] = v;
+    return (node){i};
+}
+
+int graph_rows(const graph *g, node n) { return (int)tape_rec(g, n)->rows; }
+int graph_cols(const graph *g, node n) { return (int)tape_rec(g, n)->cols; }
+int graph_size(const graph *g, node n)
+{
+    const nrec *r = tape_rec(g, n);
+    return (int)(r->rows * r->cols);
+}
+int graph_is_leaf(const graph *g, node n) { return tape_rec(g, n)->op == OP_LEAF; }
+const char *graph_op_name(const graph *g, node n) { return op_name(tape_rec(g, n)->op); }
+size_t graph_count(const graph *g) { return g->n; }
+size_t graph_bytes(const graph *g)
+{
+    return sizeof *g + (size_t)g->cap * sizeof *g->nodes + 2 * (size_t)g->ecap * sizeof(double);
+}
+node graph_node(const graph *g, size_t i)
+{
+    TAPE_ASSERT(i < g->n, "graph_node: index %zu past the tape's %u nodes", i, g->n);
+    return (node){(uint32_t)i};
+}
+int graph_operands(const graph *g, node n, node out[2])
+{
+    const nrec *r = tape_rec(g, n);
+    int k = 0;
+    if (r->a != NO_NODE) out[k++] = (node){r->a};
+    if (r->b != NO_NODE) out[k++] = (node){r->b};
+    return k;
+}
+
+double *graph_val(const graph *g, node n) { return g->val + tape_rec(g, n)->off; }
+double *graph_grad(const graph *g, node n) { return g->grad + tape_rec(g, n)->off; }
+
+double graph_get(const graph *g, node n, int i)
+{
+    const nrec *r = tape_rec(g, n);
+    TAPE_ASSERT(i >= 0 && (uint32_t)i < r->rows * r->cols,
+                "graph_get: element %d of a %ux%u node", i, r->rows, r->cols);
+    return g->val[r->off + (uint32_t)i];
+}
+
+double graph_grad_get(const graph *g, node n, int i)
+{
+    const nrec *r = tape_rec(g, n);
+    TAPE_ASSERT(i >= 0 && (uint32_t)i < r->rows * r->cols,
+                "graph_grad_get: element %d of a %ux%u node", i, r->rows, r->cols);
+    return g->grad[r->off + (uint32_t)i];
+}
+
+/* Non-leaf gradients of the nodes before `end` are set to zero before a
+ * sweep, so a second sweep gives the same bits as the first and the
+ * intermediate gradients stay readable afterwards; leaves accumulate. */
+static void zero_inner(graph *g, uint32_t end)
+{
+    for (uint32_t i = 0; i < end; i++) {
+        const nrec *r = &g->nodes[i];
+        if (r->op == OP_LEAF) continue;
+        uint32_t size = r->rows * r->cols;
+        if (size == 1) g->grad[r->off] = 0.0;
+        else memset(g->grad + r->off, 0, size * sizeof(double));
+    }
+}
+
+/* The reverse loop: creation order is a topological order, so visiting
+ * the nodes from `top` down to 0 finishes each gradient before it is used. */
+static void sweep_down(graph *g, uint32_t top)
+{
+    for (uint32_t i = top + 1; i-- > 0;)
+        if (g->nodes[i].op != OP_LEAF) ops_backward(g, i);
+}
+
+void graph_backward(graph *g, node loss)
+{
+    const nrec *r = tape_rec(g, loss);
+    TAPE_ASSERT(r->rows == 1 && r->cols == 1,
+                "graph_backward: the loss must be 1x1, got %ux%u (a %s node)",
+                r->rows, r->cols, op_name(r->op));
+    double one = 1.0;
+    graph_backward_seed(g, loss, &one);
+}
+
+void graph_backward_seed(graph *g, node out, const double *seed)
+{
+    const nrec *r = tape_rec(g, out);
+    uint32_t size = r->rows * r->cols;
+    zero_inner(g, out.id);
+    if (r->op == OP_LEAF) {          /* dL/dL: a leaf accumulates */
+        for (uint32_t j = 0; j < size; j++) g->grad[r->off + j] += seed[j];
+        return;
+    }
+    memcpy(g->grad + r->off, seed, size * sizeof(double));
+    sweep_down(g, out.id);
+}
+
+void graph_zero_grad(graph *g)
+{
+    memset(g->grad, 0, (size_t)g->ne * sizeof(double));
+}
+
+void graph_forward(graph *g)
+{
+    for (uint32_t i = 0; i < g->n; i++)
+        if (g->nodes[i].op != OP_LEAF) ops_forward(g, i);
+}
+
+graph_mark_t graph_mark(const graph *g)
+{
+    return (graph_mark_t){g->n, g->ne};
+}
+
+void graph_rewind(graph *g, graph_mark_t m)
+{
+    TAPE_ASSERT(m.nodes <= g->n && m.elems <= g->ne,
+                "graph_rewind: mark (%u nodes) is ahead of the tape (%u nodes)", m.nodes, g->n);
+    g->n = m.nodes;
+    g->ne = m.elems;
+}

@@ -1,0 +1,649 @@
+/* ops.c — every operation of the tape, one function each, forward and
+ * derivative side by side. A function is called with back = 0 to compute
+ * the node's value from its operands, and with back = 1 to add the node's
+ * gradient into its operands (gradients always accumulate, +=).
+ *
+ * Notation in the comments: y is this node, x (or a, b) its operands,
+ * g = dL/dy the gradient arriving from above.
+ *
+ * Not here: storage, the sweep and mark/rewind (graph.c).
+ */
+#include <math.h>
+#include <string.h>
+#include "tape.h"
+#include "ops.h"
+
+static const char *const names[OP_COUNT] = {
+    [OP_LEAF] = "leaf",
+    [OP_ADD] = "add", [OP_SUB] = "sub", [OP_MUL] = "mul", [OP_DIV] = "div",
+    [OP_NEG] = "neg", [OP_SCALE] = "scale", [OP_POW] = "pow",
+    [OP_EXP] = "exp", [OP_LOG] = "log", [OP_SQRT] = "sqrt", [OP_ABS] = "abs",
+    [OP_SIN] = "sin", [OP_COS] = "cos", [OP_SINH] = "sinh", [OP_COSH] = "cosh",
+    [OP_TANH] = "tanh", [OP_SIGMOID] = "sigmoid", [OP_RELU] = "relu",
+    [OP_STANH] = "stanh",
+    [OP_MATMUL] = "matmul", [OP_TRANSPOSE] = "transpose",
+    [OP_SUM] = "sum", [OP_SUM_ROWS] = "sum_rows", [OP_SUM_COLS] = "sum_cols",
+    [OP_MEAN] = "mean",
+    [OP_SOFTMAX] = "softmax", [OP_LOG_SOFTMAX] = "log_softmax",
+    [OP_SOFTMAX_CE] = "softmax_ce", [OP_MSE] = "mse",
+};
+_Static_assert(sizeof names / sizeof names[0] == OP_COUNT, "one name per op");
+
+const char *op_name(op_kind k)
+{
+    return (unsigned)k < OP_COUNT && names[k] ? names[k] : "?";
+}
+
+#define REC(id) (&g->nodes[(id)])
+#define VAL(id) (g->val + g->nodes[(id)].off)
+#define GRAD(id) (g->grad + g->nodes[(id)].off)
+
+/* ---- element-wise binary ops, numpy broadcasting in 2-D ---------------- */
+
+/* Index of output element (i, j) in an operand of shape ar × ac. */
+static inline uint32_t bidx(uint32_t ar, uint32_t ac, uint32_t i, uint32_t j)
+{
+    return (ar == 1 ? 0 : i) * ac + (ac == 1 ? 0 : j);
+}
+
+/* Visits every output element e with its operand indices ia, ib. The
+ * common case, equal shapes, is one flat loop. */
+#define EACH_PAIR(r, ra, rb, BODY)                                            \
+    do {                                                                      \
+        uint32_t n_ = (r)->rows * (r)->cols;                                  \
+        if ((ra)->rows * (ra)->cols == n_ && (rb)->rows * (rb)->cols == n_) { \
+            for (uint32_t e = 0; e < n_; e++) {                               \
+                uint32_t ia = e, ib = e;                                      \
+                BODY                                                          \
+            }                                                                 \
+        } else {                                                              \
+            for (uint32_t i_ = 0; i_ < (r)->rows; i_++)                       \
+                for (uint32_t j_ = 0; j_ < (r)->cols; j_++) {                 \
+                    uint32_t e = i_ * (r)->cols + j_;                         \
+                    uint32_t ia = bidx((ra)->rows, (ra)->cols, i_, j_);       \
+                    uint32_t ib = bidx((rb)->rows, (rb)->cols, i_, j_);       \
+                    BODY                                                      \
+                }                                                             \
+        }                                                                     \
+    } while (0)
+
+#define BINARY_SETUP                                                          \
+    const nrec *ra = REC(r->a), *rb = REC(r->b);                              \
+    const double *a = VAL(r->a), *b = VAL(r->b);                              \
+    double *y = g->val + r->off;                                              \
+    const double *gy = g->grad + r->off;                                      \
+    double *ga = GRAD(r->a), *gb = GRAD(r->b);
+
+static void add_op(graph *g, const nrec *r, int back)
+{
+    BINARY_SETUP
+    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] + b[ib]; }); return; }
+    // y = a + b;  dL/da += g;  dL/db += g
+    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e]; gb[ib] += gy[e]; });
+}
+
+static void sub_op(graph *g, const nrec *r, int back)
+{
+    BINARY_SETUP
+    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] - b[ib]; }); return; }
+    // y = a − b;  dL/da += g;  dL/db −= g
+    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e]; gb[ib] -= gy[e]; });
+}
+
+static void mul_op(graph *g, const nrec *r, int back)
+{
+    BINARY_SETUP
+    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] * b[ib]; }); return; }
+    // y = a·b;  dL/da += g·b;  dL/db += g·a
+    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e] * b[ib]; gb[ib] += gy[e] * a[ia]; });
+}
+
+static void div_op(graph *g, const nrec *r, int back)
+{
+    BINARY_SETUP
+    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] / b[ib]; }); return; }
+    // y = a/b;  dL/da += g/b;  dL/db −= g·a/b² = g·y/b
+    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e] / b[ib]; gb[ib] -= gy[e] * y[e] / b[ib]; });
+}
+
+/* ---- element-wise unary ops -------------------------------------------- */
+
+#define UNARY_SETUP                                                           \
+    uint32_t n = r->rows * r->cols;                                           \
+    const double *x = VAL(r->a);                                              \
+    double *y = g->val + r->off;                                              \
+    const double *gy = g->grad + r->off;                                      \
+    double *gx = GRAD(r->a);                                                  \
+    (void)x; (void)y;
+
+static void neg_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = -x[e]; return; }
+    // y = −x;  dL/dx −= g
+    for (uint32_t e = 0; e < n; e++) gx[e] -= gy[e];
+}
+
+static void scale_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    double k = r->k;
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = k * x[e]; return; }
+    // y = k·x;  dL/dx += g·k
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * k;
+}
+
+static void pow_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    double p = r->k;
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = pow(x[e], p); return; }
+    // y = x^p;  dL/dx += g·p·x^(p−1)
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * p * pow(x[e], p - 1.0);
+}
+
+static void exp_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = exp(x[e]); return; }
+    // y = e^x;  dL/dx += g·y
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * y[e];
+}
+
+static void log_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = log(x[e]); return; }
+    // y = log x;  dL/dx += g/x
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] / x[e];
+}
+
+static void sqrt_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sqrt(x[e]); return; }
+    // y = √x;  dL/dx += g/(2y)
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] / (2.0 * y[e]);
+}
+
+static void abs_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = fabs(x[e]); return; }
+    // y = |x|;  dL/dx += g·sign(x)   (0 at the kink x = 0)
+    for (uint32_t e = 0; e < n; e++) gx[e] += x[e] > 0 ? gy[e] : x[e] < 0 ? -gy[e] : 0.0;
+}
+
+static void sin_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sin(x[e]); return; }
+    // y = sin x;  dL/dx += g·cos x
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * cos(x[e]);
+}
+
+static void cos_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = cos(x[e]); return; }
+    // y = cos x;  dL/dx −= g·sin x
+    for (uint32_t e = 0; e < n; e++) gx[e] -= gy[e] * sin(x[e]);
+}
+
+static void sinh_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sinh(x[e]); return; }
+    // y = sinh x;  dL/dx += g·cosh x
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * cosh(x[e]);
+}
+
+static void cosh_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = cosh(x[e]); return; }
+    // y = cosh x;  dL/dx += g·sinh x
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * sinh(x[e]);
+}
+
+static void tanh_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = tanh(x[e]); return; }
+    // y = tanh x;  dL/dx += g·(1 − y²)
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * (1.0 - y[e] * y[e]);
+}
+
+/* σ(x) without overflow: e^x/(1 + e^x) for negative x. */
+static inline double sigmoid(double x)
+{
+    if (x >= 0) return 1.0 / (1.0 + exp(-x));
+    double z = exp(x);
+    return z / (1.0 + z);
+}
+
+static void sigmoid_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sigmoid(x[e]); return; }
+    // y = σ(x);  dL/dx += g·y(1 − y)
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * y[e] * (1.0 - y[e]);
+}
+
+static void relu_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = x[e] > 0 ? x[e] : 0.0; return; }
+    // y = max(0, x);  dL/dx += g·[x > 0]   (0 at the kink, as PyTorch)
+    for (uint32_t e = 0; e < n; e++) gx[e] += x[e] > 0 ? gy[e] : 0.0;
+}
+
+/* LeCun's scaled tanh, "Efficient BackProp" §4.4: f(1) ≈ 1, f(−1) ≈ −1. */
+#define STANH_A 1.7159
+#define STANH_S (2.0 / 3.0)
+
+static void stanh_op(graph *g, const nrec *r, int back)
+{
+    UNARY_SETUP
+    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = STANH_A * tanh(STANH_S * x[e]); return; }
+    // y = A·tanh(Sx);  dL/dx += g·A·S·(1 − tanh²(Sx)) = g·S·(A − y²/A)
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * STANH_S * (STANH_A - y[e] * y[e] / STANH_A);
+}
+
+/* ---- matrices ----------------------------------------------------------- */
+
+static void matmul_op(graph *g, const nrec *r, int back)
+{
+    // a is (R, K), b is (K, C), y is (R, C)
+    const nrec *ra = REC(r->a);
+    uint32_t R = r->rows, K = ra->cols, C = r->cols;
+    const double *a = VAL(r->a), *b = VAL(r->b);
+    double *y = g->val + r->off;
+    const double *gy = g->grad + r->off;
+    double *ga = GRAD(r->a), *gb = GRAD(r->b);
+    if (!back) {
+        // y_ij = Σ_k a_ik b_kj
+        for (uint32_t i = 0; i < R; i++) {
+            double *yi = y + (size_t)i * C;
+            for (uint32_t j = 0; j < C; j++) yi[j] = 0.0;
+            for (uint32_t k = 0; k < K; k++) {
+                double aik = a[(size_t)i * K + k];
+                const double *bk = b + (size_t)k * C;
+                for (uint32_t j = 0; j < C; j++) yi[j] += aik * bk[j];
+            }
+        }
+        return;
+    }
+    // dL/da = g·bᵀ:  dL/da_ik += Σ_j g_ij b_kj
+    // dL/db = aᵀ·g:  dL/db_kj += Σ_i a_ik g_ij
+    for (uint32_t i = 0; i < R; i++) {
+        const double *gi = gy + (size_t)i * C;
+        for (uint32_t k = 0; k < K; k++) {
+            const double *bk = b + (size_t)k * C;
+            double *gbk = gb + (size_t)k * C;
+            double aik = a[(size_t)i * K + k], s = 0.0;
+            for (uint32_t j = 0; j < C; j++) {
+                s += gi[j] * bk[j];
+                gbk[j] += aik * gi[j];
+            }
+            ga[(size_t)i * K + k] += s;
+        }
+    }
+}
+
+static void transpose_op(graph *g, const nrec *r, int back)
+{
+    // x is (C, R), y is (R, C): y_ij = x_ji
+    uint32_t R = r->rows, C = r->cols;
+    const double *x = VAL(r->a);
+    double *y = g->val + r->off;
+    const double *gy = g->grad + r->off;
+    double *gx = GRAD(r->a);
+    if (!back) {
+        for (uint32_t i = 0; i < R; i++)
+            for (uint32_t j = 0; j < C; j++) y[i * C + j] = x[j * R + i];
+        return;
+    }
+    // dL/dx_ji += g_ij
+    for (uint32_t i = 0; i < R; i++)
+        for (uint32_t j = 0; j < C; j++) gx[j * R + i] += gy[i * C + j];
+}
+
+/* ---- reductions --------------------------------------------------------- */
+
+static void sum_op(graph *g, const nrec *r, int back)
+{
+    const nrec *rx = REC(r->a);
+    uint32_t n = rx->rows * rx->cols;
+    const double *x = VAL(r->a);
+    double *gx = GRAD(r->a);
+    if (!back) {
+        double s = 0.0;
+        for (uint32_t e = 0; e < n; e++) s += x[e];
+        g->val[r->off] = s;
+        return;
+    }
+    // y = Σ x;  dL/dx_e += g
+    double gy = g->grad[r->off];
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy;
+}
+
+static void mean_op(graph *g, const nrec *r, int back)
+{
+    const nrec *rx = REC(r->a);
+    uint32_t n = rx->rows * rx->cols;
+    const double *x = VAL(r->a);
+    double *gx = GRAD(r->a);
+    if (!back) {
+        double s = 0.0;
+        for (uint32_t e = 0; e < n; e++) s += x[e];
+        g->val[r->off] = s / n;
+        return;
+    }
+    // y = (1/n) Σ x;  dL/dx_e += g/n
+    double gy = g->grad[r->off] / n;
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy;
+}
+
+static void sum_rows_op(graph *g, const nrec *r, int back)
+{
+    // x is (R, C), y is (R, 1)
+    const nrec *rx = REC(r->a);
+    uint32_t R = rx->rows, C = rx->cols;
+    const double *x = VAL(r->a);
+    double *y = g->val + r->off, *gx = GRAD(r->a);
+    const double *gy = g->grad + r->off;
+    if (!back) {
+        for (uint32_t i = 0; i < R; i++) {
+            double s = 0.0;
+            for (uint32_t j = 0; j < C; j++) s += x[i * C + j];
+            y[i] = s;
+        }
+        return;
+    }
+    // y_i = Σ_j x_ij;  dL/dx_ij += g_i
+    for (uint32_t i = 0; i < R; i++)
+        for (uint32_t j = 0; j < C; j++) gx[i * C + j] += gy[i];
+}
+
+static void sum_cols_op(graph *g, const nrec *r, int back)
+{
+    // x is (R, C), y is (1, C)
+    const nrec *rx = REC(r->a);
+    uint32_t R = rx->rows, C = rx->cols;
+    const double *x = VAL(r->a);
+    double *y = g->val + r->off, *gx = GRAD(r->a);
+    const double *gy = g->grad + r->off;
+    if (!back) {
+        for (uint32_t j = 0; j < C; j++) y[j] = 0.0;
+        for (uint32_t i = 0; i < R; i++)
+            for (uint32_t j = 0; j < C; j++) y[j] += x[i * C + j];
+        return;
+    }
+    // y_j = Σ_i x_ij;  dL/dx_ij += g_j
+    for (uint32_t i = 0; i < R; i++)
+        for (uint32_t j = 0; j < C; j++) gx[i * C + j] += gy[j];
+}
+
+/* ---- softmax and losses ------------------------------------------------- */
+
+/* Row-wise log Σ_j e^{x_j}, shifted by the row maximum so e^{…} ≤ 1. */
+static double logsumexp(const double *x, uint32_t C)
+{
+    double m = x[0], s = 0.0;
+    for (uint32_t j = 1; j < C; j++) if (x[j] > m) m = x[j];
+    for (uint32_t j = 0; j < C; j++) s += exp(x[j] - m);
+    return m + log(s);
+}
+
+static void softmax_op(graph *g, const nrec *r, int back)
+{
+    // o is (R, C), y is (R, C), each row y_i = softmax(o_i)
+    uint32_t R = r->rows, C = r->cols;
+    const double *o = VAL(r->a);
+    double *y = g->val + r->off, *go = GRAD(r->a);
+    const double *gy = g->grad + r->off;
+    if (!back) {
+        for (uint32_t i = 0; i < R; i++) {
+            double lse = logsumexp(o + i * C, C);
+            for (uint32_t j = 0; j < C; j++) y[i * C + j] = exp(o[i * C + j] - lse);
+        }
+        return;
+    }
+    // ∂y_k/∂o_j = y_k(δ_kj − y_j), so dL/do_j += Σ_k g_k y_k(δ_kj − y_j)
+    //                                         = y_j (g_j − Σ_k g_k y_k)
+    for (uint32_t i = 0; i < R; i++) {
+        const double *yi = y + i * C, *gi = gy + i * C;
+        double dot = 0.0;
+        for (uint32_t k = 0; k < C; k++) dot += gi[k] * yi[k];
+        for (uint32_t j = 0; j < C; j++) go[i * C + j] += yi[j] * (gi[j] - dot);
+    }
+}
+
+static void log_softmax_op(graph *g, const nrec *r, int back)
+{
+    uint32_t R = r->rows, C = r->cols;
+    const double *o = VAL(r->a);
+    double *y = g->val + r->off, *go = GRAD(r->a);
+    const double *gy = g->grad + r->off;
+    if (!back) {
+        for (uint32_t i = 0; i < R; i++) {
+            double lse = logsumexp(o + i * C, C);
+            for (uint32_t j = 0; j < C; j++) y[i * C + j] = o[i * C + j] - lse;
+        }
+        return;
+    }
+    // y_k = o_k − log Σ e^o, ∂y_k/∂o_j = δ_kj − softmax_j:
+    // dL/do_j += g_j − e^{y_j} Σ_k g_k
+    for (uint32_t i = 0; i < R; i++) {
+        const double *gi = gy + i * C;
+        double s = 0.0;
+        for (uint32_t k = 0; k < C; k++) s += gi[k];
+        for (uint32_t j = 0; j < C; j++) go[i * C + j] += gi[j] - exp(y[i * C + j]) * s;
+    }
+}
+
+static void softmax_ce_op(graph *g, const nrec *r, int back)
+{
+    // o and t are (R, C); y = (1/R) Σ_i −Σ_j t_ij log softmax(o_i)_j
+    const nrec *ro = REC(r->a);
+    uint32_t R = ro->rows, C = ro->cols;
+    const double *o = VAL(r->a), *t = VAL(r->b);
+    double *go = GRAD(r->a), *gt = GRAD(r->b);
+    if (!back) {
+        double loss = 0.0;
+        for (uint32_t i = 0; i < R; i++) {
+            double lse = logsumexp(o + i * C, C);
+            for (uint32_t j = 0; j < C; j++)
+                if (t[i * C + j] != 0.0) loss -= t[i * C + j] * (o[i * C + j] - lse);
+        }
+        g->val[r->off] = loss / R;
+        return;
+    }
+    // dL/do_ij += g/R · (y_ij Σ_k t_ik − t_ij)   = g/R · (y − t) for one-hot t
+    // dL/dt_ij −= g/R · log y_ij
+    double gR = g->grad[r->off] / R;
+    for (uint32_t i = 0; i < R; i++) {
+        const double *oi = o + i * C, *ti = t + i * C;
+        double lse = logsumexp(oi, C), st = 0.0;
+        for (uint32_t k = 0; k < C; k++) st += ti[k];
+        for (uint32_t j = 0; j < C; j++) {
+            double ly = oi[j] - lse;
+            go[i * C + j] += gR * (exp(ly) * st - ti[j]);
+            gt[i * C + j] -= gR * ly;
+        }
+    }
+}
+
+static void mse_op(graph *g, const nrec *r, int back)
+{
+    // a and b are (R, C); y = (1/n) Σ (a − b)²
+    const nrec *ra = REC(r->a);
+    uint32_t n = ra->rows * ra->cols;
+    const double *a = VAL(r->a), *b = VAL(r->b);
+    double *ga = GRAD(r->a), *gb = GRAD(r->b);
+    if (!back) {
+        double s = 0.0;
+        for (uint32_t e = 0; e < n; e++) s += (a[e] - b[e]) * (a[e] - b[e]);
+        g->val[r->off] = s / n;
+        return;
+    }
+    // dL/da += g·2(a − b)/n;  dL/db −= g·2(a − b)/n
+    double k = 2.0 * g->grad[r->off] / n;
+    for (uint32_t e = 0; e < n; e++) {
+        double d = k * (a[e] - b[e]);
+        ga[e] += d;
+        gb[e] -= d;
+    }
+}
+
+/* ---- the table ---------------------------------------------------------- */
+
+typedef void (*op_fn)(graph *g, const nrec *r, int back);
+
+static const op_fn table[OP_COUNT] = {
+    [OP_LEAF] = NULL,
+    [OP_ADD] = add_op, [OP_SUB] = sub_op, [OP_MUL] = mul_op, [OP_DIV] = div_op,
+    [OP_NEG] = neg_op, [OP_SCALE] = scale_op, [OP_POW] = pow_op,
+    [OP_EXP] = exp_op, [OP_LOG] = log_op, [OP_SQRT] = sqrt_op, [OP_ABS] = abs_op,
+    [OP_SIN] = sin_op, [OP_COS] = cos_op, [OP_SINH] = sinh_op, [OP_COSH] = cosh_op,
+    [OP_TANH] = tanh_op, [OP_SIGMOID] = sigmoid_op, [OP_RELU] = relu_op,
+    [OP_STANH] = stanh_op,
+    [OP_MATMUL] = matmul_op, [OP_TRANSPOSE] = transpose_op,
+    [OP_SUM] = sum_op, [OP_SUM_ROWS] = sum_rows_op, [OP_SUM_COLS] = sum_cols_op,
+    [OP_MEAN] = mean_op,
+    [OP_SOFTMAX] = softmax_op, [OP_LOG_SOFTMAX] = log_softmax_op,
+    [OP_SOFTMAX_CE] = softmax_ce_op, [OP_MSE] = mse_op,
+};
+_Static_assert(sizeof table / sizeof table[0] == OP_COUNT, "one function per op");
+
+void ops_forward(graph *g, uint32_t i) { table[g->nodes[i].op](g, &g->nodes[i], 0); }
+void ops_backward(graph *g, uint32_t i) { table[g->nodes[i].op](g, &g->nodes[i], 1); }
+
+/* ---- constructors: shape rules, then the forward value ------------------ */
+
+static node make(graph *g, int op, uint32_t rows, uint32_t cols, node a, node b, double k)
+{
+    uint32_t i = tape_push(g, op, rows, cols, a.id, b.id, k);
+    table[op](g, &g->nodes[i], 0);
+    return (node){i};
+}
+
+static const node NONE = {NO_NODE};
+
+static node binary(graph *g, int op, node a, node b)
+{
+    const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
+    uint32_t R, C;
+    if (ra->rows == rb->rows || rb->rows == 1) R = ra->rows;
+    else if (ra->rows == 1) R = rb->rows;
+    else R = 0;
+    if (ra->cols == rb->cols || rb->cols == 1) C = ra->cols;
+    else if (ra->cols == 1) C = rb->cols;
+    else C = 0;
+    TAPE_ASSERT(R && C, "op_%s: shapes %ux%u and %ux%u do not broadcast",
+                op_name(op), ra->rows, ra->cols, rb->rows, rb->cols);
+    return make(g, op, R, C, a, b, 0);
+}
+
+node op_add(graph *g, node a, node b) { return binary(g, OP_ADD, a, b); }
+node op_sub(graph *g, node a, node b) { return binary(g, OP_SUB, a, b); }
+node op_mul(graph *g, node a, node b) { return binary(g, OP_MUL, a, b); }
+node op_div(graph *g, node a, node b) { return binary(g, OP_DIV, a, b); }
+
+static node unary(graph *g, int op, node a, double k)
+{
+    const nrec *ra = tape_rec(g, a);
+    return make(g, op, ra->rows, ra->cols, a, NONE, k);
+}
+
+node op_neg(graph *g, node a) { return unary(g, OP_NEG, a, 0); }
+node op_scale(graph *g, node a, double k) { return unary(g, OP_SCALE, a, k); }
+node op_pow(graph *g, node a, double p) { return unary(g, OP_POW, a, p); }
+node op_exp(graph *g, node a) { return unary(g, OP_EXP, a, 0); }
+node op_log(graph *g, node a) { return unary(g, OP_LOG, a, 0); }
+node op_sqrt(graph *g, node a) { return unary(g, OP_SQRT, a, 0); }
+node op_abs(graph *g, node a) { return unary(g, OP_ABS, a, 0); }
+node op_sin(graph *g, node a) { return unary(g, OP_SIN, a, 0); }
+node op_cos(graph *g, node a) { return unary(g, OP_COS, a, 0); }
+node op_sinh(graph *g, node a) { return unary(g, OP_SINH, a, 0); }
+node op_cosh(graph *g, node a) { return unary(g, OP_COSH, a, 0); }
+node op_tanh(graph *g, node a) { return unary(g, OP_TANH, a, 0); }
+node op_sigmoid(graph *g, node a) { return unary(g, OP_SIGMOID, a, 0); }
+node op_relu(graph *g, node a) { return unary(g, OP_RELU, a, 0); }
+node op_stanh(graph *g, node a) { return unary(g, OP_STANH, a, 0); }
+node op_softmax(graph *g, node o) { return unary(g, OP_SOFTMAX, o, 0); }
+node op_log_softmax(graph *g, node o) { return unary(g, OP_LOG_SOFTMAX, o, 0); }
+
+node op_matmul(graph *g, node a, node b)
+{
+    const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
+    TAPE_ASSERT(ra->cols == rb->rows, "op_matmul: shapes %ux%u and %ux%u: inner sizes %u and %u differ",
+                ra->rows, ra->cols, rb->rows, rb->cols, ra->cols, rb->rows);
+    return make(g, OP_MATMUL, ra->rows, rb->cols, a, b, 0);
+}
+
+node op_transpose(graph *g, node a)
+{
+    const nrec *ra = tape_rec(g, a);
+    return make(g, OP_TRANSPOSE, ra->cols, ra->rows, a, NONE, 0);
+}
+
+node op_add_row(graph *g, node x, node b)
+{
+    const nrec *rx = tape_rec(g, x), *rb = tape_rec(g, b);
+    TAPE_ASSERT(rb->rows == 1 && rb->cols == rx->cols,
+                "op_add_row: bias %ux%u is not one row of %u for x %ux%u",
+                rb->rows, rb->cols, rx->cols, rx->rows, rx->cols);
+    return make(g, OP_ADD, rx->rows, rx->cols, x, b, 0);
+}
+
+node op_sum(graph *g, node a) { tape_rec(g, a); return make(g, OP_SUM, 1, 1, a, NONE, 0); }
+node op_mean(graph *g, node a) { tape_rec(g, a); return make(g, OP_MEAN, 1, 1, a, NONE, 0); }
+node op_sum_rows(graph *g, node a) { return make(g, OP_SUM_ROWS, tape_rec(g, a)->rows, 1, a, NONE, 0); }
+node op_sum_cols(graph *g, node a) { return make(g, OP_SUM_COLS, 1, tape_rec(g, a)->cols, a, NONE, 0); }
+
+node op_softmax_ce(graph *g, node o, node t)
+{
+    const nrec *ro = tape_rec(g, o), *rt = tape_rec(g, t);
+    TAPE_ASSERT(ro->rows == rt->rows && ro->cols == rt->cols,
+                "op_softmax_ce: logits %ux%u and targets %ux%u differ",
+                ro->rows, ro->cols, rt->rows, rt->cols);
+    return make(g, OP_SOFTMAX_CE, 1, 1, o, t, 0);
+}
+
+node op_mse(graph *g, node a, node b)
+{
+    const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
+    TAPE_ASSERT(ra->rows == rb->rows && ra->cols == rb->cols,
+                "op_mse: shapes %ux%u and %ux%u differ", ra->rows, ra->cols, rb->rows, rb->cols);
+    return make(g, OP_MSE, 1, 1, a, b, 0);
+}
+
+/* ---- composites: the same functions written as explicit nodes ----------- */
+
+node op_softmax_composite(graph *g, node o)
+{
+    // y_ij = e^{o_ij − m_i} / Σ_k e^{o_ik − m_i}, m_i the row maximum. m is a
+    // constant leaf: a shift leaves softmax unchanged, so no gradient flows
+    // through it, and it keeps e^{…} from overflowing.
+    const nrec *ro = tape_rec(g, o);
+    uint32_t R = ro->rows, C = ro->cols;
+    node m = graph_leaf(g, (int)R, 1, NULL);
+    const double *ov = graph_val(g, o);
+    double *mv = graph_val(g, m);
+    for (uint32_t i = 0; i < R; i++) {
+        mv[i] = ov[i * C];
+        for (uint32_t j = 1; j < C; j++) if (ov[i * C + j] > mv[i]) mv[i] = ov[i * C + j];
+    }
+    node e = op_exp(g, op_sub(g, o, m));
+    return op_div(g, e, op_sum_rows(g, e));
+}
+
+node op_softmax_ce_composite(graph *g, node o, node t)
+{
+    // L = −(1/R) Σ_i Σ_j t_ij log y_ij
+    int R = graph_rows(g, o);
+    node y = op_softmax_composite(g, o);
+    return op_scale(g, op_sum(g, op_mul(g, t, op_log(g, y))), -1.0 / R);
+}

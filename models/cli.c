@@ -1,0 +1,108 @@
+/* cli.c — option parsing for the lessons, verify and the benchmarks. */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "cli.h"
+
+static const char *prog = "chainrule";
+
+const char *cli_prog(void) { return prog; }
+
+_Noreturn void cli_fail(const char *fmt, ...)
+{
+    va_list ap;
+    fprintf(stderr, "%s: ", prog);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    exit(2);
+}
+
+static void usage(const char *about, const cli_opt *opts)
+{
+    printf("%s\n\nusage: %s [options]\n\noptions:\n", about, prog);
+    for (const cli_opt *o = opts; o->name; o++) {
+        char left[64];
+        snprintf(left, sizeof left, "%s%s%s", o->name, o->arg ? " " : "", o->arg ? o->arg : "");
+        printf("  %-22s %s\n", left, o->help);
+    }
+    printf("  %-22s %s\n", "--help", "this text");
+}
+
+static void set_value(const cli_opt *o, const char *v)
+{
+    char *end;
+    if (o->kind == CLI_INT) {
+        errno = 0;
+        long x = strtol(v, &end, 10);
+        if (*v == '\0' || *end != '\0' || errno || x < INT_MIN || x > INT_MAX)
+            cli_fail("%s: '%s' is not a whole number", o->name, v);
+        *(int *)o->dst = (int)x;
+    } else if (o->kind == CLI_DOUBLE) {
+        errno = 0;
+        double x = strtod(v, &end);
+        if (*v == '\0' || *end != '\0' || errno || !isfinite(x))
+            cli_fail("%s: '%s' is not a finite number", o->name, v);
+        *(double *)o->dst = x;
+    } else {
+        *(const char **)o->dst = v;
+    }
+}
+
+int cli_parse(int argc, char **argv, const char *about, const cli_opt *opts)
+{
+    if (argc > 0 && argv[0]) {
+        const char *slash = strrchr(argv[0], '/');
+        prog = slash ? slash + 1 : argv[0];
+    }
+    /* Positional arguments are moved, in order, behind the options. */
+    int npos = 0;
+    char **pos = malloc((size_t)(argc + 1) * sizeof *pos);
+    if (!pos) cli_fail("out of memory");
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "--") == 0) {
+            while (++i < argc) pos[npos++] = argv[i];
+            break;
+        }
+        if (strncmp(a, "--", 2) != 0 || a[2] == '\0') { pos[npos++] = argv[i]; continue; }
+        if (strcmp(a, "--help") == 0) { usage(about, opts); free(pos); exit(0); }
+        const char *eq = strchr(a, '=');
+        size_t len = eq ? (size_t)(eq - a) : strlen(a);
+        const cli_opt *o = opts;
+        while (o->name && !(strlen(o->name) == len && strncmp(o->name, a, len) == 0)) o++;
+        if (!o->name) {
+            free(pos);
+            cli_fail("unknown option '%.*s' (try --help)", (int)len, a);
+        }
+        if (o->kind == CLI_FLAG) {
+            if (eq) { free(pos); cli_fail("%s takes no value", o->name); }
+            *(int *)o->dst = 1;
+            continue;
+        }
+        const char *v = eq ? eq + 1 : (i + 1 < argc ? argv[++i] : NULL);
+        if (!v) { free(pos); cli_fail("%s needs a value (%s)", o->name, o->arg ? o->arg : "value"); }
+        set_value(o, v);
+    }
+    int first = argc - npos;
+    for (int k = 0; k < npos; k++) argv[first + k] = pos[k];
+    free(pos);
+    return first;
+}
+
+void cli_no_positional(int first, int argc, char **argv)
+{
+    if (first < argc) cli_fail("unexpected argument '%s' (try --help)", argv[first]);
+}
+
+const char *cli_data_root(const char *flag_value)
+{
+    if (flag_value) return flag_value;
+    const char *env = getenv("CHAINRULE_DATA");
+    return env && *env ? env : "data";
+}

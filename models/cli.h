@@ -1,0 +1,47 @@
+/* cli.h — the command line of every chainrule program: a table of options,
+ * --help generated from it, and the house rule for user errors: one line
+ * on stderr naming the flag or file, exit status 2.
+ *
+ *   int seed = 1, quick = 0; const char *data = NULL;
+ *   cli_opt opts[] = {
+ *       {"--seed", CLI_INT, &seed, "N", "seed of the initial weights (default 1)"},
+ *       {"--quick", CLI_FLAG, &quick, NULL, "small data, seconds (for tests)"},
+ *       {"--data", CLI_STRING, &data, "DIR", "data root (default data/, or $CHAINRULE_DATA)"},
+ *       {0}};
+ *   cli_parse(argc, argv, "03 scalar backprop — …", opts);
+ */
+#ifndef CHAINRULE_CLI_H
+#define CHAINRULE_CLI_H
+
+typedef enum { CLI_FLAG, CLI_INT, CLI_DOUBLE, CLI_STRING } cli_kind;
+
+typedef struct {
+    const char *name;    /* "--seed"; a table ends with {0} */
+    cli_kind kind;
+    void *dst;           /* int* (FLAG, INT), double*, or const char** */
+    const char *arg;     /* the value's placeholder in --help ("N"), or NULL */
+    const char *help;    /* one line */
+} cli_opt;
+
+/* Parses argv (`--name value` or `--name=value`). --help prints `about`
+ * and the table and exits 0; an unknown flag, a missing or malformed value
+ * exits 2 with one line naming it. Arguments that do not start with "--"
+ * are left in order at argv[first…argc): returns first. A lesson that takes
+ * no such arguments passes them to cli_no_positional. */
+int cli_parse(int argc, char **argv, const char *about, const cli_opt *opts);
+void cli_no_positional(int first, int argc, char **argv);
+
+/* The program's name as invoked, for messages ("03_scalar_backprop"). */
+const char *cli_prog(void);
+
+/* One line "prog: message" on stderr, then exit(2). */
+_Noreturn void cli_fail(const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 1, 2)))
+#endif
+    ;
+
+/* The data root: the --data value if given, else $CHAINRULE_DATA, else "data". */
+const char *cli_data_root(const char *flag_value);
+
+#endif
