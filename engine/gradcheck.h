@@ -1,11 +1,11 @@
-/* check.h — is the gradient right? Central differences against the tape's
+/* gradcheck.h — is the gradient right? Central differences against the tape's
  * reverse sweep, with a verdict; and full Jacobians by repeated sweeps.
  *
  * The checks replay the tape (graph_forward), so they work on any graph
  * already built, without a callback: nudge a leaf, replay, read the loss.
  */
-#ifndef CHAINRULE_CHECK_H
-#define CHAINRULE_CHECK_H
+#ifndef CHAINRULE_GRADCHECK_H
+#define CHAINRULE_GRADCHECK_H
 
 #include "graph.h"
 
@@ -17,21 +17,21 @@ typedef struct {
     double worst_rel;    /* its relative error |a − n| / max(|a|, |n|, floor) */
     double analytic;     /* the sweep's gradient there */
     double numeric;      /* the central difference there */
-} check_report;
+} gradcheck_report;
 
 /* Compares dL/dleaf from one reverse sweep with (L(x+ε) − L(x−ε)) / 2ε for
  * every element of every leaf in leaves[0..nleaves). An element passes when
  * |a − n| ≤ tol·max(|a|, |n|, 1e-8). The leaves' values are
  * restored and their gradients left as one sweep made them (zeroed first).
  * Typical: eps = 1e-6, tol = 1e-6. */
-check_report check_grad(graph *g, node loss, const node *leaves, int nleaves,
+gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,
                         double eps, double tol);
 
 /* The Jacobian ∂out/∂in by one reverse sweep per element of out:
  * J is (size(out) × size(in)), row-major. Gradients are zeroed. */
-void check_jacobian(graph *g, node out, node in, double *J);
+void gradcheck_jacobian(graph *g, node out, node in, double *J);
 
 /* The same Jacobian by central differences on in (replaying the tape). */
-void check_jacobian_fd(graph *g, node out, node in, double eps, double *J);
+void gradcheck_jacobian_fd(graph *g, node out, node in, double eps, double *J);
 
 #endif

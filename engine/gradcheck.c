@@ -1,8 +1,8 @@
-/* check.c — gradient checks by central differences, Jacobians by sweeps. */
+/* gradcheck.c — gradient checks by central differences, Jacobians by sweeps. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "check.h"
+#include "gradcheck.h"
 
 /* Relative error with an absolute floor, so two tiny numbers that both
  * round to noise are not called far apart. */
@@ -12,10 +12,10 @@ static double rel_err(double a, double n)
     return fabs(a - n) / scale;
 }
 
-check_report check_grad(graph *g, node loss, const node *leaves, int nleaves,
+gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,
                         double eps, double tol)
 {
-    check_report rep = {1, 0, -1, -1, 0.0, 0.0, 0.0};
+    gradcheck_report rep = {1, 0, -1, -1, 0.0, 0.0, 0.0};
     graph_zero_grad(g);
     graph_forward(g);
     graph_backward(g, loss);
@@ -49,7 +49,7 @@ check_report check_grad(graph *g, node loss, const node *leaves, int nleaves,
     return rep;
 }
 
-void check_jacobian(graph *g, node out, node in, double *J)
+void gradcheck_jacobian(graph *g, node out, node in, double *J)
 {
     int m = graph_size(g, out), n = graph_size(g, in);
     double *seed = calloc((size_t)m, sizeof *seed);
@@ -65,7 +65,7 @@ void check_jacobian(graph *g, node out, node in, double *J)
     free(seed);
 }
 
-void check_jacobian_fd(graph *g, node out, node in, double eps, double *J)
+void gradcheck_jacobian_fd(graph *g, node out, node in, double eps, double *J)
 {
     int m = graph_size(g, out), n = graph_size(g, in);
     for (int j = 0; j < n; j++) {
