@@ -14,14 +14,14 @@ typedef struct {
     int checked;         /* how many elements were compared */
     int worst_leaf;      /* index into the leaves array of the worst element */
     int worst_index;     /* element of that leaf, row-major */
-    double worst_rel;    /* its relative error |a − n| / max(|a|, |n|, floor) */
+    double worst_rel;    /* its relative error |a − n| / max(|a|, |n|, 1e-3) */
     double analytic;     /* the sweep's gradient there */
     double numeric;      /* the central difference there */
 } gradcheck_report;
 
 /* Compares dL/dleaf from one reverse sweep with (L(x+ε) − L(x−ε)) / 2ε for
  * every element of every leaf in leaves[0..nleaves). An element passes when
- * |a − n| ≤ tol·max(|a|, |n|, 1e-8). The leaves' values are
+ * |a − n| ≤ tol·max(|a|, |n|, 1e-3). The leaves' values are
  * restored and their gradients left as one sweep made them (zeroed first).
  * Typical: eps = 1e-6, tol = 1e-6. */
 gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,
