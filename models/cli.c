@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include "cli.h"
 
 static const char *prog = "chainrule";
@@ -105,4 +106,21 @@ const char *cli_data_root(const char *flag_value)
     if (flag_value) return flag_value;
     const char *env = getenv("CHAINRULE_DATA");
     return env && *env ? env : "data";
+}
+
+FILE *cli_data_file(const char *name)
+{
+    char path[512];
+    if (mkdir("build", 0777) != 0 && errno != EEXIST) cli_fail("build: cannot create: %s", strerror(errno));
+    if (mkdir("build/data", 0777) != 0 && errno != EEXIST)
+        cli_fail("build/data: cannot create: %s", strerror(errno));
+    snprintf(path, sizeof path, "build/data/%s", name);
+    FILE *f = fopen(path, "w");
+    if (!f) cli_fail("%s: cannot write: %s", path, strerror(errno));
+    return f;
+}
+
+void cli_data_close(FILE *f, const char *name)
+{
+    if (ferror(f) | (fclose(f) != 0)) cli_fail("build/data/%s: write failed", name);
 }

@@ -13,6 +13,8 @@
 #ifndef CHAINRULE_CLI_H
 #define CHAINRULE_CLI_H
 
+#include <stdio.h>
+
 typedef enum { CLI_FLAG, CLI_INT, CLI_DOUBLE, CLI_STRING } cli_kind;
 
 typedef struct {
@@ -43,5 +45,11 @@ _Noreturn void cli_fail(const char *fmt, ...)
 
 /* The data root: the --data value if given, else $CHAINRULE_DATA, else "data". */
 const char *cli_data_root(const char *flag_value);
+
+/* Opens build/data/NAME for writing, making build/ and build/data/ when
+ * missing; on failure one line naming the path, exit 2. Close with
+ * cli_data_close, which checks that the writes reached the disk. */
+FILE *cli_data_file(const char *name);
+void cli_data_close(FILE *f, const char *name);
 
 #endif

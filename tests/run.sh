@@ -19,8 +19,8 @@ count() {  # count NAME STATUS OUTPUT: adds the last "N passed, N failed" line
         echo "$name: no result line (exit $status): 0 passed, 1 failed" | sed 's/^/  /'
         total_fail=$((total_fail + 1)); return
     fi
-    p=$(echo "$line" | sed -E 's/.*[^0-9]?([0-9]+) passed.*/\1/')
-    f=$(echo "$line" | sed -E 's/.* ([0-9]+) failed.*/\1/')
+    p=$(echo "$line" | grep -oE '[0-9]+ passed' | grep -oE '[0-9]+')
+    f=$(echo "$line" | grep -oE '[0-9]+ failed' | grep -oE '[0-9]+')
     if [ "$status" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
     [ "$f" -ne 0 ] && printf '%s\n' "$out" | grep -E 'FAIL|ERROR|Sanitizer|runtime error' | head -n 30
     echo "  $name: $p passed, $f failed"
