@@ -62,26 +62,11 @@ static void grow_elems(graph *g, uint64_t need)
     g->ecap = (uint32_t)cap;
 }
 
-uint32_t tape_push(graph *g, int op, uint32_t rows, uint32_t cols,
-                   uint32_t a, uint32_t b, double k)
+void tape_grow(graph *g, uint64_t size)
 {
-    uint64_t size = (uint64_t)rows * cols;
-    TAPE_ASSERT(rows > 0 && cols > 0, "%s: empty shape %ux%u", op_name(op), rows, cols);
+    TAPE_ASSERT(size > 0, "empty shape: a node needs at least one element");
     if (g->n == g->cap) grow_nodes(g);
     if (g->ne + size > g->ecap) grow_elems(g, g->ne + size);
-    uint32_t i = g->n++;
-    nrec *r = &g->nodes[i];
-    r->off = g->ne;
-    r->rows = rows;
-    r->cols = cols;
-    r->a = a;
-    r->b = b;
-    r->op = (uint8_t)op;
-    r->k = k;
-    if (size == 1) g->grad[g->ne] = 0.0;
-    else memset(g->grad + g->ne, 0, size * sizeof *g->grad);
-    g->ne += (uint32_t)size;
-    return i;
 }
 
 node graph_leaf(graph *g, int rows, int cols, const double *data)
@@ -151,7 +136,9 @@ double graph_grad_get(const graph *g, node n, int i)
 
 /* Non-leaf gradients of the nodes before `end` are set to zero before a
  * sweep, so a second sweep gives the same bits as the first and the
- * intermediate gradients stay readable afterwards; leaves accumulate. */
+ * intermediate gradients stay readable afterwards; leaves accumulate.
+ * Only nodes below g->dirty can hold old gradients (a node is born with a
+ * zero gradient), so the usual build-sweep-rewind step skips this pass. */
 static void zero_inner(graph *g, uint32_t end)
 {
     for (uint32_t i = 0; i < end; i++) {
@@ -161,14 +148,6 @@ static void zero_inner(graph *g, uint32_t end)
         if (size == 1) g->grad[r->off] = 0.0;
         else memset(g->grad + r->off, 0, size * sizeof(double));
     }
-}
-
-/* The reverse loop: creation order is a topological order, so visiting
- * the nodes from `top` down to 0 finishes each gradient before it is used. */
-static void sweep_down(graph *g, uint32_t top)
-{
-    for (uint32_t i = top + 1; i-- > 0;)
-        if (g->nodes[i].op != OP_LEAF) ops_backward(g, i);
 }
 
 void graph_backward(graph *g, node loss)
@@ -185,18 +164,22 @@ void graph_backward_seed(graph *g, node out, const double *seed)
 {
     const nrec *r = tape_rec(g, out);
     uint32_t size = r->rows * r->cols;
-    zero_inner(g, out.id);
+    zero_inner(g, out.id < g->dirty ? out.id : g->dirty);
+    if (out.id >= g->dirty) g->dirty = out.id + 1;
     if (r->op == OP_LEAF) {          /* dL/dL: a leaf accumulates */
         for (uint32_t j = 0; j < size; j++) g->grad[r->off + j] += seed[j];
         return;
     }
     memcpy(g->grad + r->off, seed, size * sizeof(double));
-    sweep_down(g, out.id);
+    /* creation order is a topological order: visiting the nodes from out
+     * down to 0 finishes each gradient before it is passed on */
+    ops_sweep(g, out.id);
 }
 
 void graph_zero_grad(graph *g)
 {
     memset(g->grad, 0, (size_t)g->ne * sizeof(double));
+    g->dirty = 0;
 }
 
 void graph_forward(graph *g)
@@ -216,4 +199,5 @@ void graph_rewind(graph *g, graph_mark_t m)
                 "graph_rewind: mark (%u nodes) is ahead of the tape (%u nodes)", m.nodes, g->n);
     g->n = m.nodes;
     g->ne = m.elems;
+    if (g->dirty > m.nodes) g->dirty = m.nodes;
 }

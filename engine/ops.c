@@ -34,6 +34,13 @@ const char *op_name(op_kind k)
     return (unsigned)k < OP_COUNT && names[k] ? names[k] : "?";
 }
 
+/* Forced inlining where a function pointer argument must fold away. */
+#if defined(__GNUC__)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE static inline
+#endif
+
 #define REC(id) (&g->nodes[(id)])
 #define VAL(id) (g->val + g->nodes[(id)].off)
 #define GRAD(id) (g->grad + g->nodes[(id)].off)
@@ -67,44 +74,63 @@ static inline uint32_t bidx(uint32_t ar, uint32_t ac, uint32_t i, uint32_t j)
         }                                                                     \
     } while (0)
 
-#define BINARY_SETUP                                                          \
-    const nrec *ra = REC(r->a), *rb = REC(r->b);                              \
-    const double *a = VAL(r->a), *b = VAL(r->b);                              \
-    double *y = g->val + r->off;                                              \
-    const double *gy = g->grad + r->off;                                      \
+/* Each binary op is written once, as its scalar forward f and derivative
+ * d; binary_op runs them over (broadcast) tensors, and the scalar fast
+ * paths in binary() and ops_sweep() call the same two functions. */
+typedef double (*bin_f)(double a, double b);
+typedef void (*bin_d)(double g, double a, double b, double y, double *ga, double *gb);
+
+// y = a + b;  dL/da += g;  dL/db += g
+ALWAYS_INLINE double add_f(double a, double b) { return a + b; }
+ALWAYS_INLINE void add_d(double g, double a, double b, double y, double *ga, double *gb)
+{
+    (void)a; (void)b; (void)y;
+    *ga += g;
+    *gb += g;
+}
+
+// y = a − b;  dL/da += g;  dL/db −= g
+ALWAYS_INLINE double sub_f(double a, double b) { return a - b; }
+ALWAYS_INLINE void sub_d(double g, double a, double b, double y, double *ga, double *gb)
+{
+    (void)a; (void)b; (void)y;
+    *ga += g;
+    *gb -= g;
+}
+
+// y = a·b;  dL/da += g·b;  dL/db += g·a
+ALWAYS_INLINE double mul_f(double a, double b) { return a * b; }
+ALWAYS_INLINE void mul_d(double g, double a, double b, double y, double *ga, double *gb)
+{
+    (void)y;
+    *ga += g * b;
+    *gb += g * a;
+}
+
+// y = a/b;  dL/da += g/b;  dL/db −= g·a/b² = g·y/b
+ALWAYS_INLINE double div_f(double a, double b) { return a / b; }
+ALWAYS_INLINE void div_d(double g, double a, double b, double y, double *ga, double *gb)
+{
+    (void)a;
+    *ga += g / b;
+    *gb -= g * y / b;
+}
+
+ALWAYS_INLINE void binary_op(graph *g, const nrec *r, int back, bin_f f, bin_d d)
+{
+    const nrec *ra = REC(r->a), *rb = REC(r->b);
+    const double *a = VAL(r->a), *b = VAL(r->b);
+    double *y = g->val + r->off;
+    const double *gy = g->grad + r->off;
     double *ga = GRAD(r->a), *gb = GRAD(r->b);
-
-static void add_op(graph *g, const nrec *r, int back)
-{
-    BINARY_SETUP
-    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] + b[ib]; }); return; }
-    // y = a + b;  dL/da += g;  dL/db += g
-    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e]; gb[ib] += gy[e]; });
+    if (!back) EACH_PAIR(r, ra, rb, { y[e] = f(a[ia], b[ib]); });
+    else EACH_PAIR(r, ra, rb, { d(gy[e], a[ia], b[ib], y[e], &ga[ia], &gb[ib]); });
 }
 
-static void sub_op(graph *g, const nrec *r, int back)
-{
-    BINARY_SETUP
-    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] - b[ib]; }); return; }
-    // y = a − b;  dL/da += g;  dL/db −= g
-    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e]; gb[ib] -= gy[e]; });
-}
-
-static void mul_op(graph *g, const nrec *r, int back)
-{
-    BINARY_SETUP
-    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] * b[ib]; }); return; }
-    // y = a·b;  dL/da += g·b;  dL/db += g·a
-    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e] * b[ib]; gb[ib] += gy[e] * a[ia]; });
-}
-
-static void div_op(graph *g, const nrec *r, int back)
-{
-    BINARY_SETUP
-    if (!back) { EACH_PAIR(r, ra, rb, { y[e] = a[ia] / b[ib]; }); return; }
-    // y = a/b;  dL/da += g/b;  dL/db −= g·a/b² = g·y/b
-    EACH_PAIR(r, ra, rb, { ga[ia] += gy[e] / b[ib]; gb[ib] -= gy[e] * y[e] / b[ib]; });
-}
+static inline void add_op(graph *g, const nrec *r, int back) { binary_op(g, r, back, add_f, add_d); }
+static inline void sub_op(graph *g, const nrec *r, int back) { binary_op(g, r, back, sub_f, sub_d); }
+static inline void mul_op(graph *g, const nrec *r, int back) { binary_op(g, r, back, mul_f, mul_d); }
+static inline void div_op(graph *g, const nrec *r, int back) { binary_op(g, r, back, div_f, div_d); }
 
 /* ---- element-wise unary ops -------------------------------------------- */
 
@@ -116,7 +142,7 @@ static void div_op(graph *g, const nrec *r, int back)
     double *gx = GRAD(r->a);                                                  \
     (void)x; (void)y;
 
-static void neg_op(graph *g, const nrec *r, int back)
+static inline void neg_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = -x[e]; return; }
@@ -124,7 +150,7 @@ static void neg_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] -= gy[e];
 }
 
-static void scale_op(graph *g, const nrec *r, int back)
+static inline void scale_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     double k = r->k;
@@ -133,7 +159,7 @@ static void scale_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * k;
 }
 
-static void pow_op(graph *g, const nrec *r, int back)
+static inline void pow_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     double p = r->k;
@@ -142,7 +168,7 @@ static void pow_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * p * pow(x[e], p - 1.0);
 }
 
-static void exp_op(graph *g, const nrec *r, int back)
+static inline void exp_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = exp(x[e]); return; }
@@ -150,7 +176,7 @@ static void exp_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * y[e];
 }
 
-static void log_op(graph *g, const nrec *r, int back)
+static inline void log_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = log(x[e]); return; }
@@ -158,7 +184,7 @@ static void log_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] / x[e];
 }
 
-static void sqrt_op(graph *g, const nrec *r, int back)
+static inline void sqrt_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sqrt(x[e]); return; }
@@ -166,7 +192,7 @@ static void sqrt_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] / (2.0 * y[e]);
 }
 
-static void abs_op(graph *g, const nrec *r, int back)
+static inline void abs_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = fabs(x[e]); return; }
@@ -174,7 +200,7 @@ static void abs_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += x[e] > 0 ? gy[e] : x[e] < 0 ? -gy[e] : 0.0;
 }
 
-static void sin_op(graph *g, const nrec *r, int back)
+static inline void sin_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sin(x[e]); return; }
@@ -182,7 +208,7 @@ static void sin_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * cos(x[e]);
 }
 
-static void cos_op(graph *g, const nrec *r, int back)
+static inline void cos_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = cos(x[e]); return; }
@@ -190,7 +216,7 @@ static void cos_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] -= gy[e] * sin(x[e]);
 }
 
-static void sinh_op(graph *g, const nrec *r, int back)
+static inline void sinh_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sinh(x[e]); return; }
@@ -198,7 +224,7 @@ static void sinh_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * cosh(x[e]);
 }
 
-static void cosh_op(graph *g, const nrec *r, int back)
+static inline void cosh_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = cosh(x[e]); return; }
@@ -206,7 +232,7 @@ static void cosh_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * sinh(x[e]);
 }
 
-static void tanh_op(graph *g, const nrec *r, int back)
+static inline void tanh_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = tanh(x[e]); return; }
@@ -222,7 +248,7 @@ static inline double sigmoid(double x)
     return z / (1.0 + z);
 }
 
-static void sigmoid_op(graph *g, const nrec *r, int back)
+static inline void sigmoid_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sigmoid(x[e]); return; }
@@ -230,7 +256,7 @@ static void sigmoid_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * y[e] * (1.0 - y[e]);
 }
 
-static void relu_op(graph *g, const nrec *r, int back)
+static inline void relu_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = x[e] > 0 ? x[e] : 0.0; return; }
@@ -242,7 +268,7 @@ static void relu_op(graph *g, const nrec *r, int back)
 #define STANH_A 1.7159
 #define STANH_S (2.0 / 3.0)
 
-static void stanh_op(graph *g, const nrec *r, int back)
+static inline void stanh_op(graph *g, const nrec *r, int back)
 {
     UNARY_SETUP
     if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = STANH_A * tanh(STANH_S * x[e]); return; }
@@ -252,7 +278,7 @@ static void stanh_op(graph *g, const nrec *r, int back)
 
 /* ---- matrices ----------------------------------------------------------- */
 
-static void matmul_op(graph *g, const nrec *r, int back)
+static inline void matmul_op(graph *g, const nrec *r, int back)
 {
     // a is (R, K), b is (K, C), y is (R, C)
     const nrec *ra = REC(r->a);
@@ -291,7 +317,7 @@ static void matmul_op(graph *g, const nrec *r, int back)
     }
 }
 
-static void transpose_op(graph *g, const nrec *r, int back)
+static inline void transpose_op(graph *g, const nrec *r, int back)
 {
     // x is (C, R), y is (R, C): y_ij = x_ji
     uint32_t R = r->rows, C = r->cols;
@@ -311,7 +337,7 @@ static void transpose_op(graph *g, const nrec *r, int back)
 
 /* ---- reductions --------------------------------------------------------- */
 
-static void sum_op(graph *g, const nrec *r, int back)
+static inline void sum_op(graph *g, const nrec *r, int back)
 {
     const nrec *rx = REC(r->a);
     uint32_t n = rx->rows * rx->cols;
@@ -328,7 +354,7 @@ static void sum_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy;
 }
 
-static void mean_op(graph *g, const nrec *r, int back)
+static inline void mean_op(graph *g, const nrec *r, int back)
 {
     const nrec *rx = REC(r->a);
     uint32_t n = rx->rows * rx->cols;
@@ -345,7 +371,7 @@ static void mean_op(graph *g, const nrec *r, int back)
     for (uint32_t e = 0; e < n; e++) gx[e] += gy;
 }
 
-static void sum_rows_op(graph *g, const nrec *r, int back)
+static inline void sum_rows_op(graph *g, const nrec *r, int back)
 {
     // x is (R, C), y is (R, 1)
     const nrec *rx = REC(r->a);
@@ -366,7 +392,7 @@ static void sum_rows_op(graph *g, const nrec *r, int back)
         for (uint32_t j = 0; j < C; j++) gx[i * C + j] += gy[i];
 }
 
-static void sum_cols_op(graph *g, const nrec *r, int back)
+static inline void sum_cols_op(graph *g, const nrec *r, int back)
 {
     // x is (R, C), y is (1, C)
     const nrec *rx = REC(r->a);
@@ -396,7 +422,7 @@ static double logsumexp(const double *x, uint32_t C)
     return m + log(s);
 }
 
-static void softmax_op(graph *g, const nrec *r, int back)
+static inline void softmax_op(graph *g, const nrec *r, int back)
 {
     // o is (R, C), y is (R, C), each row y_i = softmax(o_i)
     uint32_t R = r->rows, C = r->cols;
@@ -420,7 +446,7 @@ static void softmax_op(graph *g, const nrec *r, int back)
     }
 }
 
-static void log_softmax_op(graph *g, const nrec *r, int back)
+static inline void log_softmax_op(graph *g, const nrec *r, int back)
 {
     uint32_t R = r->rows, C = r->cols;
     const double *o = VAL(r->a);
@@ -443,7 +469,7 @@ static void log_softmax_op(graph *g, const nrec *r, int back)
     }
 }
 
-static void softmax_ce_op(graph *g, const nrec *r, int back)
+static inline void softmax_ce_op(graph *g, const nrec *r, int back)
 {
     // o and t are (R, C); y = (1/R) Σ_i −Σ_j t_ij log softmax(o_i)_j
     const nrec *ro = REC(r->a);
@@ -475,7 +501,7 @@ static void softmax_ce_op(graph *g, const nrec *r, int back)
     }
 }
 
-static void mse_op(graph *g, const nrec *r, int back)
+static inline void mse_op(graph *g, const nrec *r, int back)
 {
     // a and b are (R, C); y = (1/n) Σ (a − b)²
     const nrec *ra = REC(r->a);
@@ -497,41 +523,88 @@ static void mse_op(graph *g, const nrec *r, int back)
     }
 }
 
-/* ---- the table ---------------------------------------------------------- */
+/* ---- dispatch ------------------------------------------------------------ */
 
-typedef void (*op_fn)(graph *g, const nrec *r, int back);
+/* One switch over every op; with the op functions inline, each case is the
+ * op's own code, and -Wswitch (in -Wall) checks that no op is missing. */
+static inline void run(graph *g, op_kind op, const nrec *r, int back)
+{
+    switch (op) {
+    case OP_LEAF: break;
+    case OP_ADD: add_op(g, r, back); break;
+    case OP_SUB: sub_op(g, r, back); break;
+    case OP_MUL: mul_op(g, r, back); break;
+    case OP_DIV: div_op(g, r, back); break;
+    case OP_NEG: neg_op(g, r, back); break;
+    case OP_SCALE: scale_op(g, r, back); break;
+    case OP_POW: pow_op(g, r, back); break;
+    case OP_EXP: exp_op(g, r, back); break;
+    case OP_LOG: log_op(g, r, back); break;
+    case OP_SQRT: sqrt_op(g, r, back); break;
+    case OP_ABS: abs_op(g, r, back); break;
+    case OP_SIN: sin_op(g, r, back); break;
+    case OP_COS: cos_op(g, r, back); break;
+    case OP_SINH: sinh_op(g, r, back); break;
+    case OP_COSH: cosh_op(g, r, back); break;
+    case OP_TANH: tanh_op(g, r, back); break;
+    case OP_SIGMOID: sigmoid_op(g, r, back); break;
+    case OP_RELU: relu_op(g, r, back); break;
+    case OP_STANH: stanh_op(g, r, back); break;
+    case OP_MATMUL: matmul_op(g, r, back); break;
+    case OP_TRANSPOSE: transpose_op(g, r, back); break;
+    case OP_SUM: sum_op(g, r, back); break;
+    case OP_SUM_ROWS: sum_rows_op(g, r, back); break;
+    case OP_SUM_COLS: sum_cols_op(g, r, back); break;
+    case OP_MEAN: mean_op(g, r, back); break;
+    case OP_SOFTMAX: softmax_op(g, r, back); break;
+    case OP_LOG_SOFTMAX: log_softmax_op(g, r, back); break;
+    case OP_SOFTMAX_CE: softmax_ce_op(g, r, back); break;
+    case OP_MSE: mse_op(g, r, back); break;
+    case OP_COUNT: TAPE_FAIL("op %d on the tape is not an op", (int)op);
+    }
+}
 
-static const op_fn table[OP_COUNT] = {
-    [OP_LEAF] = NULL,
-    [OP_ADD] = add_op, [OP_SUB] = sub_op, [OP_MUL] = mul_op, [OP_DIV] = div_op,
-    [OP_NEG] = neg_op, [OP_SCALE] = scale_op, [OP_POW] = pow_op,
-    [OP_EXP] = exp_op, [OP_LOG] = log_op, [OP_SQRT] = sqrt_op, [OP_ABS] = abs_op,
-    [OP_SIN] = sin_op, [OP_COS] = cos_op, [OP_SINH] = sinh_op, [OP_COSH] = cosh_op,
-    [OP_TANH] = tanh_op, [OP_SIGMOID] = sigmoid_op, [OP_RELU] = relu_op,
-    [OP_STANH] = stanh_op,
-    [OP_MATMUL] = matmul_op, [OP_TRANSPOSE] = transpose_op,
-    [OP_SUM] = sum_op, [OP_SUM_ROWS] = sum_rows_op, [OP_SUM_COLS] = sum_cols_op,
-    [OP_MEAN] = mean_op,
-    [OP_SOFTMAX] = softmax_op, [OP_LOG_SOFTMAX] = log_softmax_op,
-    [OP_SOFTMAX_CE] = softmax_ce_op, [OP_MSE] = mse_op,
-};
-_Static_assert(sizeof table / sizeof table[0] == OP_COUNT, "one function per op");
+void ops_forward(graph *g, uint32_t i) { run(g, g->nodes[i].op, &g->nodes[i], 0); }
 
-void ops_forward(graph *g, uint32_t i) { table[g->nodes[i].op](g, &g->nodes[i], 0); }
-void ops_backward(graph *g, uint32_t i) { table[g->nodes[i].op](g, &g->nodes[i], 1); }
+/* The scalar fast path of the sweep: a 1×1 add, sub, mul or div (most of
+ * a scalar graph) skips the broadcasting loop. */
+ALWAYS_INLINE void scalar_back(graph *g, const nrec *r, bin_d d)
+{
+    uint32_t oa = g->nodes[r->a].off, ob = g->nodes[r->b].off;
+    d(g->grad[r->off], g->val[oa], g->val[ob], g->val[r->off], &g->grad[oa], &g->grad[ob]);
+}
+
+void ops_sweep(graph *g, uint32_t top)
+{
+    for (uint32_t i = top + 1; i-- > 0;) {
+        const nrec *r = &g->nodes[i];
+        if (r->rows == 1 && r->cols == 1) {
+            switch ((op_kind)r->op) {
+            case OP_LEAF: continue;
+            case OP_ADD: scalar_back(g, r, add_d); continue;
+            case OP_SUB: scalar_back(g, r, sub_d); continue;
+            case OP_MUL: scalar_back(g, r, mul_d); continue;
+            case OP_DIV: scalar_back(g, r, div_d); continue;
+            default: break;
+            }
+        }
+        run(g, r->op, r, 1);
+    }
+}
 
 /* ---- constructors: shape rules, then the forward value ------------------ */
 
-static node make(graph *g, int op, uint32_t rows, uint32_t cols, node a, node b, double k)
+static inline node make(graph *g, op_kind op, uint32_t rows, uint32_t cols, node a, node b, double k)
 {
     uint32_t i = tape_push(g, op, rows, cols, a.id, b.id, k);
-    table[op](g, &g->nodes[i], 0);
+    run(g, op, &g->nodes[i], 0);
     return (node){i};
 }
 
 static const node NONE = {NO_NODE};
 
-static node binary(graph *g, int op, node a, node b)
+/* The broadcasting shape rule; out of line so the scalar path stays small. */
+static node binary_general(graph *g, op_kind op, node a, node b)
 {
     const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
     uint32_t R, C;
@@ -546,12 +619,23 @@ static node binary(graph *g, int op, node a, node b)
     return make(g, op, R, C, a, b, 0);
 }
 
-node op_add(graph *g, node a, node b) { return binary(g, OP_ADD, a, b); }
-node op_sub(graph *g, node a, node b) { return binary(g, OP_SUB, a, b); }
-node op_mul(graph *g, node a, node b) { return binary(g, OP_MUL, a, b); }
-node op_div(graph *g, node a, node b) { return binary(g, OP_DIV, a, b); }
+ALWAYS_INLINE node binary(graph *g, op_kind op, bin_f f, node a, node b)
+{
+    const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
+    if ((ra->rows | ra->cols | rb->rows | rb->cols) != 1) return binary_general(g, op, a, b);
+    /* scalar fast path: read the operands before the arena may move */
+    double x = g->val[ra->off], z = g->val[rb->off];
+    uint32_t i = tape_push(g, op, 1, 1, a.id, b.id, 0);
+    g->val[g->nodes[i].off] = f(x, z);
+    return (node){i};
+}
 
-static node unary(graph *g, int op, node a, double k)
+node op_add(graph *g, node a, node b) { return binary(g, OP_ADD, add_f, a, b); }
+node op_sub(graph *g, node a, node b) { return binary(g, OP_SUB, sub_f, a, b); }
+node op_mul(graph *g, node a, node b) { return binary(g, OP_MUL, mul_f, a, b); }
+node op_div(graph *g, node a, node b) { return binary(g, OP_DIV, div_f, a, b); }
+
+static inline node unary(graph *g, op_kind op, node a, double k)
 {
     const nrec *ra = tape_rec(g, a);
     return make(g, op, ra->rows, ra->cols, a, NONE, k);

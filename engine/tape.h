@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "graph.h"
 
 #define NO_NODE UINT32_MAX
@@ -21,6 +22,8 @@ struct graph {
     double *val, *grad;  /* element arenas, same offsets; owned */
     uint32_t n, cap;     /* nodes used / allocated */
     uint32_t ne, ecap;   /* elements used / allocated */
+    uint32_t dirty;      /* nodes below this may hold inner gradients from
+                            an earlier sweep; above it all are still zero */
 };
 
 /* Programmer errors: print file:line and the reason, then abort, also under
@@ -29,15 +32,37 @@ struct graph {
 #define TAPE_ASSERT(cond, ...) do { if (!(cond)) TAPE_FAIL(__VA_ARGS__); } while (0)
 _Noreturn void tape_fail(const char *file, int line, const char *fmt, ...);
 
-/* Appends a node of rows × cols with zeroed gradient; its values are left
- * for the caller to fill. Returns its index. */
-uint32_t tape_push(graph *g, int op, uint32_t rows, uint32_t cols,
-                   uint32_t a, uint32_t b, double k);
+/* Make room for one more node of `size` elements (out of line: rare). */
+void tape_grow(graph *g, uint64_t size);
 
-/* Forward value of node i from its operands; backward: adds node i's
- * gradient into its operands. Both in ops.c. */
+/* Appends a node of rows × cols with zeroed gradient; its values are left
+ * for the caller to fill. Returns its index. Inline: it runs once per node
+ * and is most of the cost of a scalar node. */
+static inline uint32_t tape_push(graph *g, int op, uint32_t rows, uint32_t cols,
+                                 uint32_t a, uint32_t b, double k)
+{
+    uint64_t size = (uint64_t)rows * cols;
+    if (g->n == g->cap || g->ne + size > g->ecap || size == 0) tape_grow(g, size);
+    uint32_t i = g->n++;
+    nrec *r = &g->nodes[i];
+    r->off = g->ne;
+    r->rows = rows;
+    r->cols = cols;
+    r->a = a;
+    r->b = b;
+    r->op = (uint8_t)op;
+    r->k = k;
+    if (size == 1) g->grad[g->ne] = 0.0;
+    else memset(g->grad + g->ne, 0, size * sizeof *g->grad);
+    g->ne += (uint32_t)size;
+    return i;
+}
+
+/* Forward value of node i from its operands; the reverse loop from node
+ * `top` down to node 0, each node adding its gradient into its operands.
+ * Both in ops.c, where every op is inlined into one switch. */
 void ops_forward(graph *g, uint32_t i);
-void ops_backward(graph *g, uint32_t i);
+void ops_sweep(graph *g, uint32_t top);
 
 static inline nrec *tape_rec(const graph *g, node n)
 {
