@@ -172,6 +172,7 @@ typedef struct {
     lexstate lx;
     tok t;                   /* the current token */
     size_t prev_end;         /* end of the token before t */
+    int prev_line;           /* and its line */
     expr_error *err;
     jmp_buf jb;
     int nest;                /* parser recursion depth */
@@ -244,6 +245,7 @@ static void next(parser *P)
 {
     const char *s = P->src;
     P->prev_end = P->t.end;
+    P->prev_line = P->t.line;
     for (;;) {
         if (P->lx.pos >= P->len) break;
         char ch = s[P->lx.pos];
@@ -586,8 +588,8 @@ static void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout)
         n++;
     }
     if (n < Q->rank)
-        fail_at(P, nm->line, nm->col, "'%.*s' has %d ind%s: write %.*s%s", Q->nlen, Q->name, Q->rank,
-                Q->rank == 1 ? "ex" : "ices", Q->nlen, Q->name,
+        fail_at(P, nm->line, nm->col, "'%.*s' has %d ind%s%s%.0d: write %.*s%s", Q->nlen, Q->name, Q->rank,
+                Q->rank == 1 ? "ex" : "ices", n ? ", here " : "", n, Q->nlen, Q->name,
                 Q->rank == 1 ? "[i]" : Q->rank == 2 ? "[i][j]" : Q->rank == 3 ? "[i][j][k]" : "[i][j][k][l]");
     *nout = n;
 }
@@ -762,7 +764,8 @@ static ast *parse_term(parser *P)
             next(P);
             ast *r = parse_unary(P);
             e = mk(P, op.c == '*' ? E_MUL : E_DIV, op.line, op.col, e, r);
-        } else if (P->t.kind == T_NAME || P->t.kind == T_NUM || is_op(P, '(')) {
+        } else if ((P->t.kind == T_NAME || P->t.kind == T_NUM || is_op(P, '(')) && P->t.line == P->prev_line &&
+                   !is_name(P, "for")) {
             char b[64];
             FAIL_TOK(P, "expected an operator before %s (write a*b for a product)", tok_desc(&P->t, b, sizeof b));
         } else {
@@ -771,9 +774,10 @@ static ast *parse_term(parser *P)
     }
 }
 
+/* Every way down (parentheses, calls, signs, ^) passes parse_unary, which
+ * counts the levels: deep input is an error, not a stack overflow. */
 static ast *parse_expr(parser *P)
 {
-    enter(P);
     ast *e = parse_term(P);
     while (is_op(P, '+') || is_op(P, '-')) {
         tok op = P->t;
@@ -781,7 +785,6 @@ static ast *parse_expr(parser *P)
         ast *r = parse_term(P);
         e = mk(P, op.c == '+' ? E_ADD : E_SUB, op.line, op.col, e, r);
     }
-    P->nest--;
     return e;
 }
 
