@@ -122,20 +122,25 @@ int main(int argc, char **argv)
 {
     int points = 20, seed = 1;
     double tol = EXPR_TOL;
+    for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
+        if (strcmp(argv[i], "--help") == 0) { fputs(help, stdout); return 0; }
+        if (strcmp(argv[i], "-e") == 0 && ++i == argc) {
+            fprintf(stderr, "verify: -e needs the text of a derivation (try --help)\n");
+            return 2;
+        }
+    }
     /* -e TEXT pairs are taken out first; cli_parse sees the rest */
     source *src = calloc((size_t)argc + 1, sizeof *src);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!src || !rest) { fprintf(stderr, "verify: out of memory\n"); return 2; }
     int nsrc = 0, nrest = 0, dashdash = 0;
     for (int i = 0; i < argc; i++) {
-        if (i > 0 && !dashdash && strcmp(argv[i], "--help") == 0) { fputs(help, stdout); return 0; }
         if (i > 0 && !dashdash && strcmp(argv[i], "--") == 0) dashdash = 1;
         if (i > 0 && !dashdash && strcmp(argv[i], "-e") == 0) {
-            if (i + 1 >= argc) { fprintf(stderr, "verify: -e needs the text of a derivation\n"); return 2; }
             src[nsrc].name = "-e";
             src[nsrc].len = strlen(argv[i + 1]);
             src[nsrc].text = malloc(src[nsrc].len + 1);
-            if (!src[nsrc].text) { fprintf(stderr, "verify: out of memory\n"); return 2; }
+            if (!src[nsrc].text) cli_fail("out of memory");
             memcpy(src[nsrc].text, argv[i + 1], src[nsrc].len + 1);
             nsrc++;
             i++;
