@@ -1602,7 +1602,7 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
     int worst_env[MAX_LETTERS] = {0}, worst_point = -1, have_worst = 0;
     double ratio = 0;
     int ratio_ok = 1, ratio_set = 0;
-    long failed_diag = 0, failed_off = 0, checked_off = 0;
+    long failed_diag = 0, failed_off = 0, checked_off = 0, checked_diag = 0;
     char last_why[200] = "";
 
     for (int pt = 0; pt < points; pt++) {
@@ -1688,7 +1688,7 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
             int diag = 1;
             for (int l = 1; l < c->nletters; l++) diag &= env[l] == env[0];
             v->entries++;
-            if (!diag) checked_off++;
+            if (diag) checked_diag++; else checked_off++;
             if (cv != 0 || e != 0) {
                 if (cv == 0 || e == 0 || !isfinite(cv)) ratio_ok = 0;
                 else if (!ratio_set) { ratio = cv / e; ratio_set = 1; }
@@ -1768,7 +1768,7 @@ give_up:;
         else if (v->max_err < 1e-4)
             sb_printf(&b, INDENT "hint: every error is below 1e-4: looks like rounding (a constant written "
                       "with too few digits?)\n");
-        else if (c->nletters > 1 && failed_diag == 0 && failed_off > 0)
+        else if (c->nletters > 1 && checked_diag > 0 && failed_diag == 0 && failed_off > 0)
             sb_printf(&b, INDENT "hint: right where the indices are equal, wrong where they differ: "
                       "a transposed or swapped index?\n");
         else if (c->nletters > 1 && failed_off == 0 && checked_off > 0)

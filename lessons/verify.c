@@ -18,7 +18,7 @@
 #include "cli.h"
 #include "expr.h"
 
-static const char help[] =
+static const char *const help[] = {
 "verify — check a derivation against the engine, with a counterexample when it is wrong\n"
 "\n"
 "usage: verify [options] FILE...\n"
@@ -38,6 +38,7 @@ static const char help[] =
 "a transposed index). Exit 0 when every claim holds, 1 when any fails, 2 on a\n"
 "malformed file or a bad command line (with file:line:col and a caret).\n"
 "\n"
+,
 "THE LANGUAGE — one statement per line; '#' starts a comment; inside ( ) or [ ]\n"
 "a statement may go on over several lines, elsewhere end a line with \\ to go on.\n"
 "\n"
@@ -62,12 +63,20 @@ static const char help[] =
 "x > 0, else 0) and sign(x), the derivatives of relu and abs; delta(i, j);\n"
 "sum(k, expr) and prod(k, expr) over every value of the index k. Indices are\n"
 "letters or whole numbers from 0: v[i], W[i][j], y[0]; at most 4 per quantity.\n"
+"x^p with p fixed is a power (x may be negative for whole p); x^y with y\n"
+"depending on inputs is exp(y*log(x)) and needs x > 0. The characters − · ×\n"
+"pasted from notes read as - * *. Names are letters, digits and _; the words\n"
+"given let claim for in onehot simplex sum prod delta and the function names\n"
+"are reserved (e and pi may be redefined by a given or a let).\n"
 "\n"
+,
 "Claims: d A / d B (or dA/dB) where A is a given or defined quantity and B a\n"
 "given or defined one. With B defined (a let), the derivative is taken through\n"
 "B with everything else held fixed — the delta of backpropagation, e.g.\n"
-"d L / d h[j]. Conditions 'for i != j, j == 2:' (== != < > <= >=, also written\n"
-"after the claim: '... = -y[i]*y[j] for i != j') restrict the entries checked.\n"
+"d L / d h[j]. Conditions 'for i != j, j == 2:' (== != < > <= >=, joined by ','\n"
+"or 'and'; also written after the claim: '... = -y[i]*y[j] for i != j') restrict\n"
+"the entries checked. The right side may use any quantity defined before the\n"
+"claim, such as helpers: let dout[j] = y[j] - t[j]; claim d L / d c[j] = dout[j].\n"
 "\n"
 "Checking: at each point every input is drawn afresh, the engine builds the\n"
 "graph of the lets (one scalar node per entry), takes the Jacobian by one\n"
@@ -77,6 +86,7 @@ static const char help[] =
 "of exactly 0) is thrown away and drawn again; after 100 such draws in a row\n"
 "the claim FAILS as 'cannot be checked', with the reason.\n"
 "\n"
+,
 "Limits (a bigger file is refused with a message, never hangs): at most 1000\n"
 "entries per quantity (sizes 1 to 1000), 100000 input entries in all, 1000000\n"
 "graph nodes per point for a claim, 2e7 node visits per point for one claim and\n"
@@ -87,7 +97,8 @@ static const char help[] =
 "  verify -e 'given x in (-4, 4)\n"
 "             let f = sigmoid(x)\n"
 "             claim d f / d x = f*(1 + f)'\n"
-"prints FAILS with the point, claimed and engine values; fix the sign and it HOLDS.\n";
+"prints FAILS with the point, claimed and engine values; fix the sign and it HOLDS.\n",
+NULL};
 
 typedef struct {
     const char *name;        /* file name, "-" or "-e" */
@@ -123,7 +134,10 @@ int main(int argc, char **argv)
     int points = 20, seed = 1;
     double tol = EXPR_TOL;
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--help") == 0) { fputs(help, stdout); return 0; }
+        if (strcmp(argv[i], "--help") == 0) {
+            for (int k = 0; help[k]; k++) fputs(help[k], stdout);
+            return 0;
+        }
         if (strcmp(argv[i], "-e") == 0 && ++i == argc) {
             fprintf(stderr, "verify: -e needs the text of a derivation (try --help)\n");
             return 2;
@@ -200,8 +214,11 @@ int main(int argc, char **argv)
                 status = 2;
                 continue;
             }
-            printf("%s  %s  (max error %.2g; %s:%d)\n", v.holds ? "HOLDS" : "FAILS", expr_claim_text(p, c),
-                   v.checked ? v.max_err : 0.0, s->name, expr_claim_line(p, c));
+            if (v.checked)
+                printf("%s  %s  (max error %.2g; %s:%d)\n", v.holds ? "HOLDS" : "FAILS", expr_claim_text(p, c),
+                       v.max_err, s->name, expr_claim_line(p, c));
+            else
+                printf("FAILS  %s  (not checked; %s:%d)\n", expr_claim_text(p, c), s->name, expr_claim_line(p, c));
             if (v.detail) fputs(v.detail, stdout);
             total++;
             held += v.holds;
