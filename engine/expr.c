@@ -1540,6 +1540,9 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
     const qty *A = &p->q[c->aq], *B = &p->q[c->bq];
     int points = o->points > 0 ? o->points : 1;
     int max_tries = o->max_tries > 0 ? o->max_tries : 1;
+    /* a big graph gets fewer draws, so giving up stays cheap */
+    if (c->nodes > 0 && max_tries > 3 && max_tries * c->nodes > 2e7)
+        max_tries = c->nodes * 3 > 2e7 ? 3 : (int)(2e7 / c->nodes);
     double tol = o->tol > 0 ? o->tol : EXPR_TOL;
 
     if (!p->base && !(p->base = malloc((size_t)(p->nq ? p->nq : 1) * sizeof *p->base))) return -1;
@@ -1627,7 +1630,7 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
                 const qty *q = &p->q[c->closure[k]];
                 if (q->kind != Q_LET) continue;
                 E.slots = q->slots;
-                for (int f = 0; f < q->size; f++) {
+                for (int f = 0; f < q->size && !E.bad; f++) {
                     for (int rest = f, i = q->rank; i-- > 0;) { env[i] = rest % q->dim[i]; rest /= q->dim[i]; }
                     uint32_t start = (uint32_t)graph_count(g);
                     node n = ev(&E, q->rhs);

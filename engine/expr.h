@@ -30,8 +30,8 @@
 #define EXPR_MAX_NESTING 200       /* parentheses / calls / unary signs */
 #define EXPR_MAX_DEPTH 1000        /* operations in one chain (a+b+c+…) */
 #define EXPR_MAX_NODES 1000000     /* graph nodes per point for one claim */
-#define EXPR_MAX_WORK 20000000.0   /* node visits per point for one claim */
-#define EXPR_MAX_FILE_WORK 100000000.0 /* the same, summed over a file */
+#define EXPR_MAX_WORK 5000000.0    /* node visits per point for one claim */
+#define EXPR_MAX_FILE_WORK 10000000.0 /* the same, summed over a file */
 
 /* A located error: 1-based line and column (columns count characters,
  * not bytes) and what was expected. */
