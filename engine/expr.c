@@ -867,7 +867,7 @@ static void parse_given(parser *P)
         if (nm.kind != T_NAME) FAIL_TOK(P, "expected a name after given, found %s", tok_desc(&nm, b, sizeof b));
         check_new_name(P, &nm, "quantity");
         next(P);
-        int rank = 0, dim[EXPR_MAX_RANK];
+        int rank = 0, dim[EXPR_MAX_RANK] = {0};
         long size = 1;
         while (is_op(P, '[')) {
             tok open = P->t;
@@ -960,7 +960,7 @@ static void parse_let(parser *P)
     ast *rhs = parse_expr(P);
     P->defining = NULL;
     long size = 1;
-    int dim[EXPR_MAX_RANK];
+    int dim[EXPR_MAX_RANK] = {0};
     for (int k = 0; k < rank; k++) {
         slot *s = &P->slots[k];
         if (!s->range)
@@ -1198,19 +1198,13 @@ static void parse_claim(parser *P, const tok *kw)
      * the definitions, then put in definition order */
     int mark = p->nc;
     int *stamp = p->stamp;
-    int cap = ast_count_refs(cl.rhs) + 2;
-    int *stack = malloc((size_t)p->nq * sizeof *stack);
+    int *stack = malloc((size_t)p->nq * sizeof *stack);   /* each quantity is pushed once */
     int *list = malloc((size_t)p->nq * sizeof *list);
     if (!stack || !list) { free(stack); free(list); FAIL_TOK(P, "out of memory"); }
-    int *roots = malloc((size_t)cap * sizeof *roots);
-    if (!roots) { free(stack); free(list); FAIL_TOK(P, "out of memory"); }
-    int nroots = 0;
-    ast_refs(p, cl.rhs, mark, roots, &nroots);
     int ns = 0, nl = 0;
-    for (int k = 0; k < nroots; k++) stack[ns++] = roots[k];
+    ast_refs(p, cl.rhs, mark, stack, &ns);
     if (stamp[cl.aq] != mark) { stamp[cl.aq] = mark; stack[ns++] = cl.aq; }
     if (stamp[cl.bq] != mark) { stamp[cl.bq] = mark; stack[ns++] = cl.bq; }
-    free(roots);
     while (ns) {
         int q = stack[--ns];
         list[nl++] = q;
