@@ -89,8 +89,8 @@ static const char *const help[] = {
 ,
 "Limits (a bigger file is refused with a message, never hangs): at most 1000\n"
 "entries per quantity (sizes 1 to 1000), 100000 input entries in all, 1000000\n"
-"graph nodes per point for a claim, 2e7 node visits per point for one claim and\n"
-"1e8 for a file; nesting deeper than 200 levels and chains of more than 1000\n"
+"graph nodes per point for a claim, 5e6 node visits per point for one claim and\n"
+"1e7 for a file; nesting deeper than 200 levels and chains of more than 1000\n"
 "operations are errors.\n"
 "\n"
 "Example:\n"
