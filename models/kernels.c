@@ -287,7 +287,7 @@ static void gemm(int M, int N, int K,
     kern_fn kf = kern_pick();
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, nkb = (K + KC - 1) / KC;
     int full = M / MR;                                   /* row blocks read in place */
-    size_t edge_sz = (size_t)MR * K;                     /* the last, partial row block, padded */
+    size_t edge_sz = ((size_t)MR * K + 15) / 16 * 16;    /* the last, partial row block (64-byte multiple) */
     size_t nz_sz = ((size_t)nib + 15) / 16 * 16;         /* row-block flags, as floats */
     size_t bp_sz = (size_t)njp * KC * NR;                /* one B panel per column panel */
     size_t part_sz = nkb > 1 ? (size_t)njp * nib * MR * NR : (size_t)njp * MR * NR;
@@ -473,12 +473,13 @@ double softmax_ce_forward(float *probs, float *dlogits, const float *logits,
         float mx = o[0];
         for (int k = 1; k < K; k++) if (o[k] > mx) { mx = o[k]; best = k; }
         /* y_k = e^{o_k − max} / Σ_j e^{o_j − max};  loss = log Σ − (o_t − max) */
+        int t = labels ? labels[r] : -1;
+        if (t >= K) DIE("softmax_ce_forward: label %d of row %d is not < K = %d", t, r, K);
+        float ot = t >= 0 ? o[t] : 0.0f;      /* read before p (which may be o) is written */
         double sum = 0.0;
         for (int k = 0; k < K; k++) { p[k] = expf(o[k] - mx); sum += p[k]; }
-        int t = labels ? labels[r] : -1;
         if (labels) {
-            if (t >= K) DIE("softmax_ce_forward: label %d of row %d is not < K = %d", t, r, K);
-            total += log(sum) - ((double)o[t] - (double)mx);
+            total += log(sum) - ((double)ot - (double)mx);
             right += best == t;
         }
         for (int k = 0; k < K; k++) p[k] = (float)(p[k] / sum);
