@@ -98,9 +98,10 @@ int main(int argc, char **argv)
         }
         struct rusage ru;
         getrusage(RUSAGE_SELF, &ru);
-        printf("epoch=%d epoch_s=%.3f gflops=%.1f train_loss=%.4f test_acc=%.4f peak_rss_mb=%.1f batch=%d threads=%d isa=%s\n",
+        printf("epoch=%d epoch_s=%.3f gflops=%.1f train_loss=%.4f test_acc=%.4f peak_rss_mb=%.1f "
+               "batch=%d threads=%d isa=%s loss_bits=%a\n",
                ep, secs, gflop / secs, loss / N, (double)right / te.n, ru.ru_maxrss / 1024.0, batch, threads,
-               kernels_isa());
+               kernels_isa(), loss / N);
         fflush(stdout);
     }
     free(order); free(bx); free(by);
