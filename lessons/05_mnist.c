@@ -119,6 +119,7 @@ int main(int argc, char **argv)
     int n_val = final ? 0 : quick ? all.n / 5 : 5000;
     if (n_val >= all.n) cli_fail("%s/mnist: only %d training images", root, all.n);
     if (data_split_first(&all, all.n - n_val, &tr_set, &va_set)) cli_fail("out of memory");
+    dataset_free(&all);                      /* the split holds its own copies */
     int epochs = quick ? 5 : full ? 10 : 3;
     int mini = quick ? 10 : 100;
     double mini_lr = 0.1, sample_lr = 0.01;
@@ -230,6 +231,6 @@ int main(int argc, char **argv)
     printf("  test accuracy (per-sample, rate %g)                %.4f\n", sample_lr, e.acc);
     printf("plots: gnuplot -e \"datadir='build/data'; outdir='build/plots'\" plots/05_mnist.gp\n");
     mlp_free(best);
-    dataset_free(&all); dataset_free(&test); dataset_free(&tr_set); dataset_free(&va_set);
+    dataset_free(&test); dataset_free(&tr_set); dataset_free(&va_set);
     return 0;
 }
