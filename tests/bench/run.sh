@@ -46,6 +46,7 @@ if [ ! -f "$DATA/mnist/train-images-idx3-ubyte" ]; then
 fi
 echo "== make bench: MNIST 784-300 sigmoid-10, softmax+CE, SGD lr 0.1, float32, one epoch of 60,000"
 echo "   (medians of $REPS runs where cheap; nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg) — on a shared machine wall times include waiting for a core; cpu_s does not"
 
 # ---- workloads: one line each --------------------------------------------
 bench mlp_b100_t1   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
@@ -77,6 +78,7 @@ row "batch 100, 2 threads" mlp_b100_t2 torch_b100
 row "batch 1 (per-sample)" mlp_b1_t1   torch_b1
 row "batch 1 (per-sample)" mlp_b1_t1   numpy_b1
 echo "  GFLOP/s (57.5 GFLOP/epoch): 1 thread $(field mlp_b100_t1 gflops), 2 threads $(field mlp_b100_t2 gflops)"
+echo "  fast path CPU seconds per epoch: batch 100 1 thread $(field mlp_b100_t1 cpu_s), 2 threads (sum) $(field mlp_b100_t2 cpu_s), batch 1 $(field mlp_b1_t1 cpu_s)"
 b1=$(field mlp_b100_t1 loss_bits); b2=$(field mlp_b100_t2 loss_bits)
 if [ -n "$b1" ] && [ "$b1" = "$b2" ]; then same=yes; else same=NO; fi
 echo "  1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
