@@ -52,7 +52,7 @@ echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg) — on a shared m
 bench mlp_b100_t1   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
 bench mlp_b100_t2   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 2 --data "$DATA"
 bench mlp_b1_t1     1       "$B/bench/mnist_mlp" --batch 1 --threads 1 --data "$DATA"
-bench mlp_b100_e5   1       "$B/bench/mnist_mlp" --batch 100 --threads 2 --epochs 5 --data "$DATA"
+bench mlp_b100_e5   1       "$B/bench/mnist_mlp" --batch 100 --threads 1 --epochs 5 --data "$DATA"
 if $PY -c 'import numpy' 2>/dev/null; then
     if $PY -c 'import torch' 2>/dev/null; then
         bench torch_b100    "$REPS" $PY tests/bench/mnist_ref.py --impl torch --batch 100 --data "$DATA"
@@ -85,3 +85,6 @@ echo "  1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
 echo "  test accuracy: 1 epoch $(field mlp_b100_t1 test_acc), 5 epochs $(field mlp_b100_e5 test_acc); torch 1 epoch $(field torch_b100 test_acc), numpy $(field numpy_b100 test_acc)"
 echo "  peak RSS MB: fast $(field mlp_b100_t1 peak_rss_mb), torch $(field torch_b100 peak_rss_mb), numpy $(field numpy_b100 peak_rss_mb)"
 echo "  (torch/numpy batch 1: timed on 3,000 images and scaled to 60,000)"
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
+echo "  BLAS behind numpy (and torch's non-MKLDNN paths): ${blas:-unknown}"
+case "$blas" in */blas/*) echo "  note: that is netlib's reference BLAS, not OpenBLAS: the python figures here are far slower than with OpenBLAS";; esac
