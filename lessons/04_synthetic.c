@@ -136,7 +136,7 @@ int main(int argc, char **argv)
     cli_opt opts[] = {
         {"--seed", CLI_INT, &seed, "N", "seed of the initial weights (default 1)"},
         {"--lr", CLI_DOUBLE, &lr, "RATE", "learning rate (default 0.01)"},
-        {"--epochs", CLI_INT, &epochs, "N", "epochs (default 5; --full 50; --quick 2)"},
+        {"--epochs", CLI_INT, &epochs, "N", "epochs (default 10; --full 50; --quick 2)"},
         {"--variant", CLI_INT, &variant, "YEAR", "the course's data: 2020 (default) or 2021"},
         {"--quick", CLI_FLAG, &quick, NULL, "2,000 training samples, 2 epochs (for tests)"},
         {"--full", CLI_FLAG, &full, NULL, "the assignment's budget: 50 epochs"},
@@ -147,7 +147,7 @@ int main(int argc, char **argv)
     double q01, q11;
     if (synth_q(variant, &q01, &q11)) cli_fail("--variant: %d is not 2020 or 2021", variant);
     if (quick && full) cli_fail("--quick and --full: choose one");
-    if (epochs < 0) epochs = full ? 50 : quick ? 2 : 5;
+    if (epochs < 0) epochs = full ? 50 : quick ? 2 : 10;
     if (epochs < 1 || epochs > 100000) cli_fail("--epochs: %d is not in 1..100000", epochs);
     if (!(lr > 0)) cli_fail("--lr: %g is not positive", lr);
 

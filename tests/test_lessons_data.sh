@@ -12,7 +12,7 @@ t="$B/tmp/test_lessons_data"
 rm -rf "$t" && mkdir -p "$t" || exit 2
 
 # fresh ROOT NAME: a copy of tests/data at $t/NAME
-fresh() { rm -rf "$t/$1"; cp -r tests/data "$t/$1"; rm -f "$t/$1/make_slices.sh"; }
+fresh() { rm -rf "${t:?}/$1"; cp -r tests/data "$t/$1"; rm -f "$t/$1/make_slices.sh"; }
 
 # expect NAME PATTERN ARGS…: exit 2, exactly one stderr line matching PATTERN
 expect() {
