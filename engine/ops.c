@@ -134,146 +134,91 @@ static inline void div_op(graph *g, const nrec *r, int back) { binary_op(g, r, b
 
 /* ---- element-wise unary ops -------------------------------------------- */
 
-#define UNARY_SETUP                                                           \
-    uint32_t n = r->rows * r->cols;                                           \
-    const double *x = VAL(r->a);                                              \
-    double *y = g->val + r->off;                                              \
-    const double *gy = g->grad + r->off;                                      \
-    double *gx = GRAD(r->a);                                                  \
-    (void)x; (void)y;
+/* Each unary op is its forward f and its local derivative dy/dx, written
+ * from x and y = f(x) (and the op's constant k); unary_op runs them:
+ * forward y = f(x), backward dL/dx += dL/dy · dy/dx. */
+typedef double (*un_f)(double x, double k);
+typedef double (*un_d)(double x, double y, double k);
 
-static inline void neg_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = -x[e]; return; }
-    // y = −x;  dL/dx −= g
-    for (uint32_t e = 0; e < n; e++) gx[e] -= gy[e];
-}
+// y = −x;  dy/dx = −1
+ALWAYS_INLINE double neg_f(double x, double k) { (void)k; return -x; }
+ALWAYS_INLINE double neg_d(double x, double y, double k) { (void)x; (void)y; (void)k; return -1.0; }
 
-static inline void scale_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    double k = r->k;
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = k * x[e]; return; }
-    // y = k·x;  dL/dx += g·k
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * k;
-}
+// y = k·x;  dy/dx = k
+ALWAYS_INLINE double scale_f(double x, double k) { return k * x; }
+ALWAYS_INLINE double scale_d(double x, double y, double k) { (void)x; (void)y; return k; }
 
-static inline void pow_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    double p = r->k;
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = pow(x[e], p); return; }
-    // y = x^p;  dL/dx += g·p·x^(p−1)
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * p * pow(x[e], p - 1.0);
-}
+// y = x^p (p = k);  dy/dx = p·x^(p−1)
+ALWAYS_INLINE double pow_f(double x, double k) { return pow(x, k); }
+ALWAYS_INLINE double pow_d(double x, double y, double k) { (void)y; return k * pow(x, k - 1.0); }
 
-static inline void exp_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = exp(x[e]); return; }
-    // y = e^x;  dL/dx += g·y
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * y[e];
-}
+// y = e^x;  dy/dx = y
+ALWAYS_INLINE double exp_f(double x, double k) { (void)k; return exp(x); }
+ALWAYS_INLINE double exp_d(double x, double y, double k) { (void)x; (void)k; return y; }
 
-static inline void log_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = log(x[e]); return; }
-    // y = log x;  dL/dx += g/x
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] / x[e];
-}
+// y = log x;  dy/dx = 1/x
+ALWAYS_INLINE double log_f(double x, double k) { (void)k; return log(x); }
+ALWAYS_INLINE double log_d(double x, double y, double k) { (void)y; (void)k; return 1.0 / x; }
 
-static inline void sqrt_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sqrt(x[e]); return; }
-    // y = √x;  dL/dx += g/(2y)
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] / (2.0 * y[e]);
-}
+// y = √x;  dy/dx = 1/(2y)
+ALWAYS_INLINE double sqrt_f(double x, double k) { (void)k; return sqrt(x); }
+ALWAYS_INLINE double sqrt_d(double x, double y, double k) { (void)x; (void)k; return 1.0 / (2.0 * y); }
 
-static inline void abs_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = fabs(x[e]); return; }
-    // y = |x|;  dL/dx += g·sign(x)   (0 at the kink x = 0)
-    for (uint32_t e = 0; e < n; e++) gx[e] += x[e] > 0 ? gy[e] : x[e] < 0 ? -gy[e] : 0.0;
-}
+// y = |x|;  dy/dx = sign(x), 0 at the kink x = 0
+ALWAYS_INLINE double abs_f(double x, double k) { (void)k; return fabs(x); }
+ALWAYS_INLINE double abs_d(double x, double y, double k) { (void)y; (void)k; return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
 
-static inline void sin_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sin(x[e]); return; }
-    // y = sin x;  dL/dx += g·cos x
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * cos(x[e]);
-}
+// y = sin x;  dy/dx = cos x
+ALWAYS_INLINE double sin_f(double x, double k) { (void)k; return sin(x); }
+ALWAYS_INLINE double sin_d(double x, double y, double k) { (void)y; (void)k; return cos(x); }
 
-static inline void cos_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = cos(x[e]); return; }
-    // y = cos x;  dL/dx −= g·sin x
-    for (uint32_t e = 0; e < n; e++) gx[e] -= gy[e] * sin(x[e]);
-}
+// y = cos x;  dy/dx = −sin x
+ALWAYS_INLINE double cos_f(double x, double k) { (void)k; return cos(x); }
+ALWAYS_INLINE double cos_d(double x, double y, double k) { (void)y; (void)k; return -sin(x); }
 
-static inline void sinh_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sinh(x[e]); return; }
-    // y = sinh x;  dL/dx += g·cosh x
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * cosh(x[e]);
-}
+// y = sinh x;  dy/dx = cosh x
+ALWAYS_INLINE double sinh_f(double x, double k) { (void)k; return sinh(x); }
+ALWAYS_INLINE double sinh_d(double x, double y, double k) { (void)y; (void)k; return cosh(x); }
 
-static inline void cosh_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = cosh(x[e]); return; }
-    // y = cosh x;  dL/dx += g·sinh x
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * sinh(x[e]);
-}
+// y = cosh x;  dy/dx = sinh x
+ALWAYS_INLINE double cosh_f(double x, double k) { (void)k; return cosh(x); }
+ALWAYS_INLINE double cosh_d(double x, double y, double k) { (void)y; (void)k; return sinh(x); }
 
-static inline void tanh_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = tanh(x[e]); return; }
-    // y = tanh x;  dL/dx += g·(1 − y²)
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * (1.0 - y[e] * y[e]);
-}
+// y = tanh x;  dy/dx = 1 − y²
+ALWAYS_INLINE double tanh_f(double x, double k) { (void)k; return tanh(x); }
+ALWAYS_INLINE double tanh_d(double x, double y, double k) { (void)x; (void)k; return 1.0 - y * y; }
 
-/* σ(x) without overflow: e^x/(1 + e^x) for negative x. */
-static inline double sigmoid(double x)
+// y = σ(x) = 1/(1 + e^−x), without overflow: e^x/(1 + e^x) for x < 0;  dy/dx = y(1 − y)
+ALWAYS_INLINE double sigmoid_f(double x, double k)
 {
+    (void)k;
     if (x >= 0) return 1.0 / (1.0 + exp(-x));
     double z = exp(x);
     return z / (1.0 + z);
 }
+ALWAYS_INLINE double sigmoid_d(double x, double y, double k) { (void)x; (void)k; return y * (1.0 - y); }
 
-static inline void sigmoid_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = sigmoid(x[e]); return; }
-    // y = σ(x);  dL/dx += g·y(1 − y)
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * y[e] * (1.0 - y[e]);
-}
+// y = max(0, x);  dy/dx = [x > 0], 0 at the kink (as PyTorch)
+ALWAYS_INLINE double relu_f(double x, double k) { (void)k; return x > 0 ? x : 0.0; }
+ALWAYS_INLINE double relu_d(double x, double y, double k) { (void)y; (void)k; return x > 0 ? 1.0 : 0.0; }
 
-static inline void relu_op(graph *g, const nrec *r, int back)
-{
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = x[e] > 0 ? x[e] : 0.0; return; }
-    // y = max(0, x);  dL/dx += g·[x > 0]   (0 at the kink, as PyTorch)
-    for (uint32_t e = 0; e < n; e++) gx[e] += x[e] > 0 ? gy[e] : 0.0;
-}
-
-/* LeCun's scaled tanh, "Efficient BackProp" §4.4: f(1) ≈ 1, f(−1) ≈ −1. */
+/* LeCun's scaled tanh, "Efficient BackProp" §4.4: f(±1) ≈ ±1. */
 #define STANH_A 1.7159
 #define STANH_S (2.0 / 3.0)
 
-static inline void stanh_op(graph *g, const nrec *r, int back)
+// y = A·tanh(Sx);  dy/dx = A·S·(1 − tanh²(Sx)) = S·(A − y²/A)
+ALWAYS_INLINE double stanh_f(double x, double k) { (void)k; return STANH_A * tanh(STANH_S * x); }
+ALWAYS_INLINE double stanh_d(double x, double y, double k) { (void)x; (void)k; return STANH_S * (STANH_A - y * y / STANH_A); }
+
+ALWAYS_INLINE void unary_op(graph *g, const nrec *r, int back, un_f f, un_d d)
 {
-    UNARY_SETUP
-    if (!back) { for (uint32_t e = 0; e < n; e++) y[e] = STANH_A * tanh(STANH_S * x[e]); return; }
-    // y = A·tanh(Sx);  dL/dx += g·A·S·(1 − tanh²(Sx)) = g·S·(A − y²/A)
-    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * STANH_S * (STANH_A - y[e] * y[e] / STANH_A);
+    uint32_t n = r->rows * r->cols;
+    const double *x = VAL(r->a);
+    double *y = g->val + r->off;
+    const double *gy = g->grad + r->off;
+    double *gx = GRAD(r->a);
+    if (!back) for (uint32_t e = 0; e < n; e++) y[e] = f(x[e], r->k);
+    else for (uint32_t e = 0; e < n; e++) gx[e] += gy[e] * d(x[e], y[e], r->k);
 }
 
 /* ---- matrices ----------------------------------------------------------- */
@@ -535,21 +480,21 @@ static inline void run(graph *g, op_kind op, const nrec *r, int back)
     case OP_SUB: sub_op(g, r, back); break;
     case OP_MUL: mul_op(g, r, back); break;
     case OP_DIV: div_op(g, r, back); break;
-    case OP_NEG: neg_op(g, r, back); break;
-    case OP_SCALE: scale_op(g, r, back); break;
-    case OP_POW: pow_op(g, r, back); break;
-    case OP_EXP: exp_op(g, r, back); break;
-    case OP_LOG: log_op(g, r, back); break;
-    case OP_SQRT: sqrt_op(g, r, back); break;
-    case OP_ABS: abs_op(g, r, back); break;
-    case OP_SIN: sin_op(g, r, back); break;
-    case OP_COS: cos_op(g, r, back); break;
-    case OP_SINH: sinh_op(g, r, back); break;
-    case OP_COSH: cosh_op(g, r, back); break;
-    case OP_TANH: tanh_op(g, r, back); break;
-    case OP_SIGMOID: sigmoid_op(g, r, back); break;
-    case OP_RELU: relu_op(g, r, back); break;
-    case OP_STANH: stanh_op(g, r, back); break;
+    case OP_NEG: unary_op(g, r, back, neg_f, neg_d); break;
+    case OP_SCALE: unary_op(g, r, back, scale_f, scale_d); break;
+    case OP_POW: unary_op(g, r, back, pow_f, pow_d); break;
+    case OP_EXP: unary_op(g, r, back, exp_f, exp_d); break;
+    case OP_LOG: unary_op(g, r, back, log_f, log_d); break;
+    case OP_SQRT: unary_op(g, r, back, sqrt_f, sqrt_d); break;
+    case OP_ABS: unary_op(g, r, back, abs_f, abs_d); break;
+    case OP_SIN: unary_op(g, r, back, sin_f, sin_d); break;
+    case OP_COS: unary_op(g, r, back, cos_f, cos_d); break;
+    case OP_SINH: unary_op(g, r, back, sinh_f, sinh_d); break;
+    case OP_COSH: unary_op(g, r, back, cosh_f, cosh_d); break;
+    case OP_TANH: unary_op(g, r, back, tanh_f, tanh_d); break;
+    case OP_SIGMOID: unary_op(g, r, back, sigmoid_f, sigmoid_d); break;
+    case OP_RELU: unary_op(g, r, back, relu_f, relu_d); break;
+    case OP_STANH: unary_op(g, r, back, stanh_f, stanh_d); break;
     case OP_MATMUL: matmul_op(g, r, back); break;
     case OP_TRANSPOSE: transpose_op(g, r, back); break;
     case OP_SUM: sum_op(g, r, back); break;
