@@ -1,0 +1,145 @@
+/* data.h — data sets in memory: loading MNIST and Fashion-MNIST from a data
+ * root, splits, scaling and normalisation, the bias column, one-hot targets
+ * and a batch iterator.
+ *
+ * A dataset is N examples of D float32 features, row-major, and N uint8
+ * labels. Every function that changes a set changes it in place; every split
+ * makes new sets with their own memory. All randomness comes from the
+ * engine's seeded rng (rng.h): same seed, same order, on every machine.
+ *
+ *   dataset all, train, val;  char err[IDX_ERR_LEN];
+ *   if (data_load(root, "mnist", "train", &all, err)) cli_fail("%s", err);
+ *   data_split_first(&all, 55000, &train, &val);       // 55,000 / 5,000
+ *   data_scale(&train, 255);                            // pixels in [0, 1]
+ *   data_batches it;  data_batches_init(&it, &train, 32, DATA_SHUFFLE, seed);
+ *   for (int e = 0; e < epochs; e++)
+ *       for (data_batches_epoch(&it, e); data_batches_next(&it); )
+ *           step(it.x, it.labels, it.b);               // it.x is (b, D)
+ *
+ * Not here: reading IDX bytes (idx.h), the synthetic set (synth.h).
+ */
+#ifndef CHAINRULE_DATA_H
+#define CHAINRULE_DATA_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "idx.h"
+
+typedef struct {
+    float *x;          /* N × D features, row-major: example i at x + i·D; owned */
+    uint8_t *labels;   /* N class numbers, each < classes; owned */
+    int n, d;          /* N examples, D features each */
+    int classes;       /* K, the number of classes (10 for MNIST) */
+} dataset;
+
+/* ---- loading ------------------------------------------------------------ */
+
+/* Loads a set from root/name/: name is "mnist" or "fashion-mnist", split is
+ * "train" (the 60,000 train-images-idx3-ubyte / train-labels-idx1-ubyte) or
+ * "test" (the 10,000 t10k-…). Pixels stay 0…255; D = rows·cols (784).
+ * On failure *out is all zeros and err (IDX_ERR_LEN bytes, or NULL) holds one
+ * line naming the file and the problem (idx.h); an unknown name or split is
+ * IDX_BAD_NAME, a label file that does not match its images is
+ * IDX_COUNT_MISMATCH. Free with dataset_free. */
+idx_status data_load(const char *root, const char *name, const char *split,
+                     dataset *out, char *err);
+
+/* The K class names of a data set: "0" … "9" for "mnist", "T-shirt/top" …
+ * "Ankle boot" for "fashion-mnist"; NULL for an unknown name. Static
+ * strings; do not free. */
+const char *const *data_class_names(const char *name);
+
+/* A new zeroed set of n × d features and n labels (all 0). Returns 0, or −1
+ * when out of memory (then *out is all zeros). n may be 0. */
+int dataset_alloc(dataset *out, int n, int d, int classes);
+
+/* Frees the set's arrays and zeroes the struct, so a second free is
+ * harmless. dataset_free(NULL) is a no-op. */
+void dataset_free(dataset *ds);
+
+/* ---- splits: each returns 0, or −1 when out of memory (then both outputs
+ * are all zeros). Outputs are new sets; src is unchanged. --------------- */
+
+/* out = the rows of src listed in idx[0..n), in that order. */
+int data_subset(const dataset *src, const uint32_t *idx, int n, dataset *out);
+
+/* first = rows 0 … n_first−1, rest = rows n_first … N−1 (the course's
+ * "first 55,000 train, last 5,000 validate"). rest may be NULL to keep only
+ * the first rows. Needs 0 ≤ n_first ≤ N. */
+int data_split_first(const dataset *src, int n_first, dataset *first, dataset *rest);
+
+/* A seeded random split: a Fisher–Yates permutation of 0 … N−1 (rng_shuffle
+ * from rng_seed(seed)); first = the rows at its first n_first positions,
+ * rest = the others, both in permutation order. rest may be NULL. */
+int data_split_random(const dataset *src, int n_first, uint64_t seed,
+                      dataset *first, dataset *rest);
+
+/* ---- features, in place ---------------------------------------------- */
+
+/* x ← x / divisor for every feature; data_scale(ds, 255) maps pixels to
+ * [0, 1]. A real float division (not a multiply by 1/255), so the scaled
+ * pixels are the same bits as numpy's x / 255 in float32. */
+void data_scale(dataset *ds, float divisor);
+
+/* One mean and one standard deviation over every feature of every example
+ * (population std, ÷ N·D, as numpy's x.mean(), x.std()), summed in double
+ * in a fixed order. Compute them on the training set only. */
+void data_mean_std(const dataset *ds, double *mean, double *std);
+
+/* x ← (x − mean) / std for every feature, computed in double and stored as
+ * float. Apply the training set's numbers to every set. std must be > 0. */
+void data_normalize(dataset *ds, double mean, double std);
+
+/* Appends a constant-1 feature to every example (D → D+1), the bias trick:
+ * a weight on it plays the role of the bias. Call it after normalising.
+ * Returns 0, or −1 when out of memory (then ds is unchanged). */
+int data_add_bias(dataset *ds);
+
+/* t (n × classes, row-major) ← one-hot rows: t[i][labels[i]] = 1, else 0.
+ * Every label must be < classes. */
+void data_one_hot(float *t, const uint8_t *labels, int n, int classes);
+
+/* ---- batches ---------------------------------------------------------- */
+
+enum {
+    DATA_SHUFFLE = 1,      /* a new seeded order every epoch (else 0 … N−1) */
+    DATA_DROP_LAST = 2,    /* skip a last batch smaller than B */
+};
+
+typedef struct {
+    const dataset *ds;     /* the set iterated; not owned, must outlive the iterator */
+    int batch;             /* B, rows per full batch */
+    int flags;             /* DATA_SHUFFLE | DATA_DROP_LAST */
+    uint64_t seed;         /* the epoch orders derive from it */
+    uint32_t *order;       /* this epoch's row order, N indices; owned */
+    int pos;               /* next position in order */
+    /* the current batch, filled by data_batches_next: */
+    int b;                 /* rows in it: B, or fewer for a last partial batch */
+    const uint32_t *idx;   /* its b row indices into ds (points into order; do not free) */
+    float *x;              /* (b, D) copy of its rows, row-major; owned */
+    uint8_t *labels;       /* its b labels; owned */
+    float *t;              /* (b, K) one-hot targets of those labels; owned */
+} data_batches;
+
+/* Prepares an iterator over ds in batches of B ≥ 1 rows, positioned at the
+ * start of epoch 0. Returns 0, or −1 when out of memory. */
+int data_batches_init(data_batches *it, const dataset *ds, int batch, int flags,
+                      uint64_t seed);
+
+/* Starts epoch e (any order: the order of epoch e depends only on seed and
+ * e, not on the epochs run before): with DATA_SHUFFLE, a Fisher–Yates
+ * permutation of 0 … N−1 drawn from an rng seeded from (seed, e); without,
+ * 0 … N−1. */
+void data_batches_epoch(data_batches *it, int epoch);
+
+/* Fills the next batch (it->b, idx, x, labels, t) and returns its size b;
+ * returns 0 when the epoch is over. */
+int data_batches_next(data_batches *it);
+
+/* The number of batches one epoch yields: ⌈N/B⌉, or ⌊N/B⌋ with DROP_LAST. */
+int data_batches_count(const data_batches *it);
+
+/* Frees what the iterator owns (not the set). NULL is a no-op. */
+void data_batches_free(data_batches *it);
+
+#endif

@@ -1,0 +1,101 @@
+/* kernels.h — the float32 kernels of the fast path: the three matrix products
+ * of a dense layer, the activations and their derivatives, softmax +
+ * cross-entropy with its fused gradient.
+ *
+ * Every product sums over its inner dimension in plain index order, one
+ * multiply then one add (no fused multiply-add, no split of the sum), so
+ * each output holds exactly the bits of the naive triple loop
+ *     acc = 0; for k in 0..K: acc += a[i][k] · b[k][j]
+ * whatever the blocking, the vector width or the number of threads. OpenMP
+ * threads split the outputs (column panels), never a sum: results are
+ * bit-identical for any thread count. The speed comes from register tiles
+ * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
+ * an AVX2 copy of the inner kernel chosen at run time where the CPU has it
+ * (same bits as the portable copy).
+ *
+ * Not here: the network (mlp.h), optimisers (train.h). No allocation in the
+ * products' callers' loops: the packing buffers are per thread and grow once.
+ */
+#ifndef CHAINRULE_KERNELS_H
+#define CHAINRULE_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef enum {
+    ACT_IDENTITY,   /* y = x */
+    ACT_SIGMOID,    /* y = 1 / (1 + e^−x) */
+    ACT_TANH,       /* y = tanh x */
+    ACT_RELU,       /* y = max(0, x); derivative 0 at 0 */
+    ACT_STANH,      /* LeCun: y = 1.7159·tanh(2x/3) */
+    ACT_STANH_LIN,  /* LeCun with a linear leak: y = 1.7159·tanh(2x/3) + 0.01·x */
+    ACT_COUNT
+} act_kind;
+
+/* "identity", "sigmoid", "tanh", "relu", "stanh", "stanh_lin". */
+const char *act_name(act_kind a);
+/* The activation called `name` (as act_name prints it), or −1. */
+int act_parse(const char *name);
+/* 1 when the derivative needs the pre-activation x (not only y = f(x)). */
+int act_needs_input(act_kind a);
+
+/* y = f(x), n values; y may alias x. */
+void act_forward(float *y, const float *x, size_t n, act_kind a);
+/* dx = dy ⊙ f′: from y = f(x) where that suffices, from x otherwise (x may
+ * be NULL unless act_needs_input). dx may alias dy. */
+void act_backward(float *dx, const float *dy, const float *x, const float *y,
+                  size_t n, act_kind a);
+
+/* Dense forward, fused: for each row b and column h
+ *     z[b][h] = Σ_d inp[b][d] · w[d][h]   (+ bias[h] when bias ≠ NULL)
+ *     out[b][h] = f(z[b][h])
+ * inp is (B, D), w is (D, H), bias is (H) or NULL, out is (B, H); zout (B, H)
+ * receives z when not NULL. out must not alias inp. */
+void matmul_forward(float *out, float *zout, const float *inp, const float *w,
+                    const float *bias, int B, int D, int H, act_kind act);
+
+/* Weight gradient: dw (D, H) += inp^T · dout, i.e.
+ *     dw[d][h] += Σ_b inp[b][d] · dout[b][h]      (the sum formed first)
+ * and dbias (H) += Σ_b dout[b][h] when dbias ≠ NULL. inp is (B, D), dout is
+ * (B, H). Rows d where inp[·][d] is zero for every b are skipped (their
+ * sum is zero), which is what makes per-sample SGD on MNIST cheap. */
+void matmul_backward_weight(float *dw, float *dbias, const float *inp,
+                            const float *dout, int B, int D, int H);
+
+/* The same sums applied as a plain SGD step without storing them:
+ *     w[d][h] −= lr · Σ_b inp[b][d] · dout[b][h],  bias[h] −= lr · Σ_b dout[b][h]
+ * Bit-identical to zeroing dw, matmul_backward_weight, then w −= lr · dw. */
+void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
+                                const float *dout, int B, int D, int H, float lr);
+
+/* Input gradient: dinp (B, D) = dout · w^T, i.e.
+ *     dinp[b][d] = Σ_h dout[b][h] · w[d][h]
+ * dout is (B, H), w is (D, H) (only its first D rows are read). Overwrites. */
+void matmul_backward_input(float *dinp, const float *dout, const float *w,
+                           int B, int D, int H);
+
+/* Softmax + cross-entropy over rows of logits (B, K) with integer labels:
+ *     probs[b] = softmax(logits[b]),  loss_b = −log probs[b][label[b]]
+ * Returns Σ_b loss_b in double (the caller divides by B for the mean).
+ * When dlogits ≠ NULL it receives the gradient of (scale · Σ_b loss_b):
+ *     dlogits[b][k] = scale · (probs[b][k] − [k = label[b]])     (y − t)
+ * *correct (if not NULL) gets how many rows have argmax = label (ties: the
+ * first index). probs may alias logits; dlogits may alias probs. labels
+ * must be < K (checked: programmer error). */
+double softmax_ce_forward(float *probs, float *dlogits, const float *logits,
+                          const uint8_t *labels, int B, int K, float scale,
+                          int *correct);
+
+/* The argmax of each row of x (B, K) into pred (B). */
+void argmax_rows(uint8_t *pred, const float *x, int B, int K);
+
+/* Naive reference products (triple loops, same summation order), for tests
+ * and for anyone reading the fast ones. */
+void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N);
+void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
+void matmul_nt_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (M,K) = a (M,N)·b^T, b (K,N) */
+
+/* Which inner kernel the products use on this CPU: "avx2" or "portable". */
+const char *kernels_isa(void);
+
+#endif
