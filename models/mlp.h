@@ -91,6 +91,7 @@ typedef struct mlp {
     /* dropout */
     double keep;                         /* keep probability p, 1 = off */
     rng drop_rng;                        /* draws the masks */
+    int dropped;                         /* 1 when the last forward applied dropout */
 
     /* private: scratch buffers, sized for B_cap rows */
     int B_cap;
@@ -98,6 +99,7 @@ typedef struct mlp {
     float *y[MLP_MAX_LAYERS];            /* f(z) before dropout (= h without dropout) */
     float *z[MLP_MAX_LAYERS];            /* pre-activations, only where act_needs_input */
     float *mask[MLP_MAX_LAYERS];         /* dropout masks (0 or 1/p) */
+    float *hdrop[MLP_MAX_LAYERS];        /* y ⊙ mask: h[l] points here in a dropout forward */
     float *delta[2];                     /* δ of the current layer and the one below */
 } mlp;
 

@@ -1,0 +1,535 @@
+/* kernels.c — float32 kernels of the fast path (see kernels.h for the
+ * contracts). One packed, register-blocked matrix product serves the three
+ * shapes of a dense layer; what differs is how its operands are read
+ * (strides) and what happens to a finished tile (the epilogue).
+ *
+ *   C (M×N) = A (M×K) · Bm (K×N), A[i][k] = a[i·ars + k·acs], Bm[k][j] = b[k·brs + j·bcs]
+ *   forward:        A = inp (B×D),     Bm = w (D×H)          epilogue z = acc + bias, y = f(z)
+ *   weight grad:    A = inp^T (D×B),   Bm = dout (B×H)       epilogue dw += acc  or  w −= lr·acc
+ *   input grad:     A = dout (B×H),    Bm = w^T (H×D)        epilogue dinp = acc
+ *
+ * Layout: A is packed once into row blocks of MR = 6 (k-major: 6 values per
+ * k); Bm is packed per column panel of NR = 16 and per k block of KC into a
+ * panel that stays in L1. The micro-kernel keeps a 6×16 tile of sums in
+ * twelve 8-wide registers and walks k in order: acc += a·b, a multiply then
+ * an add, so each sum is formed exactly as the naive loop forms it (partial
+ * sums between k blocks are stored and reloaded, never added as a block).
+ * Threads take whole column panels (outputs): same bits for any count.
+ *
+ * Deliberately not here: fused multiply-add (-ffp-contract=off; see the
+ * note at kern_avx2), threading of the per-sample path (too little work).
+ */
+#include <assert.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "kernels.h"
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#include <immintrin.h>
+#define HAVE_X86 1
+#endif
+
+#define MR 6
+#define NR 16
+#define KC 256
+
+#define DIE(...) do { fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+
+/* ------------------------------------------------------------ activations */
+
+static const char *act_names[ACT_COUNT] = {
+    [ACT_IDENTITY] = "identity", [ACT_SIGMOID] = "sigmoid", [ACT_TANH] = "tanh",
+    [ACT_RELU] = "relu", [ACT_STANH] = "stanh", [ACT_STANH_LIN] = "stanh_lin",
+};
+_Static_assert(ACT_COUNT == 6, "act_names covers every activation");
+
+const char *act_name(act_kind a) { return (a >= 0 && a < ACT_COUNT) ? act_names[a] : "?"; }
+
+int act_parse(const char *name)
+{
+    for (int a = 0; a < ACT_COUNT; a++)
+        if (strcmp(name, act_names[a]) == 0) return a;
+    return -1;
+}
+
+int act_needs_input(act_kind a) { return a == ACT_STANH_LIN; }
+
+#define STANH_A 1.7159f
+#define STANH_B (2.0f / 3.0f)
+
+void act_forward(float *y, const float *x, size_t n, act_kind a)
+{
+    switch (a) {
+    case ACT_IDENTITY: if (y != x) memmove(y, x, n * sizeof *y); break;
+    // y = σ(x) = 1 / (1 + e^−x)
+    case ACT_SIGMOID: for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case ACT_TANH:    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
+    case ACT_RELU:    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
+    // y = 1.7159·tanh(2x/3)
+    case ACT_STANH:   for (size_t i = 0; i < n; i++) y[i] = STANH_A * tanhf(STANH_B * x[i]); break;
+    // y = 1.7159·tanh(2x/3) + 0.01·x
+    case ACT_STANH_LIN:
+        for (size_t i = 0; i < n; i++) y[i] = STANH_A * tanhf(STANH_B * x[i]) + 0.01f * x[i];
+        break;
+    default: DIE("act_forward: unknown activation %d", (int)a);
+    }
+}
+
+void act_backward(float *dx, const float *dy, const float *x, const float *y,
+                  size_t n, act_kind a)
+{
+    switch (a) {
+    // dL/dx = dL/dy
+    case ACT_IDENTITY: if (dx != dy) memmove(dx, dy, n * sizeof *dx); break;
+    // dL/dx = dL/dy · y(1 − y)
+    case ACT_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (y[i] * (1.0f - y[i])); break;
+    // dL/dx = dL/dy · (1 − y²)
+    case ACT_TANH:    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]); break;
+    // dL/dx = dL/dy · [y > 0]
+    case ACT_RELU:    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
+    // y = A·tanh(Bx): dy/dx = A·B·(1 − tanh²) = B·(A − y²/A)
+    case ACT_STANH:
+        for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (STANH_B * (STANH_A - y[i] * y[i] / STANH_A));
+        break;
+    // y = A·tanh(Bx) + 0.01x: dy/dx = A·B·(1 − tanh²(Bx)) + 0.01, from x
+    case ACT_STANH_LIN:
+        assert(x && "stanh_lin needs the pre-activation");
+        for (size_t i = 0; i < n; i++) {
+            float t = tanhf(STANH_B * x[i]);
+            dx[i] = dy[i] * (STANH_A * STANH_B * (1.0f - t * t) + 0.01f);
+        }
+        break;
+    default: DIE("act_backward: unknown activation %d", (int)a);
+    }
+}
+
+/* ------------------------------------------------------------ workspace */
+
+/* One growing scratch block for the packed operands and partial sums. Grown
+ * only outside parallel regions. Not for concurrent calls from several user
+ * threads (chainrule's programs make none). */
+static float *ws;
+static size_t ws_cap;
+
+static float *ws_get(size_t n)
+{
+    if (n > ws_cap) {
+        free(ws);
+        size_t bytes = ((n * sizeof(float)) + 63) / 64 * 64;
+        ws = aligned_alloc(64, bytes);
+        if (!ws) DIE("kernels: out of memory (%zu bytes of workspace)", bytes);
+        ws_cap = bytes / sizeof(float);
+    }
+    return ws;
+}
+
+/* ------------------------------------------------------------ micro-kernels */
+
+/* tout (MR×NR, row-major) = tin (or 0 when tin is NULL) + A · bp, where
+ * A[i][k] = a[i·rs + k·ks] (MR rows read in place, no packing) and bp is a
+ * packed panel (kc×NR, k-major). k in order, one multiply and one add per
+ * term, so each sum is formed exactly as the naive loop forms it. */
+static void kern_portable(int kc, const float *restrict a, size_t rs, size_t ks,
+                          const float *restrict bp, const float *tin, float *tout)
+{
+    float c[MR][NR];
+    if (tin) memcpy(c, tin, sizeof c);
+    else memset(c, 0, sizeof c);
+    for (int k = 0; k < kc; k++) {
+        const float *ak = a + (size_t)k * ks, *b = bp + (size_t)k * NR;
+        for (int i = 0; i < MR; i++) {
+            float ai = ak[(size_t)i * rs];
+            for (int j = 0; j < NR; j++) c[i][j] += ai * b[j];
+        }
+    }
+    memcpy(tout, c, sizeof c);
+}
+
+#ifdef HAVE_X86
+/* The same sums with 8-wide AVX registers: twelve accumulators, two panel
+ * rows, one broadcast at a time. Multiply then add — not FMA — so the bits
+ * equal kern_portable's and the naive loop's. (Measured on this Zen 3: an
+ * FMA version of this kernel was no faster, since the separate multiply
+ * and add pipes give the same peak; the products are bound elsewhere.) */
+__attribute__((target("avx2")))
+static void kern_avx2(int kc, const float *restrict a, size_t rs, size_t ks,
+                      const float *restrict bp, const float *tin, float *tout)
+{
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    if (tin) {
+        c00 = _mm256_loadu_ps(tin + 0);  c01 = _mm256_loadu_ps(tin + 8);
+        c10 = _mm256_loadu_ps(tin + 16); c11 = _mm256_loadu_ps(tin + 24);
+        c20 = _mm256_loadu_ps(tin + 32); c21 = _mm256_loadu_ps(tin + 40);
+        c30 = _mm256_loadu_ps(tin + 48); c31 = _mm256_loadu_ps(tin + 56);
+        c40 = _mm256_loadu_ps(tin + 64); c41 = _mm256_loadu_ps(tin + 72);
+        c50 = _mm256_loadu_ps(tin + 80); c51 = _mm256_loadu_ps(tin + 88);
+    } else {
+        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    }
+    const float *a0 = a, *a3 = a + 3 * rs;
+    size_t r2 = 2 * rs;
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), x;
+#define ROW(p, x0, x1) x = _mm256_broadcast_ss(p); \
+        x0 = _mm256_add_ps(x0, _mm256_mul_ps(x, b0)); x1 = _mm256_add_ps(x1, _mm256_mul_ps(x, b1));
+        ROW(a0, c00, c01) ROW(a0 + rs, c10, c11) ROW(a0 + r2, c20, c21)
+        ROW(a3, c30, c31) ROW(a3 + rs, c40, c41) ROW(a3 + r2, c50, c51)
+#undef ROW
+        a0 += ks; a3 += ks; bp += NR;
+    }
+    _mm256_storeu_ps(tout + 0, c00);  _mm256_storeu_ps(tout + 8, c01);
+    _mm256_storeu_ps(tout + 16, c10); _mm256_storeu_ps(tout + 24, c11);
+    _mm256_storeu_ps(tout + 32, c20); _mm256_storeu_ps(tout + 40, c21);
+    _mm256_storeu_ps(tout + 48, c30); _mm256_storeu_ps(tout + 56, c31);
+    _mm256_storeu_ps(tout + 64, c40); _mm256_storeu_ps(tout + 72, c41);
+    _mm256_storeu_ps(tout + 80, c50); _mm256_storeu_ps(tout + 88, c51);
+}
+#endif
+
+typedef void (*kern_fn)(int, const float *, size_t, size_t, const float *, const float *, float *);
+static kern_fn kern;
+static const char *kern_isa = "portable";
+
+/* The AVX2 copy where the CPU has it, unless CHAINRULE_PORTABLE is set
+ * (for testing that both copies give the same bits). */
+static kern_fn kern_pick(void)
+{
+    if (!kern) {
+        kern_fn k = kern_portable;
+#ifdef HAVE_X86
+        const char *force = getenv("CHAINRULE_PORTABLE");
+        __builtin_cpu_init();
+        if (!(force && *force && strcmp(force, "0") != 0) && __builtin_cpu_supports("avx2")) {
+            k = kern_avx2;
+            kern_isa = "avx2";
+        }
+#endif
+        kern = k;
+    }
+    return kern;
+}
+
+const char *kernels_isa(void) { kern_pick(); return kern_isa; }
+
+/* ------------------------------------------------------------ the product */
+
+typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_IGRAD } ep_kind;
+
+typedef struct {
+    ep_kind kind;
+    float *c;               /* out / dw / w / dinp, (M×N) row-major */
+    float *z;               /* forward: pre-activations or NULL */
+    const float *bias;      /* forward: (N) or NULL */
+    act_kind act;
+    float lr;
+} epilogue;
+
+/* Applies the epilogue to rows i0…i0+mr, columns j0…j0+nr of a finished
+ * tile t (MR×NR). Written so the compiler vectorises the full-width case. */
+static void ep_apply(const epilogue *e, const float *restrict t, int i0, int mr,
+                     int j0, int nr, int N)
+{
+    float *restrict c = e->c + (size_t)i0 * N + j0;
+    switch (e->kind) {
+    case EP_FORWARD: {
+        _Alignas(64) float zz[MR * NR];
+        const float *restrict bias = e->bias ? e->bias + j0 : NULL;
+        for (int ii = 0; ii < MR; ii++)   /* all rows: padding rows are finite, unused */
+            for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
+        act_forward(zz, zz, (size_t)MR * NR, e->act);
+        float *restrict z = e->z ? e->z + (size_t)i0 * N + j0 : NULL;
+        for (int ii = 0; ii < mr; ii++) {
+            memcpy(c + (size_t)ii * N, zz + ii * NR, (size_t)nr * sizeof *c);
+            if (z) for (int jj = 0; jj < nr; jj++) z[(size_t)ii * N + jj] = t[ii * NR + jj] + (bias ? bias[jj] : 0.0f);
+        }
+        break;
+    }
+    case EP_WGRAD:
+        for (int ii = 0; ii < mr; ii++) {
+            float *restrict cr = c + (size_t)ii * N;
+            const float *restrict tr = t + ii * NR;
+            if (nr == NR) for (int jj = 0; jj < NR; jj++) cr[jj] += tr[jj];
+            else for (int jj = 0; jj < nr; jj++) cr[jj] += tr[jj];
+        }
+        break;
+    case EP_WSGD: {
+        const float lr = e->lr;
+        for (int ii = 0; ii < mr; ii++) {
+            float *restrict cr = c + (size_t)ii * N;
+            const float *restrict tr = t + ii * NR;
+            if (nr == NR) for (int jj = 0; jj < NR; jj++) cr[jj] -= lr * tr[jj];
+            else for (int jj = 0; jj < nr; jj++) cr[jj] -= lr * tr[jj];
+        }
+        break;
+    }
+    case EP_IGRAD:
+        for (int ii = 0; ii < mr; ii++) memcpy(c + (size_t)ii * N, t + ii * NR, (size_t)nr * sizeof *c);
+        break;
+    }
+}
+
+/* C = epilogue(A · Bm); see the top of the file. A is read in place; row
+ * blocks of MR, column panels of NR (packed per k block of KC), tiles of
+ * partial sums kept between k blocks. For the weight gradient (zskip), a
+ * block of MR rows of A (= MR inputs) that is zero over the whole batch
+ * has all its sums +0 and leaves its rows of C untouched — exact for
+ * finite operands, and it skips the image borders of MNIST. */
+static void gemm(int M, int N, int K,
+                 const float *a, size_t ars, size_t acs,
+                 const float *b, size_t brs, size_t bcs, const epilogue *e, int zskip)
+{
+    kern_fn kf = kern_pick();
+    int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, nkb = (K + KC - 1) / KC;
+    int full = M / MR;                                   /* row blocks read in place */
+    size_t edge_sz = (size_t)MR * K;                     /* the last, partial row block, padded */
+    size_t nz_sz = ((size_t)nib + 15) / 16 * 16;         /* row-block flags, as floats */
+    size_t bp_sz = (size_t)njp * KC * NR;                /* one B panel per column panel */
+    size_t part_sz = nkb > 1 ? (size_t)njp * nib * MR * NR : (size_t)njp * MR * NR;
+    float *base = ws_get(edge_sz + nz_sz + bp_sz + part_sz);
+    float *edge = base, *nzf = edge + edge_sz, *bpk = nzf + nz_sz, *part = bpk + bp_sz;
+    unsigned char *nz = (unsigned char *)nzf;
+    double work = (double)M * N * K;
+
+    /* The last row block when M is not a multiple of MR: copied, zero rows
+     * added, read as rows of length K (rs = K, ks = 1). */
+    if (full < nib) {
+        memset(edge, 0, edge_sz * sizeof *edge);
+        for (int ii = 0; ii < M - full * MR; ii++)
+            for (int k = 0; k < K; k++)
+                edge[(size_t)ii * K + k] = a[(size_t)(full * MR + ii) * ars + (size_t)k * acs];
+    }
+    memset(nz, 1, (size_t)nib);
+    if (zskip) {                 /* zskip implies ars == 1: rows of A are columns of inp */
+        memset(nz, 0, (size_t)nib);
+        for (int k = 0; k < K; k++) {
+            const float *r = a + (size_t)k * acs;
+            for (int ib = 0; ib < nib; ib++) {
+                if (nz[ib]) continue;
+                int i0 = ib * MR, i1 = i0 + MR < M ? i0 + MR : M;
+                for (int i = i0; i < i1; i++) if (r[i] != 0.0f) { nz[ib] = 1; break; }
+            }
+        }
+    }
+
+#pragma omp parallel for schedule(static) if (work > 4e5)
+    for (int jp = 0; jp < njp; jp++) {
+        int j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
+        float *bp = bpk + (size_t)jp * KC * NR;
+        float *pt = part + (size_t)jp * (nkb > 1 ? nib : 1) * MR * NR;
+        for (int kb = 0; kb < nkb; kb++) {
+            int k0 = kb * KC, kc = K - k0 < KC ? K - k0 : KC;
+            /* Pack this panel: bp[k·NR + jj] = Bm[k0 + k][j0 + jj], zero-padded. */
+            if (nr < NR) memset(bp, 0, (size_t)kc * NR * sizeof *bp);
+            if (bcs == 1) {      /* rows of Bm contiguous */
+                for (int k = 0; k < kc; k++) {
+                    const float *src = b + (size_t)(k0 + k) * brs + j0;
+                    float *dst = bp + k * NR;
+                    if (nr == NR) for (int jj = 0; jj < NR; jj++) dst[jj] = src[jj];
+                    else for (int jj = 0; jj < nr; jj++) dst[jj] = src[jj];
+                }
+            } else {             /* columns of Bm contiguous (brs == 1): a transpose */
+                for (int jj = 0; jj < nr; jj++) {
+                    const float *src = b + (size_t)(j0 + jj) * bcs + k0;
+                    for (int k = 0; k < kc; k++) bp[k * NR + jj] = src[k];
+                }
+            }
+            for (int ib = 0; ib < nib; ib++) {
+                if (!nz[ib]) continue;
+                int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
+                float *tile = pt + (nkb > 1 ? (size_t)ib * MR * NR : 0);
+                const float *ablk; size_t rs, ks;
+                if (ib < full) { ablk = a + (size_t)i0 * ars + (size_t)k0 * acs; rs = ars; ks = acs; }
+                else { ablk = edge + k0; rs = (size_t)K; ks = 1; }
+                kf(kc, ablk, rs, ks, bp, kb ? tile : NULL, tile);
+                if (kb + 1 == nkb) ep_apply(e, tile, i0, mr, j0, nr, N);
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------ small batches */
+
+/* Row by row, for B < MR: the per-sample path. Each row's sums walk k in
+ * order and skip zero inputs (an MNIST image is ~80% zeros). */
+static void forward_rows(float *out, float *zout, const float *inp, const float *w,
+                         const float *bias, int B, int D, int H, act_kind act)
+{
+    float *acc = ws_get((size_t)H);
+    for (int r = 0; r < B; r++) {
+        const float *x = inp + (size_t)r * D;
+        for (int h = 0; h < H; h++) acc[h] = 0.0f;
+        for (int d = 0; d < D; d++) {
+            float v = x[d];
+            if (v == 0.0f) continue;
+            const float *wr = w + (size_t)d * H;
+            for (int h = 0; h < H; h++) acc[h] += v * wr[h];
+        }
+        if (bias) for (int h = 0; h < H; h++) acc[h] += bias[h];
+        if (zout) memcpy(zout + (size_t)r * H, acc, (size_t)H * sizeof *acc);
+        act_forward(out + (size_t)r * H, acc, (size_t)H, act);
+    }
+}
+
+static void wgrad_rows(float *w, const float *inp, const float *dout, int B, int D, int H,
+                       int sgd, float lr)
+{
+    float *acc = ws_get((size_t)H);
+    for (int d = 0; d < D; d++) {
+        int any = 0;
+        for (int r = 0; r < B; r++) any |= inp[(size_t)r * D + d] != 0.0f;
+        if (!any) continue;
+        for (int h = 0; h < H; h++) acc[h] = 0.0f;
+        for (int r = 0; r < B; r++) {
+            float v = inp[(size_t)r * D + d];
+            const float *g = dout + (size_t)r * H;
+            for (int h = 0; h < H; h++) acc[h] += v * g[h];
+        }
+        float *wr = w + (size_t)d * H;
+        if (sgd) for (int h = 0; h < H; h++) wr[h] -= lr * acc[h];
+        else     for (int h = 0; h < H; h++) wr[h] += acc[h];
+    }
+}
+
+/* ------------------------------------------------------------ public products */
+
+void matmul_forward(float *out, float *zout, const float *inp, const float *w,
+                    const float *bias, int B, int D, int H, act_kind act)
+{
+    assert(B >= 0 && D >= 0 && H >= 0);
+    if (B == 0 || H == 0) return;
+    if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
+    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f};
+    gemm(B, H, D, inp, (size_t)D, 1, w, (size_t)H, 1, &e, 0);
+}
+
+static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, float lr)
+{
+    for (int h = 0; h < H; h++) {
+        float acc = 0.0f;
+        for (int r = 0; r < B; r++) acc += dout[(size_t)r * H + h];
+        if (sgd) dbias[h] -= lr * acc;
+        else dbias[h] += acc;
+    }
+}
+
+void matmul_backward_weight(float *dw, float *dbias, const float *inp,
+                            const float *dout, int B, int D, int H)
+{
+    if (B == 0 || H == 0) return;
+    if (dbias) bias_grad(dbias, dout, B, H, 0, 0.0f);
+    if (D == 0) return;
+    if (B < MR) { wgrad_rows(dw, inp, dout, B, D, H, 0, 0.0f); return; }
+    epilogue e = {EP_WGRAD, dw, NULL, NULL, ACT_IDENTITY, 0.0f};
+    gemm(D, H, B, inp, 1, (size_t)D, dout, (size_t)H, 1, &e, 1);
+}
+
+void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
+                                const float *dout, int B, int D, int H, float lr)
+{
+    if (B == 0 || H == 0) return;
+    if (bias) bias_grad(bias, dout, B, H, 1, lr);
+    if (D == 0) return;
+    if (B < MR) { wgrad_rows(w, inp, dout, B, D, H, 1, lr); return; }
+    epilogue e = {EP_WSGD, w, NULL, NULL, ACT_IDENTITY, lr};
+    gemm(D, H, B, inp, 1, (size_t)D, dout, (size_t)H, 1, &e, 1);
+}
+
+void matmul_backward_input(float *dinp, const float *dout, const float *w,
+                           int B, int D, int H)
+{
+    if (B == 0 || D == 0) return;
+    if (B < MR || H < 4) {
+        /* dinp[b][d] = Σ_h dout[b][h] · w[d][h]: short dot products */
+        for (int r = 0; r < B; r++)
+            for (int d = 0; d < D; d++) {
+                const float *g = dout + (size_t)r * H, *wr = w + (size_t)d * H;
+                float acc = 0.0f;
+                for (int h = 0; h < H; h++) acc += g[h] * wr[h];
+                dinp[(size_t)r * D + d] = acc;
+            }
+        return;
+    }
+    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f};
+    gemm(B, D, H, dout, (size_t)H, 1, w, 1, (size_t)H, &e, 0);
+}
+
+/* ------------------------------------------------------------ softmax + CE */
+
+double softmax_ce_forward(float *probs, float *dlogits, const float *logits,
+                          const uint8_t *labels, int B, int K, float scale, int *correct)
+{
+    double total = 0.0;
+    int right = 0;
+    for (int r = 0; r < B; r++) {
+        const float *o = logits + (size_t)r * K;
+        float *p = probs + (size_t)r * K;
+        int best = 0;
+        float mx = o[0];
+        for (int k = 1; k < K; k++) if (o[k] > mx) { mx = o[k]; best = k; }
+        /* y_k = e^{o_k − max} / Σ_j e^{o_j − max};  loss = log Σ − (o_t − max) */
+        double sum = 0.0;
+        for (int k = 0; k < K; k++) { p[k] = expf(o[k] - mx); sum += p[k]; }
+        int t = labels ? labels[r] : -1;
+        if (labels) {
+            if (t >= K) DIE("softmax_ce_forward: label %d of row %d is not < K = %d", t, r, K);
+            total += log(sum) - ((double)o[t] - (double)mx);
+            right += best == t;
+        }
+        for (int k = 0; k < K; k++) p[k] = (float)(p[k] / sum);
+        // dL/do_k = scale · (y_k − t_k)
+        if (dlogits && labels) {
+            float *g = dlogits + (size_t)r * K;
+            for (int k = 0; k < K; k++) g[k] = scale * (p[k] - (k == t ? 1.0f : 0.0f));
+        }
+    }
+    if (correct) *correct = right;
+    return total;
+}
+
+void argmax_rows(uint8_t *pred, const float *x, int B, int K)
+{
+    for (int r = 0; r < B; r++) {
+        const float *o = x + (size_t)r * K;
+        int best = 0;
+        for (int k = 1; k < K; k++) if (o[k] > o[best]) best = k;
+        pred[r] = (uint8_t)best;
+    }
+}
+
+/* ------------------------------------------------------------ naive references */
+
+void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) acc += a[(size_t)i * K + k] * b[(size_t)k * N + j];
+            c[(size_t)i * N + j] = acc;
+        }
+}
+
+void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N)
+{
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int m = 0; m < M; m++) acc += a[(size_t)m * K + i] * b[(size_t)m * N + j];
+            c[(size_t)i * N + j] += acc;
+        }
+}
+
+void matmul_nt_naive(float *c, const float *a, const float *b, int M, int K, int N)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < K; j++) {
+            float acc = 0.0f;
+            for (int n = 0; n < N; n++) acc += a[(size_t)i * N + n] * b[(size_t)j * N + n];
+            c[(size_t)i * K + j] = acc;
+        }
+}

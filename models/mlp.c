@@ -1,0 +1,398 @@
+/* mlp.c — the fast-path MLP (contracts in mlp.h). Layer l maps
+ * h[l−1] (B, n_l) to h[l] (B, m_l); h[−1] is the input x. The code is the
+ * derivation of lesson 03 with matrices: forward is one fused product per
+ * layer, backward is the δ recursion, each product a kernel of kernels.h.
+ *
+ * Not here: optimisers other than plain SGD, loops, metrics (train.c).
+ */
+#include <assert.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "mlp.h"
+
+#define DIE(...) do { fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+
+static float *falloc(size_t n)
+{
+    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
+    float *p = aligned_alloc(64, bytes ? bytes : 64);
+    if (p) memset(p, 0, bytes ? bytes : 64);
+    return p;
+}
+
+/* The bias of layer l as the kernels see it: b[l], or the trick row of W[0]. */
+static float *bias_of(const mlp *m, int l, int grad)
+{
+    if (m->cfg.bias_trick)
+        return l == 0 ? (grad ? m->dW[0] : m->W[0]) + (size_t)m->cfg.sizes[0] * m->cfg.sizes[1] : NULL;
+    return grad ? m->db[l] : m->b[l];
+}
+
+size_t mlp_layer_params(const mlp *m, int l)
+{
+    size_t out = (size_t)m->cfg.sizes[l + 1];
+    return (size_t)m->rows[l] * out + (m->cfg.bias_trick ? 0 : out);
+}
+
+size_t mlp_num_params(const mlp *m) { return m->n_params; }
+
+mlp *mlp_new(const mlp_config *cfg)
+{
+    if (cfg->n_layers < 1 || cfg->n_layers > MLP_MAX_LAYERS)
+        DIE("mlp_new: %d layers (want 1 … %d)", cfg->n_layers, MLP_MAX_LAYERS);
+    for (int l = 0; l <= cfg->n_layers; l++)
+        if (cfg->sizes[l] < 1) DIE("mlp_new: sizes[%d] = %d (want ≥ 1)", l, cfg->sizes[l]);
+    if (cfg->sizes[cfg->n_layers] > 256) DIE("mlp_new: %d classes (at most 256)", cfg->sizes[cfg->n_layers]);
+    if ((int)cfg->act < 0 || cfg->act >= ACT_COUNT) DIE("mlp_new: unknown activation %d", (int)cfg->act);
+    if ((int)cfg->init.kind < 0 || cfg->init.kind >= INIT_COUNT) DIE("mlp_new: unknown init %d", (int)cfg->init.kind);
+
+    mlp *m = calloc(1, sizeof *m);
+    if (!m) return NULL;
+    m->cfg = *cfg;
+    m->L = cfg->n_layers;
+    m->keep = 1.0;
+    size_t n = 0;
+    for (int l = 0; l < m->L; l++) {
+        m->rows[l] = cfg->sizes[l] + (l == 0 && cfg->bias_trick);
+        n += mlp_layer_params(m, l);
+    }
+    m->n_params = n;
+    m->params = falloc(n);
+    m->grads = falloc(n);
+    if (!m->params || !m->grads) { mlp_free(m); return NULL; }
+    size_t off = 0;
+    for (int l = 0; l < m->L; l++) {
+        size_t out = (size_t)cfg->sizes[l + 1], w = (size_t)m->rows[l] * out;
+        m->W[l] = m->params + off; m->dW[l] = m->grads + off; off += w;
+        if (!cfg->bias_trick) { m->b[l] = m->params + off; m->db[l] = m->grads + off; off += out; }
+    }
+    assert(off == n);
+    mlp_init_params(m, cfg->init, cfg->seed);
+    return m;
+}
+
+void mlp_free(mlp *m)
+{
+    if (!m) return;
+    free(m->params);
+    free(m->grads);
+    free(m->buf);
+    free(m);
+}
+
+void mlp_init_params(mlp *m, mlp_init init, uint64_t seed)
+{
+    rng r;
+    rng_seed(&r, seed);
+    m->cfg.init = init;
+    m->cfg.seed = seed;
+    for (int l = 0; l < m->L; l++) {
+        int fi = m->cfg.sizes[l], fo = m->cfg.sizes[l + 1];
+        size_t nw = (size_t)fi * fo;       /* real weights; the trick row is a bias */
+        double s = 0.0;
+        switch (init.kind) {
+        case INIT_LECUN_NORMAL:   s = 1.0 / sqrt(fi); break;
+        case INIT_GLOROT_UNIFORM: s = sqrt(6.0 / (fi + fo)); break;
+        case INIT_GLOROT_NORMAL:  s = sqrt(2.0 / (fi + fo)); break;
+        case INIT_HE:             s = sqrt(2.0 / fi); break;
+        case INIT_TORCH:          s = 1.0 / sqrt(fi); break;
+        default: break;
+        }
+        float *w = m->W[l];
+        for (size_t i = 0; i < nw; i++) {
+            double v = 0.0;
+            switch (init.kind) {
+            case INIT_ZEROS: v = 0.0; break;
+            case INIT_UNIFORM: v = rng_range(&r, init.a, init.b); break;
+            case INIT_NORMAL: v = init.a * rng_normal(&r); break;
+            case INIT_LECUN_NORMAL: case INIT_GLOROT_NORMAL: case INIT_HE:
+                v = s * rng_normal(&r); break;
+            case INIT_GLOROT_UNIFORM: case INIT_TORCH: v = rng_range(&r, -s, s); break;
+            default: break;
+            }
+            w[i] = (float)v;
+        }
+        float *b = bias_of(m, l, 0);
+        if (b)
+            for (int j = 0; j < fo; j++)
+                b[j] = init.kind == INIT_TORCH ? (float)rng_range(&r, -s, s) : 0.0f;
+    }
+}
+
+void mlp_set_dropout(mlp *m, double keep, uint64_t seed)
+{
+    if (!(keep > 0.0 && keep <= 1.0)) DIE("mlp_set_dropout: keep probability %g not in (0, 1]", keep);
+    m->keep = keep;
+    rng_seed(&m->drop_rng, seed);
+}
+
+/* Sizes the activation buffers for B rows; 0, or −1 when out of memory. */
+static int reserve(mlp *m, int B)
+{
+    if (B <= m->B_cap) return 0;
+    size_t widest = 0, total = 0;
+    for (int l = 0; l < m->L; l++) {
+        size_t o = (size_t)B * m->cfg.sizes[l + 1];
+        if (o > widest) widest = o;
+        total += o;                                       /* y */
+        if (l < m->L - 1) {
+            total += 2 * o;                               /* mask, hdrop */
+            if (act_needs_input(m->cfg.act)) total += o;  /* z */
+        }
+        total += 4 * 16;                                  /* keep each buffer 64-byte aligned */
+    }
+    total += 2 * (widest + 16);
+    float *buf = falloc(total);
+    if (!buf) return -1;
+    free(m->buf);
+    m->buf = buf;
+    m->B_cap = B;
+    float *p = buf;
+#define TAKE(n) (p += ((n) + 15) / 16 * 16, p - ((n) + 15) / 16 * 16)
+    for (int l = 0; l < m->L; l++) {
+        size_t o = (size_t)B * m->cfg.sizes[l + 1];
+        m->y[l] = TAKE(o);
+        m->mask[l] = l < m->L - 1 ? TAKE(o) : NULL;
+        m->hdrop[l] = l < m->L - 1 ? TAKE(o) : NULL;
+        m->z[l] = l < m->L - 1 && act_needs_input(m->cfg.act) ? TAKE(o) : NULL;
+        m->h[l] = m->y[l];
+    }
+    m->delta[0] = TAKE(widest);
+    m->delta[1] = TAKE(widest);
+#undef TAKE
+    return 0;
+}
+
+double mlp_forward(mlp *m, const float *x, const uint8_t *labels, int B, int train)
+{
+    assert(B >= 1 && x);
+    if (reserve(m, B) != 0) DIE("mlp_forward: out of memory for a batch of %d", B);
+    int drop = train && m->keep < 1.0;
+    m->B = B;
+    m->x = x;
+    m->labels = labels;
+    m->dropped = drop;
+    const float *in = x;
+    for (int l = 0; l < m->L; l++) {
+        int n = m->cfg.sizes[l], o = m->cfg.sizes[l + 1];
+        int top = l == m->L - 1;
+        // z = h[l−1]·W[l] + b[l]  (B, o);  y = f(z)
+        matmul_forward(m->y[l], m->z[l], in, m->W[l], bias_of(m, l, 0), B, n, o,
+                       top ? ACT_IDENTITY : m->cfg.act);
+        m->h[l] = m->y[l];
+        if (drop && !top) {
+            // inverted dropout: h = y ⊙ mask, mask ∈ {0, 1/p} drawn in order; y kept for f′
+            size_t cnt = (size_t)B * o;
+            float *mk = m->mask[l], *h = m->hdrop[l], inv = (float)(1.0 / m->keep);
+            for (size_t i = 0; i < cnt; i++) mk[i] = rng_uniform(&m->drop_rng) < m->keep ? inv : 0.0f;
+            for (size_t i = 0; i < cnt; i++) h[i] = m->y[l][i] * mk[i];
+            m->h[l] = h;
+        }
+        in = m->h[l];
+    }
+    int K = m->cfg.sizes[m->L];
+    float *logits = m->y[m->L - 1];
+    // y = softmax(o);  δ_L = (y − t)/B  (B, K), kept in delta[0] for backward
+    double total = softmax_ce_forward(logits, labels ? m->delta[0] : NULL, logits, labels,
+                                      B, K, 1.0f / (float)B, &m->correct);
+    m->loss = labels ? total / B : 0.0;
+    if (!labels) m->correct = 0;
+    return m->loss;
+}
+
+/* The δ recursion shared by mlp_backward (sgd = 0) and mlp_backward_sgd. */
+static void backward(mlp *m, int sgd, float lr)
+{
+    if (!m->labels) DIE("mlp_backward: the last forward had no labels");
+    int B = m->B;
+    float *d = m->delta[0], *dprev = m->delta[1];
+    for (int l = m->L - 1; l >= 0; l--) {
+        int n = m->cfg.sizes[l], o = m->cfg.sizes[l + 1];
+        const float *in = l == 0 ? m->x : m->h[l - 1];
+        if (l > 0) {
+            // dh[l−1] = δ_l · W[l]^T  (B, n), with the weights before this step's update
+            matmul_backward_input(dprev, d, m->W[l], B, n, o);
+            size_t cnt = (size_t)B * n;
+            // through dropout: dL/dy = dL/dh ⊙ mask
+            if (m->dropped) for (size_t i = 0; i < cnt; i++) dprev[i] *= m->mask[l - 1][i];
+            // δ_{l−1} = dL/dy ⊙ f′(z)
+            act_backward(dprev, dprev, m->z[l - 1], m->y[l - 1], cnt, m->cfg.act);
+        }
+        // dW[l] += h[l−1]^T · δ_l  (n, o);  db[l] += Σ_b δ_l
+        if (sgd) matmul_backward_weight_sgd(m->W[l], bias_of(m, l, 0), in, d, B, n, o, lr);
+        else matmul_backward_weight(m->dW[l], bias_of(m, l, 1), in, d, B, n, o);
+        float *t = d; d = dprev; dprev = t;
+    }
+}
+
+void mlp_zero_grad(mlp *m) { memset(m->grads, 0, m->n_params * sizeof *m->grads); }
+void mlp_backward(mlp *m) { backward(m, 0, 0.0f); }
+void mlp_backward_sgd(mlp *m, float lr) { backward(m, 1, lr); }
+
+void mlp_update(mlp *m, float lr)
+{
+    float *restrict p = m->params;
+    const float *restrict g = m->grads;
+    for (size_t i = 0; i < m->n_params; i++) p[i] -= lr * g[i];
+}
+
+/* ------------------------------------------------------------ summary */
+
+static void commas(char *buf, size_t n, size_t v)
+{
+    char tmp[32];
+    int len = snprintf(tmp, sizeof tmp, "%zu", v), j = 0;
+    for (int i = 0; i < len && (size_t)j + 2 < n; i++) {
+        buf[j++] = tmp[i];
+        if ((len - i - 1) % 3 == 0 && i != len - 1) buf[j++] = ',';
+    }
+    buf[j] = '\0';
+}
+
+void mlp_summary(const mlp *m, FILE *f)
+{
+    const char *rule = "_________________________________________________________________";
+    const char *dbl = "=================================================================";
+    fprintf(f, "Model: \"mlp\"\n%s\n %-27s %-25s %-10s\n%s\n", rule, "Layer (type)", "Output Shape", "Param #", dbl);
+    for (int l = 0; l < m->L; l++) {
+        char name[48], shape[32];
+        if (l == 0) snprintf(name, sizeof name, "dense (Dense)");
+        else snprintf(name, sizeof name, "dense_%d (Dense)", l);
+        snprintf(shape, sizeof shape, "(None, %d)", m->cfg.sizes[l + 1]);
+        fprintf(f, " %-27s %-25s %-10zu\n", name, shape, mlp_layer_params(m, l));
+        if (l + 1 < m->L) fprintf(f, "\n");
+    }
+    char tot[32];
+    commas(tot, sizeof tot, m->n_params);
+    fprintf(f, "%s\nTotal params: %s\nTrainable params: %s\nNon-trainable params: 0\n%s\n", dbl, tot, tot, rule);
+}
+
+/* ------------------------------------------------------------ save / load */
+
+#define MAGIC "CHRMLP1\n"
+
+static uint64_t fnv1a(const unsigned char *p, size_t n)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < n; i++) { h ^= p[i]; h *= 1099511628211ull; }
+    return h;
+}
+
+static void put_u32(unsigned char *p, uint32_t v) { for (int i = 0; i < 4; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static void put_u64(unsigned char *p, uint64_t v) { for (int i = 0; i < 8; i++) p[i] = (unsigned char)(v >> (8 * i)); }
+static uint32_t get_u32(const unsigned char *p) { uint32_t v = 0; for (int i = 0; i < 4; i++) v |= (uint32_t)p[i] << (8 * i); return v; }
+static uint64_t get_u64(const unsigned char *p) { uint64_t v = 0; for (int i = 0; i < 8; i++) v |= (uint64_t)p[i] << (8 * i); return v; }
+
+/* The parameters as little-endian bytes (4 per float). */
+static unsigned char *param_bytes(const float *p, size_t n)
+{
+    unsigned char *b = malloc(n * 4 + 1);
+    if (!b) return NULL;
+    for (size_t i = 0; i < n; i++) { uint32_t u; memcpy(&u, &p[i], 4); put_u32(b + 4 * i, u); }
+    return b;
+}
+
+static void describe(char *buf, size_t n, int L, const uint32_t *sizes, int trick)
+{
+    int j = 0;
+    for (int l = 0; l <= L && (size_t)j < n; l++)
+        j += snprintf(buf + j, n - (size_t)j, "%s%u", l ? "-" : "", sizes[l]);
+    if ((size_t)j < n) snprintf(buf + j, n - (size_t)j, "%s", trick ? " (bias trick)" : "");
+}
+
+int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
+{
+    size_t hlen = 8 + 4 + 4 + 4 * (size_t)(m->L + 1) + 8 + 8;
+    unsigned char *h = calloc(1, hlen), *body = param_bytes(m->params, m->n_params);
+    char tmp[4096];
+    if (!h || !body) { free(h); free(body); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+    memcpy(h, MAGIC, 8);
+    put_u32(h + 8, (uint32_t)m->L);
+    put_u32(h + 12, (uint32_t)m->cfg.bias_trick);
+    for (int l = 0; l <= m->L; l++) put_u32(h + 16 + 4 * l, (uint32_t)m->cfg.sizes[l]);
+    put_u64(h + 16 + 4 * (m->L + 1), (uint64_t)m->n_params);
+    put_u64(h + 24 + 4 * (m->L + 1), fnv1a(body, m->n_params * 4));
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+        free(h); free(body); snprintf(err, errlen, "%s: path too long", path); return -1;
+    }
+    FILE *f = fopen(tmp, "wb");
+    int ok = f != NULL;
+    if (ok) ok = fwrite(h, 1, hlen, f) == hlen && fwrite(body, 1, m->n_params * 4, f) == m->n_params * 4;
+    if (f && fclose(f) != 0) ok = 0;
+    free(h); free(body);
+    if (!ok) {
+        snprintf(err, errlen, "%s: cannot write (%s)", tmp, strerror(errno ? errno : EIO));
+        remove(tmp);
+        return -1;
+    }
+    if (rename(tmp, path) != 0) {
+        snprintf(err, errlen, "%s: cannot rename %s into place (%s)", path, tmp, strerror(errno));
+        remove(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int mlp_load(mlp *m, const char *path, char *err, size_t errlen)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open (%s)", path, strerror(errno)); return -1; }
+    unsigned char *data = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : 1 << 16;
+            unsigned char *d = realloc(data, cap);
+            if (!d) { free(data); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
+            data = d;
+        }
+        size_t got = fread(data + len, 1, cap - len, f);
+        len += got;
+        if (got == 0) break;
+    }
+    int rd_err = ferror(f);
+    fclose(f);
+    int rc = -1;
+    if (rd_err) { snprintf(err, errlen, "%s: read error", path); goto out; }
+    if (len < 16 || memcmp(data, MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a chainrule model file (bad magic)", path); goto out;
+    }
+    uint32_t L = get_u32(data + 8), trick = get_u32(data + 12);
+    if (L < 1 || L > MLP_MAX_LAYERS || trick > 1) {
+        snprintf(err, errlen, "%s: corrupt header (%u layers, bias trick %u)", path, L, trick); goto out;
+    }
+    size_t hlen = 8 + 4 + 4 + 4 * (size_t)(L + 1) + 8 + 8;
+    if (len < hlen) { snprintf(err, errlen, "%s: truncated header (%zu bytes)", path, len); goto out; }
+    uint32_t sizes[MLP_MAX_LAYERS + 1];
+    for (uint32_t l = 0; l <= L; l++) sizes[l] = get_u32(data + 16 + 4 * l);
+    uint64_t n = get_u64(data + 16 + 4 * (L + 1)), sum = get_u64(data + 24 + 4 * (L + 1));
+    int same = (int)L == m->L && (int)trick == m->cfg.bias_trick && n == m->n_params;
+    for (uint32_t l = 0; same && l <= L; l++) same = (int)sizes[l] == m->cfg.sizes[l];
+    if (!same) {
+        char have[512], want[512];
+        uint32_t ms[MLP_MAX_LAYERS + 1];
+        for (int l = 0; l <= m->L; l++) ms[l] = (uint32_t)m->cfg.sizes[l];
+        describe(have, sizeof have, (int)L, sizes, (int)trick);
+        describe(want, sizeof want, m->L, ms, m->cfg.bias_trick);
+        snprintf(err, errlen, "%s: model is %s, this network is %s", path, have, want);
+        goto out;
+    }
+    if (len - hlen != n * 4) {
+        snprintf(err, errlen, "%s: %s (%zu parameter bytes, want %llu)", path,
+                 len - hlen < n * 4 ? "truncated" : "trailing bytes", len - hlen, (unsigned long long)(n * 4));
+        goto out;
+    }
+    if (fnv1a(data + hlen, n * 4) != sum) { snprintf(err, errlen, "%s: checksum mismatch (corrupt file)", path); goto out; }
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u = get_u32(data + hlen + 4 * i);
+        memcpy(&m->params[i], &u, 4);
+    }
+    rc = 0;
+out:
+    free(data);
+    return rc;
+}

@@ -1,0 +1,361 @@
+/* train.c — optimisers, metrics and the training loop of the fast path
+ * (contracts in train.h). Every update is element-wise over the flat
+ * parameter block, in index order: the same bits for any thread count.
+ */
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "train.h"
+
+#define DIE(...) do { fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
+    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+
+/* ------------------------------------------------------------ optimisers */
+
+static const char *opt_names[OPT_COUNT] = {
+    [OPT_SGD] = "sgd", [OPT_MOMENTUM] = "momentum", [OPT_CLASSICAL] = "classical",
+    [OPT_ADAM] = "adam", [OPT_RMSPROP] = "rmsprop",
+};
+_Static_assert(OPT_COUNT == 5, "opt_names covers every optimiser");
+
+const char *optim_name(opt_kind k) { return (k >= 0 && k < OPT_COUNT) ? opt_names[k] : "?"; }
+
+int optim_parse(const char *name)
+{
+    for (int k = 0; k < OPT_COUNT; k++)
+        if (strcmp(name, opt_names[k]) == 0) return k;
+    return -1;
+}
+
+optim_cfg optim_defaults(opt_kind kind)
+{
+    optim_cfg c = {kind, 0.01, 0.0, 0.9, 0.999, 0.9, 1e-7, 0.0};
+    if (kind == OPT_MOMENTUM || kind == OPT_CLASSICAL) c.momentum = 0.9;
+    if (kind == OPT_ADAM || kind == OPT_RMSPROP) c.lr = 0.001;
+    return c;
+}
+
+struct optim {
+    optim_cfg c;
+    size_t n;
+    float *v;       /* velocity (momentum) or first moment (Adam) or mean square (RMSprop) */
+    float *s;       /* second moment (Adam) */
+    long t;         /* steps taken */
+};
+
+optim *optim_new(const optim_cfg *cfg, const mlp *m)
+{
+    optim *o = calloc(1, sizeof *o);
+    if (!o) return NULL;
+    o->c = *cfg;
+    o->n = m->n_params;
+    if (cfg->kind != OPT_SGD) o->v = calloc(o->n ? o->n : 1, sizeof *o->v);
+    if (cfg->kind == OPT_ADAM) o->s = calloc(o->n ? o->n : 1, sizeof *o->s);
+    if ((cfg->kind != OPT_SGD && !o->v) || (cfg->kind == OPT_ADAM && !o->s)) { optim_free(o); return NULL; }
+    return o;
+}
+
+void optim_free(optim *o)
+{
+    if (!o) return;
+    free(o->v);
+    free(o->s);
+    free(o);
+}
+
+/* One step on params[0..n) with L2 coefficient lam (0 for biases). */
+static void step_range(optim *o, float *restrict p, const float *restrict g,
+                       float *restrict v, float *restrict s, size_t n, float lam, float lr_t)
+{
+    const float lr = (float)o->c.lr, mu = (float)o->c.momentum, eps = (float)o->c.eps;
+    const float b1 = (float)o->c.beta1, b2 = (float)o->c.beta2, rho = (float)o->c.rho;
+    for (size_t i = 0; i < n; i++) {
+        float gi = lam != 0.0f ? g[i] + lam * p[i] : g[i];     /* ∂(loss + λ/2·Σw²)/∂w */
+        switch (o->c.kind) {
+        case OPT_SGD: p[i] -= lr * gi; break;                   // w ← w − αg
+        case OPT_MOMENTUM:                                      // Δw ← g + γΔw;  w ← w − αΔw
+            v[i] = gi + mu * v[i]; p[i] -= lr * v[i]; break;
+        case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
+            v[i] = mu * v[i] - lr * gi; p[i] += v[i]; break;
+        case OPT_ADAM:                                          // w ← w − α_t m / (√v + ε)
+            v[i] = b1 * v[i] + (1.0f - b1) * gi;
+            s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
+            p[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
+            break;
+        case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
+            v[i] = rho * v[i] + (1.0f - rho) * gi * gi;
+            p[i] -= lr * gi / (sqrtf(v[i]) + eps);
+            break;
+        default: DIE("optim_step: unknown optimiser %d", (int)o->c.kind);
+        }
+    }
+}
+
+void optim_step(optim *o, mlp *m)
+{
+    if (o->n != m->n_params) DIE("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
+    o->t++;
+    float lr_t = 0.0f;
+    if (o->c.kind == OPT_ADAM)      /* α_t = α·√(1 − β2^t) / (1 − β1^t) */
+        lr_t = (float)(o->c.lr * sqrt(1.0 - pow(o->c.beta2, (double)o->t)) / (1.0 - pow(o->c.beta1, (double)o->t)));
+    float lam = (float)o->c.l2;
+    for (int l = 0; l < m->L; l++) {
+        size_t off = (size_t)(m->W[l] - m->params), nw = (size_t)m->rows[l] * m->cfg.sizes[l + 1];
+        step_range(o, m->params + off, m->grads + off, o->v ? o->v + off : NULL,
+                   o->s ? o->s + off : NULL, nw, lam, lr_t);
+        if (m->b[l]) {
+            size_t ob = (size_t)(m->b[l] - m->params), nb = (size_t)m->cfg.sizes[l + 1];
+            step_range(o, m->params + ob, m->grads + ob, o->v ? o->v + ob : NULL,
+                       o->s ? o->s + ob : NULL, nb, 0.0f, lr_t);
+        }
+    }
+}
+
+/* ------------------------------------------------------------ metrics */
+
+eval_result train_evaluate(mlp *m, const mlp_data *d, int batch, long *conf)
+{
+    eval_result r = {0.0, 0.0, d->n};
+    if (d->n <= 0) { r.loss = r.acc = NAN; return r; }
+    if (batch < 1) batch = 1000;
+    int K = m->cfg.sizes[m->L];
+    double loss = 0.0;
+    long right = 0;
+    uint8_t pred[1024];
+    for (int i = 0; i < d->n; i += batch) {
+        int nb = d->n - i < batch ? d->n - i : batch;
+        mlp_forward(m, d->x + (size_t)i * d->d, d->y + i, nb, 0);
+        loss += m->loss * nb;
+        right += m->correct;
+        if (conf)
+            for (int j = 0; j < nb; j += 1024) {
+                int c = nb - j < 1024 ? nb - j : 1024;
+                argmax_rows(pred, mlp_probs(m) + (size_t)j * K, c, K);
+                for (int q = 0; q < c; q++) conf[(size_t)d->y[i + j + q] * K + pred[q]]++;
+            }
+    }
+    r.loss = loss / d->n;
+    r.acc = (double)right / d->n;
+    return r;
+}
+
+void train_print_confusion(FILE *f, const long *conf, int K, const char *const *names)
+{
+    int w = 6;
+    if (names) for (int k = 0; k < K; k++) { int n = (int)strlen(names[k]); if (n + 1 > w) w = n + 1; }
+    fprintf(f, "%*s", w, "true\\pred");
+    for (int k = 0; k < K; k++) fprintf(f, " %6d", k);
+    fprintf(f, "   accuracy\n");
+    for (int t = 0; t < K; t++) {
+        long row = 0;
+        for (int k = 0; k < K; k++) row += conf[(size_t)t * K + k];
+        if (names) fprintf(f, "%*s", w, names[t]);
+        else fprintf(f, "%*d", w, t);
+        for (int k = 0; k < K; k++) fprintf(f, " %6ld", conf[(size_t)t * K + k]);
+        fprintf(f, "   %.4f\n", row ? (double)conf[(size_t)t * K + t] / row : 0.0);
+    }
+}
+
+void train_full_gradient(mlp *m, const mlp_data *d, int batch)
+{
+    if (batch < 1) batch = 1000;
+    size_t n = m->n_params;
+    double *acc = calloc(n ? n : 1, sizeof *acc);
+    if (!acc) DIE("train_full_gradient: out of memory");
+    for (int i = 0; i < d->n; i += batch) {
+        int nb = d->n - i < batch ? d->n - i : batch;
+        mlp_forward(m, d->x + (size_t)i * d->d, d->y + i, nb, 0);
+        mlp_zero_grad(m);
+        mlp_backward(m);
+        double wgt = (double)nb / d->n;          /* batch mean × its share of rows */
+        for (size_t j = 0; j < n; j++) acc[j] += wgt * m->grads[j];
+    }
+    for (size_t j = 0; j < n; j++) m->grads[j] = (float)acc[j];
+    free(acc);
+}
+
+double train_grad_max(const mlp *m, int l, double *bmax)
+{
+    double w = 0.0, b = 0.0;
+    size_t nw = (size_t)m->rows[l] * m->cfg.sizes[l + 1];
+    if (m->cfg.bias_trick && l == 0) nw -= (size_t)m->cfg.sizes[1];   /* the trick row is a bias */
+    for (size_t i = 0; i < nw; i++) if (fabs(m->dW[l][i]) > w) w = fabs(m->dW[l][i]);
+    const float *db = m->db[l] ? m->db[l] : (m->cfg.bias_trick && l == 0 ? m->dW[0] + nw : NULL);
+    if (db) for (int j = 0; j < m->cfg.sizes[l + 1]; j++) if (fabs(db[j]) > b) b = fabs(db[j]);
+    if (bmax) *bmax = b;
+    return w;
+}
+
+/* ------------------------------------------------------------ logs */
+
+FILE *train_open_log(const char *path, char *err, size_t errlen)
+{
+    char dir[4096];
+    if (strlen(path) >= sizeof dir) { snprintf(err, errlen, "%s: path too long", path); return NULL; }
+    strcpy(dir, path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/') continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, errlen, "%s: cannot create directory %s (%s)", path, dir, strerror(errno));
+            return NULL;
+        }
+        *p = '/';
+    }
+    FILE *f = fopen(path, "w");
+    if (!f) snprintf(err, errlen, "%s: cannot write (%s)", path, strerror(errno));
+    return f;
+}
+
+/* ------------------------------------------------------------ the loop */
+
+train_cfg train_defaults(void)
+{
+    train_cfg c;
+    memset(&c, 0, sizeof c);
+    c.epochs = 10;
+    c.batch = 32;
+    c.shuffle = 1;
+    c.seed = 1;
+    c.opt = optim_defaults(OPT_SGD);
+    c.keep = 1.0;
+    c.eval_batch = 1000;
+    c.progress = 1;
+    return c;
+}
+
+void train_result_free(train_result *res)
+{
+    if (!res) return;
+    free(res->hist);
+    res->hist = NULL;
+    res->n_hist = 0;
+}
+
+static int push_point(train_result *res, int *cap, const train_point *p)
+{
+    if (res->n_hist == *cap) {
+        int nc = *cap ? 2 * *cap : 64;
+        train_point *h = realloc(res->hist, (size_t)nc * sizeof *h);
+        if (!h) return -1;
+        res->hist = h;
+        *cap = nc;
+    }
+    res->hist[res->n_hist++] = *p;
+    return 0;
+}
+
+int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *cfg, train_result *res)
+{
+    memset(res, 0, sizeof *res);
+    res->best = -1;
+    int D = m->cfg.sizes[0], K = m->cfg.sizes[m->L];
+    if (tr->d != D || (va && va->n > 0 && va->d != D)) {
+        snprintf(res->err, sizeof res->err, "data are %d wide, the network takes %d inputs",
+                 tr->d != D ? tr->d : va->d, D);
+        return -1;
+    }
+    for (int i = 0; i < tr->n; i++)
+        if (tr->y[i] >= K) {
+            snprintf(res->err, sizeof res->err, "training label %d of row %d is not < %d classes", tr->y[i], i, K);
+            return -1;
+        }
+    int B = cfg->batch < 1 ? 1 : cfg->batch;
+    if (tr->n < 1 || (cfg->drop_last && tr->n < B)) {
+        snprintf(res->err, sizeof res->err, "%d training rows: not enough for one batch of %d", tr->n, B);
+        return -1;
+    }
+    long per_epoch = cfg->drop_last ? tr->n / B : (tr->n + B - 1) / B;
+    int fused = cfg->opt.kind == OPT_SGD && cfg->opt.l2 == 0.0;
+    optim *opt = fused ? NULL : optim_new(&cfg->opt, m);
+    uint32_t *order = malloc((size_t)tr->n * sizeof *order);
+    float *bx = B > 1 ? malloc((size_t)B * D * sizeof *bx) : NULL;
+    uint8_t *by = malloc((size_t)B);
+    float *best = cfg->restore_best ? malloc(m->n_params * sizeof *best) : NULL;
+    FILE *log = NULL;
+    int cap = 0, rc = 0;
+    if ((!fused && !opt) || !order || (B > 1 && !bx) || !by || (cfg->restore_best && !best)) {
+        snprintf(res->err, sizeof res->err, "out of memory");
+        rc = -1; goto out;
+    }
+    if (cfg->log_path) {
+        log = train_open_log(cfg->log_path, res->err, sizeof res->err);
+        if (!log) { rc = -1; goto out; }
+        if (cfg->log_note) fprintf(log, "# %s\n", cfg->log_note);
+        fprintf(log, "# check step epoch train_loss train_acc val_loss val_acc\n");
+    }
+    rng shuf;
+    rng_seed(&shuf, cfg->seed);
+    mlp_set_dropout(m, cfg->keep, cfg->seed ^ 0x9e3779b97f4a7c15ull);
+    for (int i = 0; i < tr->n; i++) order[i] = (uint32_t)i;
+    int tty = cfg->progress && isatty(2);
+    double run_loss = 0.0, best_loss = INFINITY;
+    long run_right = 0, run_n = 0, since_best = 0, step = 0;
+    int stop = 0;
+    for (int ep = 0; ep < cfg->epochs && !stop; ep++) {
+        res->epochs_run = ep + 1;
+        if (cfg->shuffle) rng_shuffle(&shuf, order, (size_t)tr->n);
+        for (long s = 0; s < per_epoch && !stop; s++) {
+            int i0 = (int)(s * B), nb = tr->n - i0 < B ? tr->n - i0 : B;
+            const float *x;
+            if (B == 1) { x = tr->x + (size_t)order[i0] * D; by[0] = tr->y[order[i0]]; }
+            else {
+                for (int q = 0; q < nb; q++) {
+                    memcpy(bx + (size_t)q * D, tr->x + (size_t)order[i0 + q] * D, (size_t)D * sizeof *bx);
+                    by[q] = tr->y[order[i0 + q]];
+                }
+                x = bx;
+            }
+            mlp_forward(m, x, by, nb, 1);
+            run_loss += m->loss * nb;
+            run_right += m->correct;
+            run_n += nb;
+            if (fused) mlp_backward_sgd(m, (float)cfg->opt.lr);
+            else { mlp_zero_grad(m); mlp_backward(m); optim_step(opt, m); }
+            step++;
+            int at_end = s + 1 == per_epoch;
+            if (tty && (step % 50 == 0 || at_end))
+                fprintf(stderr, "\r%s epoch %d/%d  step %ld/%ld  loss %.4f   ", cfg->name ? cfg->name : "train",
+                        ep + 1, cfg->epochs, s + 1, per_epoch, run_n ? run_loss / run_n : 0.0);
+            if (!(cfg->val_every > 0 ? step % cfg->val_every == 0 : at_end)) continue;
+            train_point p = {res->n_hist, step, ep + (at_end ? 1 : 0), (double)step / per_epoch,
+                             NAN, NAN, NAN, NAN};
+            if (cfg->eval_train) {
+                eval_result e = train_evaluate(m, tr, cfg->eval_batch, NULL);
+                p.train_loss = e.loss; p.train_acc = e.acc;
+            } else if (run_n) {
+                p.train_loss = run_loss / run_n; p.train_acc = (double)run_right / run_n;
+            }
+            run_loss = 0.0; run_right = 0; run_n = 0;
+            if (va && va->n > 0) {
+                eval_result e = train_evaluate(m, va, cfg->eval_batch, NULL);
+                p.val_loss = e.loss; p.val_acc = e.acc;
+                if (e.loss < best_loss) {
+                    best_loss = e.loss; res->best = p.check; since_best = 0;
+                    if (best) memcpy(best, m->params, m->n_params * sizeof *best);
+                } else if (cfg->patience > 0 && ++since_best >= cfg->patience) {
+                    stop = 1; res->stopped_early = 1;
+                }
+            }
+            if (push_point(res, &cap, &p) != 0) { snprintf(res->err, sizeof res->err, "out of memory"); rc = -1; goto out; }
+            if (log) fprintf(log, "%d %ld %.6f %.6f %.6f %.6f %.6f\n", p.check, p.step, p.epoch,
+                             p.train_loss, p.train_acc, p.val_loss, p.val_acc);
+            if (cfg->on_check) cfg->on_check(&p, cfg->ctx);
+        }
+    }
+    if (tty) fprintf(stderr, "\r\033[K");
+    res->steps = step;
+    if (best && res->best >= 0) memcpy(m->params, best, m->n_params * sizeof *best);
+out:
+    if (log && fclose(log) != 0 && rc == 0) {
+        snprintf(res->err, sizeof res->err, "%s: write error", cfg->log_path);
+        rc = -1;
+    }
+    optim_free(opt);
+    free(order); free(bx); free(by); free(best);
+    return rc;
+}

@@ -1,0 +1,160 @@
+/* test_kernels.c — the fast products against the naive triple loops, bit
+ * for bit, on odd shapes; 1 vs 2 threads; the portable vs the vector kernel
+ * (via the naive loops: both must equal them); activations and their
+ * derivatives against central differences; softmax + CE against doubles. */
+#include <stdlib.h>
+#include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+#include "check.h"
+#include "kernels.h"
+#include "rng.h"
+
+static float *rnd(rng *r, size_t n, double zero_frac)
+{
+    float *p = malloc(n * sizeof *p);
+    for (size_t i = 0; i < n; i++)
+        p[i] = rng_uniform(r) < zero_frac ? 0.0f : (float)rng_range(r, -1.0, 1.0);
+    return p;
+}
+
+static int same(const float *a, const float *b, size_t n)
+{
+    return memcmp(a, b, n * sizeof *a) == 0;
+}
+
+/* forward, weight gradient (plain and fused SGD), input gradient vs naive. */
+static void shape(int B, int D, int H, double zf, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    float *x = rnd(&r, (size_t)B * D, zf), *w = rnd(&r, (size_t)D * H, 0), *bias = rnd(&r, (size_t)H, 0);
+    float *g = rnd(&r, (size_t)B * H, 0.1);
+    float *out = malloc(sizeof(float) * B * H), *ref = malloc(sizeof(float) * B * H);
+    float *z = malloc(sizeof(float) * B * H);
+    /* forward, identity and sigmoid, with bias */
+    matmul_naive(ref, x, w, B, D, H);
+    for (int i = 0; i < B * H; i++) ref[i] += bias[i % H];
+    matmul_forward(out, z, x, w, bias, B, D, H, ACT_IDENTITY);
+    CHECK(same(out, ref, (size_t)B * H));
+    CHECK(same(z, ref, (size_t)B * H));
+    act_forward(ref, ref, (size_t)B * H, ACT_SIGMOID);
+    matmul_forward(out, NULL, x, w, bias, B, D, H, ACT_SIGMOID);
+    CHECK(same(out, ref, (size_t)B * H));
+    /* weight gradient: dw += x^T g */
+    float *dw = rnd(&r, (size_t)D * H, 0), *dw2 = malloc(sizeof(float) * D * H);
+    memcpy(dw2, dw, sizeof(float) * D * H);
+    float *db = calloc((size_t)H, sizeof *db), *db2 = calloc((size_t)H, sizeof *db2);
+    matmul_tn_naive(dw2, x, g, B, D, H);
+    for (int h = 0; h < H; h++) { float acc = 0; for (int b = 0; b < B; b++) acc += g[b * H + h]; db2[h] += acc; }
+    matmul_backward_weight(dw, db, x, g, B, D, H);
+    CHECK(same(dw, dw2, (size_t)D * H));
+    CHECK(same(db, db2, (size_t)H));
+    /* fused SGD = zero grad, backward, w -= lr·dw */
+    float lr = 0.1f;
+    float *w1 = malloc(sizeof(float) * D * H), *w2 = malloc(sizeof(float) * D * H);
+    float *b1 = malloc(sizeof(float) * H), *b2 = malloc(sizeof(float) * H);
+    memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
+    memcpy(b1, bias, sizeof(float) * H); memcpy(b2, bias, sizeof(float) * H);
+    memset(dw, 0, sizeof(float) * D * H); memset(db, 0, sizeof(float) * H);
+    matmul_backward_weight(dw, db, x, g, B, D, H);
+    for (int i = 0; i < D * H; i++) w2[i] -= lr * dw[i];
+    for (int i = 0; i < H; i++) b2[i] -= lr * db[i];
+    matmul_backward_weight_sgd(w1, b1, x, g, B, D, H, lr);
+    CHECK(same(w1, w2, (size_t)D * H));
+    CHECK(same(b1, b2, (size_t)H));
+    /* input gradient: dx = g w^T */
+    float *dx = malloc(sizeof(float) * B * D), *dx2 = malloc(sizeof(float) * B * D);
+    matmul_nt_naive(dx2, g, w, B, D, H);
+    matmul_backward_input(dx, g, w, B, D, H);
+    CHECK(same(dx, dx2, (size_t)B * D));
+    free(x); free(w); free(bias); free(g); free(out); free(ref); free(z);
+    free(dw); free(dw2); free(db); free(db2); free(w1); free(w2); free(b1); free(b2);
+    free(dx); free(dx2);
+}
+
+/* The same products at 1 and 2 threads, bit for bit. */
+static void threads(void)
+{
+#ifdef _OPENMP
+    int B = 100, D = 784, H = 300;
+    rng r; rng_seed(&r, 7);
+    float *x = rnd(&r, (size_t)B * D, 0.8), *w = rnd(&r, (size_t)D * H, 0), *g = rnd(&r, (size_t)B * H, 0);
+    float *o1 = malloc(sizeof(float) * B * H), *o2 = malloc(sizeof(float) * B * H);
+    float *w1 = malloc(sizeof(float) * D * H), *w2 = malloc(sizeof(float) * D * H);
+    float *d1 = malloc(sizeof(float) * B * D), *d2 = malloc(sizeof(float) * B * D);
+    int saved = omp_get_max_threads();
+    memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
+    omp_set_num_threads(1);
+    matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_TANH);
+    matmul_backward_weight_sgd(w1, NULL, x, g, B, D, H, 0.5f);
+    matmul_backward_input(d1, g, w, B, D, H);
+    omp_set_num_threads(2);
+    matmul_forward(o2, NULL, x, w, NULL, B, D, H, ACT_TANH);
+    matmul_backward_weight_sgd(w2, NULL, x, g, B, D, H, 0.5f);
+    matmul_backward_input(d2, g, w, B, D, H);
+    omp_set_num_threads(saved);
+    CHECK(same(o1, o2, (size_t)B * H));
+    CHECK(same(w1, w2, (size_t)D * H));
+    CHECK(same(d1, d2, (size_t)B * D));
+    free(x); free(w); free(g); free(o1); free(o2); free(w1); free(w2); free(d1); free(d2);
+#endif
+}
+
+/* f′ from act_backward against central differences of act_forward (double). */
+static void activations(void)
+{
+    const float xs[] = {-2.5f, -0.7f, -0.1f, 0.3f, 1.2f, 3.0f};
+    for (int a = 0; a < ACT_COUNT; a++) {
+        CHECK(act_parse(act_name(a)) == a);
+        for (size_t i = 0; i < sizeof xs / sizeof *xs; i++) {
+            float x = xs[i], y, one = 1.0f, d;
+            act_forward(&y, &x, 1, a);
+            act_backward(&d, &one, &x, &y, 1, a);
+            float xp = x + 1e-2f, xm = x - 1e-2f, yp, ym;
+            act_forward(&yp, &xp, 1, a); act_forward(&ym, &xm, 1, a);
+            CHECK_NEAR(d, (yp - ym) / (xp - xm), 2e-3);
+        }
+    }
+    CHECK(act_parse("nope") == -1);
+    float x = 0.5f, y;
+    act_forward(&y, &x, 1, ACT_STANH);
+    CHECK_NEAR(y, 1.7159 * tanh(1.0 / 3.0), 1e-6);
+}
+
+static void softmax(void)
+{
+    const float o[6] = {1.0f, 2.0f, 0.5f, -1.0f, 0.0f, 3.0f};
+    const uint8_t t[2] = {1, 0};
+    float p[6], g[6];
+    int right = -1;
+    double loss = softmax_ce_forward(p, g, o, t, 2, 3, 0.5f, &right);
+    double want = 0.0;
+    for (int r = 0; r < 2; r++) {
+        double s = 0; for (int k = 0; k < 3; k++) s += exp(o[r * 3 + k]);
+        want += -log(exp(o[r * 3 + t[r]]) / s);
+        for (int k = 0; k < 3; k++) {
+            double y = exp(o[r * 3 + k]) / s;
+            CHECK_NEAR(p[r * 3 + k], y, 1e-7);
+            CHECK_NEAR(g[r * 3 + k], 0.5 * (y - (k == t[r])), 1e-7);
+        }
+    }
+    CHECK_NEAR(loss, want, 1e-6);
+    CHECK(right == 1);      /* row 0 argmax 1 = label; row 1 argmax 2 ≠ 0 */
+}
+
+int main(void)
+{
+    shape(1, 1, 1, 0, 1);
+    shape(7, 13, 5, 0.3, 2);
+    shape(13, 7, 13, 0.3, 3);
+    shape(1, 784, 300, 0.8, 4);       /* per-sample path */
+    shape(3, 50, 21, 0.5, 5);
+    shape(100, 784, 300, 0.8, 6);
+    shape(100, 300, 10, 0, 7);
+    shape(61, 600, 37, 0.5, 8);       /* several k blocks, edges everywhere */
+    threads();
+    activations();
+    softmax();
+    return check_report("test_kernels");
+}
