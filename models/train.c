@@ -145,7 +145,7 @@ eval_result train_evaluate(mlp *m, const mlp_data *d, int batch, long *conf)
 
 void train_print_confusion(FILE *f, const long *conf, int K, const char *const *names)
 {
-    int w = 6;
+    int w = 9;   /* wide enough for the corner label */
     if (names) for (int k = 0; k < K; k++) { int n = (int)strlen(names[k]); if (n + 1 > w) w = n + 1; }
     fprintf(f, "%*s", w, "true\\pred");
     for (int k = 0; k < K; k++) fprintf(f, " %6d", k);

@@ -1,0 +1,262 @@
+/* 04_synthetic.c — lesson 04: the course's synthetic data, learned by the
+ * 2-3-2 network of lesson 03 with per-sample SGD on the scalar graph.
+ *
+ * The parameters are graph leaves made once; each step marks the tape,
+ * builds the forward pass for one sample, sweeps backward, updates the
+ * leaf values and rewinds — the tape never grows, nothing is allocated.
+ * Writes build/data/04_synthetic_{curve,grid,points}.dat for
+ * plots/04_synthetic.gp.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include "cli.h"
+#include "graph.h"
+#include "ops.h"
+#include "print.h"
+#include "rng.h"
+#include "synth.h"
+
+#define H 3                  /* hidden units */
+#define OUTDIR "build/data"
+
+typedef struct {
+    graph *g;
+    node x, t;               /* this sample: input (1, 2), one-hot target (1, 2) */
+    node W1, b1, W2, b2;     /* W1 (2, 3), b1 (1, 3), W2 (3, 2), b2 (1, 2) */
+    graph_mark_t mark;       /* everything above it is one step's activations */
+} net;
+
+/* Forward for the sample already in x and t: returns the loss node and
+ * the logits o (1, 2). Nodes made here live until the next rewind. */
+static node forward(net *m, node *o)
+{
+    graph *g = m->g;
+    node k1 = op_add_row(g, op_matmul(g, m->x, m->W1), m->b1);   // k1 = xW1 + b1   (1, 3)
+    node h = op_sigmoid(g, k1);                                  // h = σ(k1)
+    *o = op_add_row(g, op_matmul(g, h, m->W2), m->b2);           // o = hW2 + b2    (1, 2)
+    return op_softmax_ce(g, *o, m->t);                           // −log softmax(o)_label
+}
+
+static void set_sample(net *m, const double *x, int label)
+{
+    double *xv = graph_val(m->g, m->x), *tv = graph_val(m->g, m->t);
+    xv[0] = x[0];
+    xv[1] = x[1];
+    tv[0] = label == 0;
+    tv[1] = label == 1;
+}
+
+/* One forward pass; returns the loss, *right = 1 when the argmax is the
+ * label (a tie counts for class 0). */
+static double eval_one(net *m, const double *x, int label, int *right)
+{
+    node o;
+    set_sample(m, x, label);
+    double loss = graph_get(m->g, forward(m, &o), 0);
+    const double *ov = graph_val(m->g, o);
+    *right = (ov[1] > ov[0]) == label;
+    graph_rewind(m->g, m->mark);
+    return loss;
+}
+
+/* Mean loss and accuracy over n samples. */
+static void evaluate(net *m, const double *x, const uint8_t *y, int n, double *loss, double *acc)
+{
+    double sum = 0;
+    int right = 0, r;
+    for (int i = 0; i < n; i++) {
+        sum += eval_one(m, x + 2 * i, y[i], &r);
+        right += r;
+    }
+    *loss = sum / n;
+    *acc = (double)right / n;
+}
+
+/* One epoch of per-sample SGD over the samples in order; returns the mean
+ * loss and accuracy seen along the way (each before its own update). */
+static void train_epoch(net *m, const double *x, const uint8_t *y, int n, double lr,
+                        double *loss, double *acc)
+{
+    graph *g = m->g;
+    node params[4] = {m->W1, m->b1, m->W2, m->b2};
+    double sum = 0;
+    int right = 0;
+    for (int i = 0; i < n; i++) {
+        node o;
+        set_sample(m, x + 2 * i, y[i]);
+        node l = forward(m, &o);
+        const double *ov = graph_val(g, o);
+        sum += graph_get(g, l, 0);
+        right += (ov[1] > ov[0]) == y[i];
+        graph_backward(g, l);
+        for (int p = 0; p < 4; p++) {
+            // w ← w − lr · dL/dw
+            double *w = graph_val(g, params[p]);
+            const double *dw = graph_grad(g, params[p]);
+            for (int j = 0, s = graph_size(g, params[p]); j < s; j++) w[j] -= lr * dw[j];
+        }
+        graph_rewind(g, m->mark);
+        graph_zero_grad(g);
+    }
+    *loss = sum / n;
+    *acc = (double)right / n;
+}
+
+static FILE *open_out(const char *name, int *ok)
+{
+    char path[128];
+    snprintf(path, sizeof path, OUTDIR "/%s", name);
+    FILE *f = NULL;
+    if ((mkdir("build", 0777) == 0 || errno == EEXIST) && (mkdir(OUTDIR, 0777) == 0 || errno == EEXIST))
+        f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "%s: cannot write %s: %s (the numbers above stand)\n", cli_prog(), path, strerror(errno));
+        *ok = 0;
+    }
+    return f;
+}
+
+static double now(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+int main(int argc, char **argv)
+{
+    int seed = 1, quick = 0, full = 0, epochs = -1, variant = 2020;
+    double lr = 0.01;
+    cli_opt opts[] = {
+        {"--seed", CLI_INT, &seed, "N", "seed of the initial weights (default 1)"},
+        {"--lr", CLI_DOUBLE, &lr, "RATE", "learning rate (default 0.01)"},
+        {"--epochs", CLI_INT, &epochs, "N", "epochs (default 10; --full 50; --quick 2)"},
+        {"--variant", CLI_INT, &variant, "YEAR", "the course's data: 2020 (default) or 2021"},
+        {"--quick", CLI_FLAG, &quick, NULL, "2,000 training samples, 2 epochs (for tests)"},
+        {"--full", CLI_FLAG, &full, NULL, "the assignment's budget: 50 epochs"},
+        {0}};
+    cli_no_positional(cli_parse(argc, argv,
+        "04 synthetic data: the course's load_synth, learned by a 2-3-2 network\n"
+        "with per-sample SGD on the scalar graph.", opts), argc, argv);
+    double q01, q11;
+    if (synth_q(variant, &q01, &q11)) cli_fail("--variant: %d is not 2020 or 2021", variant);
+    if (quick && full) cli_fail("--quick and --full: choose one");
+    if (epochs < 0) epochs = full ? 50 : quick ? 2 : 10;
+    if (epochs < 1 || epochs > 100000) cli_fail("--epochs: %d is not in 1..100000", epochs);
+    if (!(lr > 0)) cli_fail("--lr: %g is not positive", lr);
+
+    static double x[SYNTH_N * 2];
+    static uint8_t y[SYNTH_N];
+    synth_generate(variant, 0, SYNTH_N, x, y);
+    const double *xv = x + 2 * SYNTH_TRAIN;
+    const uint8_t *yv = y + SYNTH_TRAIN;
+    int ntrain = quick ? 2000 : SYNTH_TRAIN, nval = quick ? 1000 : SYNTH_N - SYNTH_TRAIN;
+
+    printf("04 synthetic data — SGD on the scalar graph\n\n");
+    printf("The course's load_synth: 70,000 points drawn from numpy's Mersenne Twister\n"
+           "(seed 0); a point is class 1 when the quadratic form q = xᵀQx exceeds 0.6.\n"
+           "The first 60,000 train, the last 10,000 validate. A 2-3-2 sigmoid/softmax\n"
+           "network learns them one sample at a time: each step builds a fresh graph on\n"
+           "the tape, sweeps it backward, moves every weight against its gradient and\n"
+           "rewinds the tape.\n\n");
+
+    int cnt[4] = {0};
+    for (int i = 0; i < SYNTH_N; i++) cnt[(i >= SYNTH_TRAIN) * 2 + y[i]]++;
+    printf("data (variant %d: Q = [[1, %g], [1, %g]])\n", variant, q01 - 1.0, q11);
+    printf("  %-24s (%.16g, %.16g)\n", "first point", x[0], x[1]);
+    printf("  %-24s [%d, %d]\n", "train class counts", cnt[0], cnt[1]);
+    printf("  %-24s [%d, %d]\n\n", "validation class counts", cnt[2], cnt[3]);
+
+    net m;
+    m.g = graph_new();
+    if (!m.g) cli_fail("out of memory");
+    rng r;
+    rng_seed(&r, (uint64_t)seed);
+    double w1[2 * H], w2[H * 2];
+    for (int i = 0; i < 2 * H; i++) w1[i] = rng_normal(&r);    // W ~ N(0, 1)
+    for (int i = 0; i < H * 2; i++) w2[i] = rng_normal(&r);
+    m.W1 = graph_leaf(m.g, 2, H, w1);
+    m.b1 = graph_leaf(m.g, 1, H, NULL);                        // b = 0
+    m.W2 = graph_leaf(m.g, H, 2, w2);
+    m.b2 = graph_leaf(m.g, 1, 2, NULL);
+    m.x = graph_leaf(m.g, 1, 2, NULL);
+    m.t = graph_leaf(m.g, 1, 2, NULL);
+    m.mark = graph_mark(m.g);
+
+    printf("network 2-%d-2, sigmoid then softmax; weights N(0, 1) (seed %d), biases 0\n", H, seed);
+    printf("per-sample SGD: learning rate %g, %d epochs of %d steps%s\n", lr, epochs, ntrain,
+           quick ? " (--quick: the first 2,000 training and 1,000 validation points)" : "");
+    printf("(train: mean over the epoch's steps, each before its update; validation: after the epoch)\n\n");
+    printf("%5s  %10s  %9s  %10s  %9s\n", "epoch", "train loss", "train acc", "val loss", "val acc");
+
+    int ok = 1;
+    FILE *curve = open_out("04_synthetic_curve.dat", &ok);
+    if (curve) fprintf(curve, "# epoch train_loss train_acc val_loss val_acc\n");
+    double vl, va, tl, ta;
+    evaluate(&m, xv, yv, nval, &vl, &va);
+    evaluate(&m, x, y, ntrain, &tl, &ta);
+    char b1[64], b2[64], b3[64], b4[64];
+    printf("%5d  %10s  %9s  %10s  %9s   (before training)\n", 0, print_fmt(b1, tl, 7),
+           print_fmt(b2, ta, 4), print_fmt(b3, vl, 7), print_fmt(b4, va, 4));
+    if (curve) fprintf(curve, "%d %.9g %.9g %.9g %.9g\n", 0, tl, ta, vl, va);
+    double secs = 0;
+    for (int e = 1; e <= epochs; e++) {
+        double t0 = now();
+        train_epoch(&m, x, y, ntrain, lr, &tl, &ta);
+        secs += now() - t0;
+        evaluate(&m, xv, yv, nval, &vl, &va);
+        printf("%5d  %10s  %9s  %10s  %9s\n", e, print_fmt(b1, tl, 7), print_fmt(b2, ta, 4),
+               print_fmt(b3, vl, 7), print_fmt(b4, va, 4));
+        if (curve) fprintf(curve, "%d %.9g %.9g %.9g %.9g\n", e, tl, ta, vl, va);
+    }
+    if (curve) fclose(curve);
+    fprintf(stderr, "04_synthetic: training, %d epochs x %d steps: %.2f s (%.2f us per step)\n",
+            epochs, ntrain, secs, 1e6 * secs / ((double)epochs * ntrain));
+
+    printf("\nlearned parameters\n");
+    print_labeled(stdout, "  W1", 4, m.g, m.W1);
+    print_labeled(stdout, "  b1", 4, m.g, m.b1);
+    print_labeled(stdout, "  W2", 4, m.g, m.W2);
+    print_labeled(stdout, "  b2", 4, m.g, m.b2);
+
+    /* The decision boundary: p(class 1) on a grid, and q − 0.6 (the true
+     * boundary is its zero line), for a contour plot. */
+    FILE *grid = open_out("04_synthetic_grid.dat", &ok);
+    if (grid) {
+        fprintf(grid, "# x0 x1 p1 q-0.6   (grid blocks by x0, for gnuplot splot)\n");
+        const int steps = 120;
+        const double lo = -4, hi = 4;
+        for (int i = 0; i <= steps; i++) {
+            for (int j = 0; j <= steps; j++) {
+                double p[2] = {lo + (hi - lo) * i / steps, lo + (hi - lo) * j / steps};
+                node o;
+                set_sample(&m, p, 0);
+                forward(&m, &o);
+                const double *ov = graph_val(m.g, o);
+                double p1 = 1.0 / (1.0 + exp(ov[0] - ov[1]));    // softmax(o)_1
+                double q = p[0] * p[0] + q01 * p[0] * p[1] + q11 * p[1] * p[1];
+                fprintf(grid, "%.6g %.6g %.6g %.6g\n", p[0], p[1], p1, q - 0.6);
+                graph_rewind(m.g, m.mark);
+            }
+            fputc('\n', grid);
+        }
+        fclose(grid);
+    }
+    FILE *pts = open_out("04_synthetic_points.dat", &ok);
+    if (pts) {
+        fprintf(pts, "# x0 x1 label   (the first 2,000 validation points)\n");
+        for (int i = 0; i < 2000; i++) fprintf(pts, "%.6g %.6g %d\n", xv[2 * i], xv[2 * i + 1], yv[i]);
+        fclose(pts);
+    }
+    if (ok)
+        printf("\nplot data: " OUTDIR "/04_synthetic_{curve,grid,points}.dat; draw them with `make plots`\n"
+               "(needs gnuplot: apt-get install gnuplot-nox) into build/plots/04_synthetic_*.png\n");
+    graph_free(m.g);
+    return 0;
+}

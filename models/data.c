@@ -1,0 +1,300 @@
+/* data.c — data sets in memory: loading by name, splits, scaling,
+ * normalisation, the bias column, one-hot targets, batches. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "data.h"
+#include "rng.h"
+
+/* Asserts that stay on under NDEBUG: a programmer error, not a user's. */
+#define DATA_ASSERT(cond, msg)                                                \
+    do {                                                                      \
+        if (!(cond)) {                                                        \
+            fprintf(stderr, "%s:%d: chainrule: %s\n", __FILE__, __LINE__, msg); \
+            abort();                                                          \
+        }                                                                     \
+    } while (0)
+
+static const char *const digit_names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
+static const char *const fashion_names[10] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot",
+};
+
+const char *const *data_class_names(const char *name)
+{
+    if (name && strcmp(name, "mnist") == 0) return digit_names;
+    if (name && strcmp(name, "fashion-mnist") == 0) return fashion_names;
+    return NULL;
+}
+
+int dataset_alloc(dataset *out, int n, int d, int classes)
+{
+    memset(out, 0, sizeof *out);
+    DATA_ASSERT(n >= 0 && d >= 1 && classes >= 1 && classes <= 256, "dataset_alloc: bad sizes");
+    size_t nx = (size_t)n * (size_t)d;
+    out->x = calloc(nx ? nx : 1, sizeof *out->x);
+    out->labels = calloc(n ? (size_t)n : 1, 1);
+    if (!out->x || !out->labels) { dataset_free(out); return -1; }
+    out->n = n;
+    out->d = d;
+    out->classes = classes;
+    return 0;
+}
+
+void dataset_free(dataset *ds)
+{
+    if (!ds) return;
+    free(ds->x);
+    free(ds->labels);
+    memset(ds, 0, sizeof *ds);
+}
+
+static idx_status bad_name(char *err, const char *what, const char *problem)
+{
+    if (err) snprintf(err, IDX_ERR_LEN, "%s: %s", what ? what : "(null)", problem);
+    return IDX_BAD_NAME;
+}
+
+idx_status data_load(const char *root, const char *name, const char *split,
+                     dataset *out, char *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!data_class_names(name)) return bad_name(err, name, "unknown data set (mnist or fashion-mnist)");
+    const char *prefix = split && strcmp(split, "train") == 0 ? "train"
+                       : split && strcmp(split, "test") == 0 ? "t10k" : NULL;
+    if (!prefix) return bad_name(err, split, "unknown split (train or test)");
+    /* Two paths and some words must fit one message of IDX_ERR_LEN. */
+    char ipath[224], lpath[224];
+    int a = snprintf(ipath, sizeof ipath, "%s/%s/%s-images-idx3-ubyte", root, name, prefix);
+    int b = snprintf(lpath, sizeof lpath, "%s/%s/%s-labels-idx1-ubyte", root, name, prefix);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof ipath || (size_t)b >= sizeof lpath)
+        return bad_name(err, root, "data root path too long");
+
+    float *x;
+    uint8_t *labels;
+    int n, rows, cols, nl;
+    idx_status s = idx_load_images(ipath, &x, &n, &rows, &cols, err);
+    if (s) return s;
+    s = idx_load_labels(lpath, 10, &labels, &nl, err);
+    if (s) { free(x); return s; }
+    if (nl != n) {
+        free(x);
+        free(labels);
+        if (err) snprintf(err, IDX_ERR_LEN, "%s: %d labels for the %d images of %s",
+                          lpath, nl, n, ipath);
+        return IDX_COUNT_MISMATCH;
+    }
+    out->x = x;
+    out->labels = labels;
+    out->n = n;
+    out->d = rows * cols;
+    out->classes = 10;
+    return IDX_OK;
+}
+
+/* ---- splits --------------------------------------------------------------- */
+
+int data_subset(const dataset *src, const uint32_t *idx, int n, dataset *out)
+{
+    if (dataset_alloc(out, n, src->d, src->classes)) return -1;
+    size_t d = (size_t)src->d;
+    for (int i = 0; i < n; i++) {
+        DATA_ASSERT(idx[i] < (uint32_t)src->n, "data_subset: row index out of range");
+        memcpy(out->x + i * d, src->x + idx[i] * d, d * sizeof *out->x);
+        out->labels[i] = src->labels[idx[i]];
+    }
+    return 0;
+}
+
+/* first ← order[0..n_first), rest ← order[n_first..N). */
+static int split_by(const dataset *src, const uint32_t *order, int n_first,
+                    dataset *first, dataset *rest)
+{
+    if (rest) memset(rest, 0, sizeof *rest);
+    if (data_subset(src, order, n_first, first)) return -1;
+    if (rest && data_subset(src, order + n_first, src->n - n_first, rest)) {
+        dataset_free(first);
+        return -1;
+    }
+    return 0;
+}
+
+static uint32_t *identity(int n)
+{
+    uint32_t *order = malloc((n ? (size_t)n : 1) * sizeof *order);
+    if (order)
+        for (int i = 0; i < n; i++) order[i] = (uint32_t)i;
+    return order;
+}
+
+int data_split_first(const dataset *src, int n_first, dataset *first, dataset *rest)
+{
+    DATA_ASSERT(n_first >= 0 && n_first <= src->n, "data_split_first: n_first outside 0..N");
+    uint32_t *order = identity(src->n);
+    if (!order) {
+        memset(first, 0, sizeof *first);
+        if (rest) memset(rest, 0, sizeof *rest);
+        return -1;
+    }
+    int r = split_by(src, order, n_first, first, rest);
+    free(order);
+    return r;
+}
+
+int data_split_random(const dataset *src, int n_first, uint64_t seed,
+                      dataset *first, dataset *rest)
+{
+    DATA_ASSERT(n_first >= 0 && n_first <= src->n, "data_split_random: n_first outside 0..N");
+    uint32_t *order = identity(src->n);
+    if (!order) {
+        memset(first, 0, sizeof *first);
+        if (rest) memset(rest, 0, sizeof *rest);
+        return -1;
+    }
+    rng r;
+    rng_seed(&r, seed);
+    rng_shuffle(&r, order, (size_t)src->n);
+    int res = split_by(src, order, n_first, first, rest);
+    free(order);
+    return res;
+}
+
+/* ---- features ------------------------------------------------------------- */
+
+void data_scale(dataset *ds, float divisor)
+{
+    size_t n = (size_t)ds->n * (size_t)ds->d;
+    for (size_t i = 0; i < n; i++) ds->x[i] /= divisor;
+}
+
+void data_mean_std(const dataset *ds, double *mean, double *std)
+{
+    size_t n = (size_t)ds->n * (size_t)ds->d;
+    if (n == 0) { *mean = 0; *std = 0; return; }
+    /* Two passes: the mean, then the squared deviations from it — no
+     * cancellation from E[x²] − E[x]². */
+    double s = 0;
+    for (size_t i = 0; i < n; i++) s += ds->x[i];
+    double m = s / (double)n, v = 0;
+    for (size_t i = 0; i < n; i++) {
+        double e = ds->x[i] - m;
+        v += e * e;
+    }
+    *mean = m;
+    *std = sqrt(v / (double)n);
+}
+
+void data_normalize(dataset *ds, double mean, double std)
+{
+    DATA_ASSERT(std > 0, "data_normalize: std must be > 0");
+    size_t n = (size_t)ds->n * (size_t)ds->d;
+    for (size_t i = 0; i < n; i++) ds->x[i] = (float)((ds->x[i] - mean) / std);
+}
+
+int data_add_bias(dataset *ds)
+{
+    size_t n = (size_t)ds->n, d = (size_t)ds->d;
+    float *x = malloc((n ? n : 1) * (d + 1) * sizeof *x);
+    if (!x) return -1;
+    for (size_t i = 0; i < n; i++) {
+        memcpy(x + i * (d + 1), ds->x + i * d, d * sizeof *x);
+        x[i * (d + 1) + d] = 1.0f;
+    }
+    free(ds->x);
+    ds->x = x;
+    ds->d++;
+    return 0;
+}
+
+void data_one_hot(float *t, const uint8_t *labels, int n, int classes)
+{
+    memset(t, 0, (size_t)n * (size_t)classes * sizeof *t);
+    for (int i = 0; i < n; i++) {
+        DATA_ASSERT(labels[i] < classes, "data_one_hot: label >= classes");
+        t[(size_t)i * classes + labels[i]] = 1.0f;
+    }
+}
+
+/* ---- batches -------------------------------------------------------------- */
+
+int data_batches_init(data_batches *it, const dataset *ds, int batch, int flags,
+                      uint64_t seed)
+{
+    DATA_ASSERT(batch >= 1, "data_batches_init: batch must be >= 1");
+    memset(it, 0, sizeof *it);
+    it->ds = ds;
+    it->batch = batch;
+    it->flags = flags;
+    it->seed = seed;
+    size_t b = (size_t)batch;
+    it->order = malloc((ds->n ? (size_t)ds->n : 1) * sizeof *it->order);
+    it->x = malloc(b * (size_t)ds->d * sizeof *it->x);
+    it->labels = malloc(b);
+    it->t = malloc(b * (size_t)ds->classes * sizeof *it->t);
+    if (!it->order || !it->x || !it->labels || !it->t) {
+        data_batches_free(it);
+        return -1;
+    }
+    data_batches_epoch(it, 0);
+    return 0;
+}
+
+void data_batches_epoch(data_batches *it, int epoch)
+{
+    int n = it->ds->n;
+    for (int i = 0; i < n; i++) it->order[i] = (uint32_t)i;
+    if (it->flags & DATA_SHUFFLE) {
+        /* Epoch e's generator is seeded by the (e+1)-th number of a stream
+         * seeded with `seed`: a function of (seed, e) alone, and seeds s and
+         * s+1 do not share epochs the way seed + e would. */
+        rng r;
+        rng_seed(&r, it->seed);
+        uint64_t s = 0;
+        for (int e = 0; e <= epoch; e++) s = rng_next(&r);
+        rng_seed(&r, s);
+        rng_shuffle(&r, it->order, (size_t)n);
+    }
+    it->pos = 0;
+    it->b = 0;
+    it->idx = it->order;
+}
+
+int data_batches_next(data_batches *it)
+{
+    const dataset *ds = it->ds;
+    int left = ds->n - it->pos;
+    int b = left < it->batch ? left : it->batch;
+    if (b <= 0 || (b < it->batch && (it->flags & DATA_DROP_LAST))) {
+        it->b = 0;
+        return 0;
+    }
+    size_t d = (size_t)ds->d;
+    const uint32_t *idx = it->order + it->pos;
+    for (int i = 0; i < b; i++) {
+        memcpy(it->x + (size_t)i * d, ds->x + idx[i] * d, d * sizeof *it->x);
+        it->labels[i] = ds->labels[idx[i]];
+    }
+    data_one_hot(it->t, it->labels, b, ds->classes);
+    it->idx = idx;
+    it->b = b;
+    it->pos += b;
+    return b;
+}
+
+int data_batches_count(const data_batches *it)
+{
+    int n = it->ds->n, b = it->batch;
+    return (it->flags & DATA_DROP_LAST) ? n / b : (n + b - 1) / b;
+}
+
+void data_batches_free(data_batches *it)
+{
+    if (!it) return;
+    free(it->order);
+    free(it->x);
+    free(it->labels);
+    free(it->t);
+    memset(it, 0, sizeof *it);
+}

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# make bench — runs every benchmark workload listed below and prints one
+# line per workload (the run with the median time of REPS runs), then the
+# comparison of the fast path with PyTorch and numpy measured in this run.
+#
+# To add a program: build it from tests/bench/NAME.c (the Makefile does) and
+# add one line `bench LABEL REPS "$B/bench/NAME" ARGS…` below. A program
+# prints key=value lines; the last line of a run is kept, and the median is
+# taken over the first key ending in _s (e.g. epoch_s=).
+#
+# Environment: B (build dir, default build), CHAINRULE_DATA (data root,
+# default data), REPS (repetitions of the cheap workloads, default 3).
+set -u
+cd "$(dirname "$0")/../.." || exit 2
+B=${B:-build}
+DATA=${CHAINRULE_DATA:-data}
+REPS=${REPS:-3}
+PY=/usr/bin/python3
+declare -A RESULT
+
+# bench LABEL REPS COMMAND…
+bench() {
+    local label=$1 reps=$2; shift 2
+    local lines=() i out line
+    for ((i = 0; i < reps; i++)); do
+        out=$("$@" 2>&1) || { echo "$label: failed: $(printf '%s\n' "$out" | tail -n 1)"; return; }
+        line=$(printf '%s\n' "$out" | grep '=' | tail -n 1)
+        lines+=("$line")
+    done
+    # the run whose first *_s value is the median
+    line=$(printf '%s\n' "${lines[@]}" |
+        awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^[a-z_]+_s=/) { split($i, kv, "="); print kv[2], NR; break } }' |
+        sort -g | awk -v n="${#lines[@]}" 'NR == int((n + 1) / 2) { print $2 }')
+    line=${lines[$((line - 1))]}
+    RESULT[$label]=$line
+    printf '%-16s %s\n' "$label" "$line"
+}
+
+field() {  # field LABEL KEY → value or empty
+    printf '%s\n' "${RESULT[$1]:-}" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+}
+
+if [ ! -f "$DATA/mnist/train-images-idx3-ubyte" ]; then
+    echo "bench: no MNIST under $DATA/mnist (run make data, or set CHAINRULE_DATA)" >&2
+    exit 2
+fi
+echo "== make bench: MNIST 784-300 sigmoid-10, softmax+CE, SGD lr 0.1, float32, one epoch of 60,000"
+echo "   (medians of $REPS runs where cheap; nproc $(nproc); $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'))"
+echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg) — on a shared machine wall times include waiting for a core; cpu_s does not"
+
+# ---- workloads: one line each --------------------------------------------
+bench mlp_b100_t1   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
+bench mlp_b100_t2   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 2 --data "$DATA"
+bench mlp_b1_t1     1       "$B/bench/mnist_mlp" --batch 1 --threads 1 --data "$DATA"
+bench mlp_b100_e5   1       "$B/bench/mnist_mlp" --batch 100 --threads 2 --epochs 5 --data "$DATA"
+if $PY -c 'import numpy' 2>/dev/null; then
+    if $PY -c 'import torch' 2>/dev/null; then
+        bench torch_b100    "$REPS" $PY tests/bench/mnist_ref.py --impl torch --batch 100 --data "$DATA"
+        bench torch_b1      1       $PY tests/bench/mnist_ref.py --impl torch --batch 1 --limit 3000 --data "$DATA"
+    else echo "torch: python3-torch is not installed; skipped"; fi
+    bench numpy_b100    "$REPS" $PY tests/bench/mnist_ref.py --impl numpy --batch 100 --data "$DATA"
+    bench numpy_b1      1       $PY tests/bench/mnist_ref.py --impl numpy --batch 1 --limit 3000 --data "$DATA"
+else echo "numpy/torch: python3-numpy is not installed; skipped"; fi
+# (add further programs here, one line each)
+
+# ---- the comparison ---------------------------------------------------------
+echo
+echo "== side by side (epoch seconds; ratio = fast path / reference, lower is better)"
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b == 0) print "n/a"; else printf "%.3f", a / b }'; }
+row() {  # row WHAT FAST_LABEL REF_LABEL
+    local f r
+    f=$(field "$2" epoch_s); r=$(field "$3" epoch_s)
+    printf '  %-34s fast %7ss   %-10s %7ss   ratio %s\n' "$1" "${f:-n/a}" "$3" "${r:-n/a}" "$(ratio "$f" "$r")"
+}
+row "batch 100, 1 thread"  mlp_b100_t1 torch_b100
+row "batch 100, 1 thread"  mlp_b100_t1 numpy_b100
+row "batch 100, 2 threads" mlp_b100_t2 torch_b100
+row "batch 1 (per-sample)" mlp_b1_t1   torch_b1
+row "batch 1 (per-sample)" mlp_b1_t1   numpy_b1
+echo "  GFLOP/s (57.5 GFLOP/epoch): 1 thread $(field mlp_b100_t1 gflops), 2 threads $(field mlp_b100_t2 gflops)"
+echo "  fast path CPU seconds per epoch: batch 100 1 thread $(field mlp_b100_t1 cpu_s), 2 threads (sum) $(field mlp_b100_t2 cpu_s), batch 1 $(field mlp_b1_t1 cpu_s)"
+b1=$(field mlp_b100_t1 loss_bits); b2=$(field mlp_b100_t2 loss_bits)
+if [ -n "$b1" ] && [ "$b1" = "$b2" ]; then same=yes; else same=NO; fi
+echo "  1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
+echo "  test accuracy: 1 epoch $(field mlp_b100_t1 test_acc), 5 epochs $(field mlp_b100_e5 test_acc); torch 1 epoch $(field torch_b100 test_acc), numpy $(field numpy_b100 test_acc)"
+echo "  peak RSS MB: fast $(field mlp_b100_t1 peak_rss_mb), torch $(field torch_b100 peak_rss_mb), numpy $(field numpy_b100 peak_rss_mb)"
+echo "  (torch/numpy batch 1: timed on 3,000 images and scaled to 60,000)"
