@@ -157,19 +157,42 @@ typedef struct {
     double *E, *mx;         /* (n, K), (n) */
 } pass;
 
-/* The mean loss after W1[i][j] += d: z_bj gains d·x_bi, so a_bj changes by
- * da and every logit c by da·W2[j][c] — a factor e^{da·W2[j][c]} on E_bc. */
-static double nudged_w1(const pass *p, int i, int j, double d)
+/* Image b's loss after W1[i][j] += d, where x = x_bi: z_bj gains d·x, so
+ * a_bj changes by da and every logit c by da·W2[j][c] — a factor
+ * e^{da·W2[j][c]} on E_bc. */
+static double nudged_row_w1(const pass *p, int b, int j, double x, double d)
 {
     const double *w2 = p->W2 + j * K;
+    double da = act_d(p->act, p->Z[b * p->H + j] + d * x) - p->A[b * p->H + j];
+    double S = 0;
+    for (int c = 0; c < K; c++) S += p->E[b * K + c] * exp(da * w2[c]);
+    return p->mx[b] + log(S) - (p->O[b * K + p->y[b]] + da * w2[p->y[b]]);
+}
+
+/* The mean loss after W1[i][j] += d. */
+static double nudged_w1(const pass *p, int i, int j, double d)
+{
     double sum = 0;
-    for (int b = 0; b < p->n; b++) {
-        double da = act_d(p->act, p->Z[b * p->H + j] + d * p->X[b * (D + 1) + i]) - p->A[b * p->H + j];
-        double S = 0;
-        for (int c = 0; c < K; c++) S += p->E[b * K + c] * exp(da * w2[c]);
-        sum += p->mx[b] + log(S) - (p->O[b * K + p->y[b]] + da * w2[p->y[b]]);
-    }
+    for (int b = 0; b < p->n; b++) sum += nudged_row_w1(p, b, j, p->X[b * (D + 1) + i], d);
     return sum / p->n;
+}
+
+/* nudged_w1(p, i, j, ±d) for every i of one column j at once, into Lp[i]
+ * and Lm[i]. The same sums in the same order — but a pixel that was 0
+ * (most of an MNIST image) has one normalised value x0 in every image, so
+ * its row loss is computed once per image and reused: 5× less work. */
+static void nudged_w1_column(const pass *p, int j, double d, double x0, double *Lp, double *Lm)
+{
+    for (int i = 0; i <= D; i++) Lp[i] = Lm[i] = 0;
+    for (int b = 0; b < p->n; b++) {
+        double p0 = nudged_row_w1(p, b, j, x0, d), m0 = nudged_row_w1(p, b, j, x0, -d);
+        for (int i = 0; i <= D; i++) {
+            double x = p->X[b * (D + 1) + i];
+            Lp[i] += x == x0 ? p0 : nudged_row_w1(p, b, j, x, d);
+            Lm[i] += x == x0 ? m0 : nudged_row_w1(p, b, j, x, -d);
+        }
+    }
+    for (int i = 0; i <= D; i++) Lp[i] /= p->n, Lm[i] /= p->n;
 }
 
 /* The mean loss after W2[j][c] += d: only logit c moves, by d·a_bj. */
@@ -193,9 +216,10 @@ static double nudged_w2(const pass *p, int j, int c, double d)
  * logit c; so each nudged loss is recomputed from the stored pass (that
  * unit, the logits, the softmax) instead of the whole 100 × 785 × H
  * product — the same function, thousands of times cheaper. `shortcut`
- * says how well 16 nudged losses agree with full forward passes. */
+ * says how well 8 nudged losses agree with full forward passes. x0 is the
+ * normalised value of a 0 pixel (see nudged_w1_column). */
 static gcheck grad_check(mlp *m, const float *x, const uint8_t *y, int n, double eps,
-                         uint64_t seed)
+                         double x0, uint64_t seed)
 {
     const int H = m->cfg.sizes[1], R = D + 1;
     size_t nR = (size_t)n * R, nH = (size_t)n * H, nK = (size_t)n * K;
@@ -243,14 +267,17 @@ static gcheck grad_check(mlp *m, const float *x, const uint8_t *y, int n, double
     for (int i = 0; i < R * H; i++) r.vs_fast = fmax(r.vs_fast, fabs(g1[i] - m->dW[0][i]));
     for (int i = 0; i < H * K; i++) r.vs_fast = fmax(r.vs_fast, fabs(g2[i] - m->dW[1][i]));
 
-    /* numeric, every weight of W1 then W2 */
-    for (int i = 0; i < R; i++)
-        for (int j = 0; j < H; j++) {
-            double num = (nudged_w1(&p, i, j, eps) - nudged_w1(&p, i, j, -eps)) / (2 * eps);
+    /* numeric, every weight of W1 (a column at a time) then W2 */
+    double Lp[D + 1], Lm[D + 1];
+    for (int j = 0; j < H; j++) {
+        nudged_w1_column(&p, j, eps, x0, Lp, Lm);
+        for (int i = 0; i < R; i++) {
+            double num = (Lp[i] - Lm[i]) / (2 * eps);
             double diff = fabs(num - g1[i * H + j]);
             if (diff > r.worst) r.worst = diff;
             r.weights++;
         }
+    }
     for (int j = 0; j < H; j++)
         for (int c = 0; c < K; c++) {
             double num = (nudged_w2(&p, j, c, eps) - nudged_w2(&p, j, c, -eps)) / (2 * eps);
@@ -262,8 +289,8 @@ static gcheck grad_check(mlp *m, const float *x, const uint8_t *y, int n, double
     /* the shortcut against full forward passes, on 8 seeded weights of each matrix */
     rng pick;
     rng_seed(&pick, seed);
-    for (int t = 0; t < 16; t++) {
-        int first = t < 8;
+    for (int t = 0; t < 8; t++) {
+        int first = t < 4;
         int i = (int)rng_below(&pick, (uint32_t)(first ? R : H));
         int j = (int)rng_below(&pick, (uint32_t)(first ? H : K));
         double *w = first ? &W1[i * H + j] : &W2[i * K + j], keep = *w;
@@ -272,6 +299,10 @@ static gcheck grad_check(mlp *m, const float *x, const uint8_t *y, int n, double
         *w = keep;
         double quick = first ? nudged_w1(&p, i, j, eps) : nudged_w2(&p, i, j, eps);
         r.shortcut = fmax(r.shortcut, fabs(quick - full));
+        if (first) {   // the column pass reuses row losses: it must give the same bits
+            nudged_w1_column(&p, j, eps, x0, Lp, Lm);
+            if (Lp[i] != quick) r.shortcut = INFINITY;
+        }
     }
     r.ok = r.worst <= eps * eps;
 
@@ -406,19 +437,21 @@ int main(int argc, char **argv)
     data_normalize(&test, mean, sd);
     mlp_data tr = view(&train), va = view(&test);
     int steps_per_epoch = train.n / 32;
-    int max_epochs = quick ? 12 : 50;
+    int max_epochs = quick ? 8 : full ? 50 : 15;
     int val_every = quick ? 1 : 125;
-    int patience = quick ? 6 : 50;
-    (void)full;
+    int patience = quick ? 4 : 50;
     printf("data: MNIST, training = the first %d training images, validation = the %d test images\n",
            train.n, test.n);
     printf("  one mean and std over every training pixel: mean %.4f, std %.4f (pixels 0..255)\n",
            mean, sd);
     printf("  every set normalised with them; a constant 1 appended to each input (785 wide)\n");
-    printf("  batch 32, drop last: %d steps per epoch; up to %d epochs; validation every %d steps;\n"
-           "  early stopping after %d checks without improvement%s\n\n",
-           steps_per_epoch, max_epochs, val_every, patience,
-           quick ? " (--quick: the 100-image slice, a smaller budget)" : "");
+    printf("  batch 32, drop last: %d steps per epoch; up to %d epochs; validation every %d step(s);\n"
+           "  early stopping after %d checks without improvement\n", steps_per_epoch, max_epochs,
+           val_every, patience);
+    if (quick) printf("  (--quick: the 100-image slice and a smaller budget)\n");
+    else if (!full) printf("  (the assignment allows 50 epochs: --full; by default at most 15, which\n"
+                           "  cuts the slow runs short of their early-stopping point)\n");
+    printf("\n");
 
     /* parameter counts */
     int two = 1;
@@ -473,7 +506,7 @@ int main(int argc, char **argv)
     for (int k = 0; k < nchecks; k++) {
         const spec *s = k == 0 ? &specs[0] : &specs[3];
         mlp *m = spec_new(s, (uint64_t)seed);
-        gc[k] = grad_check(m, tr.x, tr.y, nc, eps, (uint64_t)seed);
+        gc[k] = grad_check(m, tr.x, tr.y, nc, eps, (float)((0 - mean) / sd), (uint64_t)seed);
         mlp_free(m);
         printf("  %-30s %8d %9.5f %12.3e %8s\n", k == 0 ? "sigmoid, U[-1,1]" : "scaled tanh, N(0,1/sqrt(n))",
                gc[k].weights, gc[k].loss, gc[k].worst, gc[k].ok ? "pass" : "FAIL");
@@ -482,7 +515,7 @@ int main(int argc, char **argv)
     printf("  the fast path's float32 gradient beside the graph's: largest difference %.1e\n",
            fmax(gc[0].vs_fast, gc[1].vs_fast));
     printf("  nudged losses by the one-unit shortcut beside a full forward pass: largest\n"
-           "  difference %.1e (16 sampled weights)\n\n", fmax(gc[0].shortcut, gc[1].shortcut));
+           "  difference %.1e (8 sampled weights)\n\n", fmax(gc[0].shortcut, gc[1].shortcut));
 
     /* training */
     outcome out[NSPEC];
@@ -517,10 +550,10 @@ int main(int argc, char **argv)
            out[3].best.step, out[2].best.step);
     printf("  width: 32 / 64 / 128 hidden reach %.2f%% / %.2f%% / %.2f%%; two hidden of %d:\n"
            "  %.2f%%; ten hidden of 64: %.2f%%. Early stopping keeps the weights of the\n"
-           "  lowest validation loss, so a larger network overfits the 20,000 images only\n"
+           "  lowest validation loss, so a larger network overfits the %d images only\n"
            "  after its best check; the stopped runs show where that happened.\n",
            100 * out[4].va.acc, 100 * out[3].va.acc, 100 * out[5].va.acc, two,
-           100 * out[6].va.acc, 100 * out[7].va.acc);
+           100 * out[6].va.acc, 100 * out[7].va.acc, train.n);
 
     dataset_free(&train);
     dataset_free(&test);

@@ -123,8 +123,10 @@ int main(int argc, char **argv)
     load(root, "test", quick ? 100 : 10000, &test);
     mlp_data tr = view(&train), va = view(&test);
     int epochs = 3;
-    printf("data: MNIST, %d training images, %d validation (test) images%s\n\n", train.n, test.n,
+    printf("data: MNIST, %d training images, %d validation (test) images%s\n", train.n, test.n,
            quick ? " (--quick: the 100-image slice)" : "");
+    printf("budget: the assignment's %d epochs per model (the default is the whole budget)\n\n",
+           epochs);
 
     static outcome out[NDEPTH][NACT];
     for (int d = 0; d < NDEPTH; d++) {

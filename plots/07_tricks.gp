@@ -33,7 +33,7 @@ do for [c=1:3] {
     unset logscale y
     set ylabel 'accuracy (%) (solid: validation, dashed: training)'
     set key bottom right
-    set yrange [*:100]
+    set yrange [80:100]
     plot for [i=1:n] d(word(tags, i)) u 2:($6*100) w l lw 2 lc rgb word(colors, i) t title_of(word(tags, i)), \
          for [i=1:n] d(word(tags, i)) u 2:($4*100) w l lw 1 dt 2 lc rgb word(colors, i) notitle
     set yrange [*:*]
