@@ -220,10 +220,14 @@ int main(int argc, char **argv)
     printf("  Backprop multiplies, layer by layer, the weights and the activation's slope.\n"
            "  The sigmoid's slope is at most 1/4, so every layer shrinks the error signal\n"
            "  and the first layers of a deep sigmoid stack get almost no gradient: they\n"
-           "  stay near their random start and the network learns little or nothing. tanh\n"
-           "  (slope 1 at 0) and ReLU (slope 1 where active) with Glorot's scale keep the\n"
-           "  signal far better; LeCun's scaled tanh is built to keep unit variance, and\n"
-           "  its 0.01x term keeps a slope even where the tanh saturates.\n");
+           "  stay near their random start and the network learns little or nothing.\n"
+           "  tanh has slope 1 at 0 and, with Glorot's scale, keeps the signal; LeCun's\n"
+           "  scaled tanh is built to keep unit variance, and its 0.01x term keeps a slope\n"
+           "  even where the tanh saturates. ReLU passes the gradient unchanged where a\n"
+           "  unit is active, but with Glorot's scale each ReLU layer halves the signal's\n"
+           "  variance (He's initialisation doubles the weights' variance for this), and a\n"
+           "  deep stack drifts into units that are off for every input: dead units pass\n"
+           "  no gradient at all.\n");
 
     dataset_free(&train);
     dataset_free(&test);
