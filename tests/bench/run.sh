@@ -40,8 +40,34 @@ field() {  # field LABEL KEY → value or empty
     printf '%s\n' "${RESULT[$1]:-}" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
 }
 
+# ---- the tape and verify: no data needed ----------------------------------
+echo "== the scalar tape (engine/), one core; each line the median of 21 runs"
+"$B/bench/scalar_graph" | tee "$B/bench/scalar_graph.txt"
+if $PY -c 'import sys' 2>/dev/null; then
+    py=$($PY tests/bench/scalar_graph.py 3)
+    echo "$py"
+    c=$(sed -n 's/^workload=micrograd.* nodes_per_s=\([^ ]*\).*/\1/p' "$B/bench/scalar_graph.txt")
+    p=$(printf '%s\n' "$py" | sed -n 's/.* nodes_per_s=\([^ ]*\).*/\1/p')
+    awk -v c="$c" -v p="$p" 'BEGIN { if (c > 0 && p > 0) printf "   tape vs a Python scalar engine of micrograd'"'"'s design, same workload, this run: %.0fx\n", c / p }'
+fi
+echo
+echo "== verify (lessons/verify.c): one claim over a 10x10 Jacobian at 20 points; a 100-claim file"
+"$B/bench/verify_bench"
+echo
+
+# A fair reference: Debian's numpy and torch call the system BLAS, and
+# netlib's reference BLAS is many times slower than OpenBLAS.
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
+case "$blas" in */blas/libblas*)
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "bench: installing libopenblas0-pthread so numpy and torch run at their usual speed"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -q libopenblas0-pthread >/dev/null 2>&1 ||
+            echo "bench: could not install libopenblas0-pthread; the python figures will be slow" >&2
+    fi;;
+esac
+
 if [ ! -f "$DATA/mnist/train-images-idx3-ubyte" ]; then
-    echo "bench: no MNIST under $DATA/mnist (run make data, or set CHAINRULE_DATA)" >&2
+    echo "bench: no MNIST under $DATA/mnist for the fast-path workloads (run make data, or set CHAINRULE_DATA)" >&2
     exit 2
 fi
 echo "== make bench: MNIST 784-300 sigmoid-10, softmax+CE, SGD lr 0.1, float32, one epoch of 60,000"
@@ -52,7 +78,7 @@ echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg) — on a shared m
 bench mlp_b100_t1   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
 bench mlp_b100_t2   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 2 --data "$DATA"
 bench mlp_b1_t1     1       "$B/bench/mnist_mlp" --batch 1 --threads 1 --data "$DATA"
-bench mlp_b100_e5   1       "$B/bench/mnist_mlp" --batch 100 --threads 2 --epochs 5 --data "$DATA"
+bench mlp_b100_e5   1       "$B/bench/mnist_mlp" --batch 100 --threads 1 --epochs 5 --data "$DATA"
 if $PY -c 'import numpy' 2>/dev/null; then
     if $PY -c 'import torch' 2>/dev/null; then
         bench torch_b100    "$REPS" $PY tests/bench/mnist_ref.py --impl torch --batch 100 --data "$DATA"
@@ -85,3 +111,6 @@ echo "  1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
 echo "  test accuracy: 1 epoch $(field mlp_b100_t1 test_acc), 5 epochs $(field mlp_b100_e5 test_acc); torch 1 epoch $(field torch_b100 test_acc), numpy $(field numpy_b100 test_acc)"
 echo "  peak RSS MB: fast $(field mlp_b100_t1 peak_rss_mb), torch $(field torch_b100 peak_rss_mb), numpy $(field numpy_b100 peak_rss_mb)"
 echo "  (torch/numpy batch 1: timed on 3,000 images and scaled to 60,000)"
+blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
+echo "  BLAS behind numpy (and torch's non-MKLDNN paths): ${blas:-unknown}"
+case "$blas" in */blas/libblas*) echo "  note: that is netlib's reference BLAS, not OpenBLAS: the python figures here are far slower than usual";; esac

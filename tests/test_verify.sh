@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# test_verify.sh BUILD_DIR — build/verify end to end: verdicts and exit codes
+# on the derivation files, the typical mistakes against their expected
+# output, malformed input and usage errors (exit 2, located message).
+set -u
+cd "$(dirname "$0")/.." || exit 2
+B=${1:-build}
+V="$B/verify"
+D=lessons/derivations
+pass=0 fail=0
+ok() { pass=$((pass + 1)); }
+bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+# run NAME ARGS…: stdout in $tmp/out, stderr in $tmp/err, status in $st
+run() { "$V" "$@" >"$tmp/out" 2>"$tmp/err"; st=$?; }
+expect_status() { [ "$st" -eq "$1" ] && ok || bad "$2: exit $st, want $1"; }
+count() { grep -c "^$1 " "$tmp/out"; }
+
+# every derivation holds, claim by claim
+for f in "$D"/0*.txt; do
+    claims=$(grep -c '^claim' "$f")
+    run "$f"
+    expect_status 0 "$f"
+    [ "$(count HOLDS)" -eq "$claims" ] && [ "$(count FAILS)" -eq 0 ] && ok \
+        || bad "$f: $(count HOLDS) HOLDS, $(count FAILS) FAILS of $claims claims"
+    [ ! -s "$tmp/err" ] && ok || bad "$f: wrote to stderr"
+done
+
+# every mistake fails, each with a counterexample a student can follow
+claims=$(grep -c '^claim' "$D/mistakes.txt")
+run "$D/mistakes.txt"
+expect_status 1 mistakes
+[ "$(count FAILS)" -eq "$claims" ] && [ "$(count HOLDS)" -eq 0 ] && ok \
+    || bad "mistakes: $(count HOLDS) HOLDS, $(count FAILS) FAILS of $claims claims"
+[ "$(grep -c '^       at ' "$tmp/out")" -eq "$claims" ] && ok || bad "mistakes: an 'at' line per claim"
+[ "$(grep -c ': claimed .*, engine ' "$tmp/out")" -eq "$claims" ] && ok || bad "mistakes: claimed vs engine per claim"
+if diff "$tmp/out" tests/golden/verify_mistakes.expected >"$tmp/diff"; then ok
+else bad "mistakes output differs from tests/golden/verify_mistakes.expected"; head -n 20 "$tmp/diff"; fi
+
+# the issue's example, verbatim, through -e
+example='# comments start with '"'"'#'"'"'
+given x in (-4, 4)            # scalar sampled uniformly in a range
+given o[3]                    # vector, entries sampled from N(0, 1)
+given W[2][3], t[3] onehot    # matrix; a one-hot vector (random class)
+given p[4] simplex            # positive entries summing to 1
+let f = 1/(1 + exp(-x))
+let y[i] = exp(o[i]) / sum(k, exp(o[k]))      # index ranges inferred from use
+let L = -sum(k, t[k]*log(y[k]))
+claim d f / d x = f*(1 - f)
+claim d y[i] / d o[j] = y[i]*(delta(i,j) - y[j])
+claim d y[i] / d o[i] = y[i]*(1 - y[i])        # same letter twice: the diagonal
+claim for i != j: d y[i] / d o[j] = -y[i]*y[j]
+claim d L / d o[i] = y[i] - t[i]'
+run -e "$example"
+expect_status 0 "issue example"
+[ "$(count HOLDS)" -eq 5 ] && ok || bad "issue example: $(count HOLDS) of 5 hold"
+grep -q '^5 claims: 5 hold, 0 fail$' "$tmp/out" && ok || bad "issue example: summary line"
+
+# a failing -e; stdin; determinism; another seed gives other points, same verdicts
+run -e 'given x
+let f = sigmoid(x)
+claim d f / d x = f*(1 + f)'
+expect_status 1 "-e fails"
+grep -q '^FAILS  d f / d x = f\*(1 + f)  (max error' "$tmp/out" && ok || bad "-e: FAILS line"
+"$V" - <"$D/03_scalar_backprop.txt" >"$tmp/a"; st=$?
+expect_status 0 "stdin"
+"$V" "$D/03_scalar_backprop.txt" | sed 's/; lessons\/derivations\/03_scalar_backprop.txt:/; -:/' | cmp -s - "$tmp/a" \
+    && ok || bad "stdin output differs from the file's"
+"$V" "$D/mistakes.txt" >"$tmp/b"; "$V" "$D/mistakes.txt" >"$tmp/c"
+cmp -s "$tmp/b" "$tmp/c" && ok || bad "two runs differ"
+"$V" --seed 7 --points 5 "$D/mistakes.txt" >"$tmp/d"
+! cmp -s "$tmp/b" "$tmp/d" && [ "$(grep -c '^FAILS' "$tmp/d")" -eq "$claims" ] && ok || bad "--seed 7"
+run --tol 1e-5 -e 'given x in (-2, 2)
+let f = 1.7159*tanh(2*x/3)
+claim d f / d x = 1.14393*(1 - tanh(2*x/3)^2)'
+expect_status 0 "--tol 1e-5 accepts a rounded constant"
+
+# malformed input: exit 2, file:line:col, the line, a caret; nothing on stdout
+printf 'given o[3]\nlet y[i] = exp(o[i]) / sum(k, exp(o[j]))\n' >"$tmp/bad.txt"
+run "$tmp/bad.txt"
+expect_status 2 malformed
+printf '%s:2:37: index '"'"'j'"'"' is not bound: put it on the left side (y[j]) or sum over it (sum(j, ...))\nlet y[i] = exp(o[i]) / sum(k, exp(o[j]))\n                                    ^\n' \
+    "$tmp/bad.txt" | cmp -s - "$tmp/err" && ok || { bad "malformed: message"; cat "$tmp/err"; }
+[ ! -s "$tmp/out" ] && ok || bad "malformed: wrote to stdout"
+# a good file next to a bad one: the good one is still checked, exit 2
+run "$D/03_scalar_backprop.txt" "$tmp/bad.txt"
+expect_status 2 "good and bad file"
+[ "$(count HOLDS)" -eq "$(grep -c '^claim' "$D/03_scalar_backprop.txt")" ] && ok || bad "good and bad: good file checked"
+# binary junk, an empty file, 1 MB of nesting
+head -c 4096 /dev/urandom >"$tmp/junk"
+run "$tmp/junk"; expect_status 2 "binary junk"
+: >"$tmp/empty"
+run "$tmp/empty"; expect_status 0 "empty file"
+{ printf 'given x\nlet f = '; head -c 1048576 /dev/zero | tr '\0' '('; echo x; } >"$tmp/deep"
+run "$tmp/deep"; expect_status 2 "1 MB of nesting"
+grep -q 'nested too deeply' "$tmp/err" && ok || bad "1 MB of nesting: message"
+
+# usage
+run; expect_status 2 "no arguments"
+run --points 0 "$D/mistakes.txt"; expect_status 2 "--points 0"
+run --tol abc "$D/mistakes.txt"; expect_status 2 "--tol abc"
+run --tol 2 "$D/mistakes.txt"; expect_status 2 "--tol 2"
+run --frobnicate "$D/mistakes.txt"; expect_status 2 "unknown option"
+run "$tmp/does-not-exist"; expect_status 2 "missing file"
+grep -q "cannot read" "$tmp/err" && ok || bad "missing file: message"
+run -e; expect_status 2 "-e without text"
+run --help; expect_status 0 "--help"
+grep -q 'claim for i != j' "$tmp/out" && grep -q 'at most 1000' "$tmp/out" && ok || bad "--help documents the language"
+
+echo "test_verify.sh: $pass passed, $fail failed"
+[ "$fail" -eq 0 ]
