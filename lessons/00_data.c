@@ -18,7 +18,6 @@
 
 #define SIDE 28              /* MNIST images are 28 × 28 */
 #define K 10                 /* classes */
-#define OUTDIR "build/data"
 
 /* Prints s without its trailing blanks, then a newline. */
 static void puts_trimmed(char *s)
@@ -63,16 +62,9 @@ static void draw(const dataset *ds, const int *which, int count, const char *con
  * images in the set leaves the rest of its row blank (0). */
 static int write_grid(const dataset *ds, const char *name)
 {
-    char path[128];
-    snprintf(path, sizeof path, OUTDIR "/00_data_%s.dat", name);
-    FILE *f = NULL;
-    if ((mkdir("build", 0777) == 0 || errno == EEXIST) && (mkdir(OUTDIR, 0777) == 0 || errno == EEXIST))
-        f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "%s: cannot write %s: %s (the numbers above stand)\n", cli_prog(), path,
-                strerror(errno));
-        return -1;
-    }
+    char file[64];
+    snprintf(file, sizeof file, "00_data_%s.dat", name);
+    FILE *f = cli_data_file(file);
     int pick[K][K], have[K] = {0};
     for (int i = 0; i < ds->n; i++) {
         int c = ds->labels[i];
@@ -88,7 +80,7 @@ static int write_grid(const dataset *ds, const char *name)
                     int v = k < have[c] ? (int)ds->x[(size_t)pick[c][k] * ds->d + r * SIDE + j] : 0;
                     fprintf(f, "%d%c", v, k == K - 1 && j == SIDE - 1 ? '\n' : ' ');
                 }
-    fclose(f);
+    cli_data_close(f, file);
     return 0;
 }
 
@@ -208,8 +200,8 @@ int main(int argc, char **argv)
     int ok = show(&mtrain, &mtest, "mnist", "MNIST: handwritten digits", (uint64_t)seed);
     ok &= show(&ftrain, &ftest, "fashion-mnist", "Fashion-MNIST: Zalando's article images", (uint64_t)seed);
     if (ok)
-        printf("plot data: " OUTDIR "/00_data_{mnist,fashion-mnist}.dat, the first ten images of every\n"
+        printf("plot data: %s/00_data_{mnist,fashion-mnist}.dat, the first ten images of every\n"
                "class; draw them with `make plots` (needs gnuplot: apt-get install gnuplot-nox)\n"
-               "into build/plots/00_data.png\n");
+               "into build/plots/00_data.png\n", cli_data_dir());
     return 0;
 }

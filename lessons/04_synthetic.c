@@ -23,7 +23,6 @@
 #include "synth.h"
 
 #define H 3                  /* hidden units */
-#define OUTDIR "build/data"
 
 typedef struct {
     graph *g;
@@ -108,20 +107,6 @@ static void train_epoch(net *m, const double *x, const uint8_t *y, int n, double
     *acc = (double)right / n;
 }
 
-static FILE *open_out(const char *name, int *ok)
-{
-    char path[128];
-    snprintf(path, sizeof path, OUTDIR "/%s", name);
-    FILE *f = NULL;
-    if ((mkdir("build", 0777) == 0 || errno == EEXIST) && (mkdir(OUTDIR, 0777) == 0 || errno == EEXIST))
-        f = fopen(path, "w");
-    if (!f) {
-        fprintf(stderr, "%s: cannot write %s: %s (the numbers above stand)\n", cli_prog(), path, strerror(errno));
-        *ok = 0;
-    }
-    return f;
-}
-
 static double now(void)
 {
     struct timespec t;
@@ -195,16 +180,15 @@ int main(int argc, char **argv)
     printf("(train: mean over the epoch's steps, each before its update; validation: after the epoch)\n\n");
     printf("%5s  %10s  %9s  %10s  %9s\n", "epoch", "train loss", "train acc", "val loss", "val acc");
 
-    int ok = 1;
-    FILE *curve = open_out("04_synthetic_curve.dat", &ok);
-    if (curve) fprintf(curve, "# epoch train_loss train_acc val_loss val_acc\n");
+    FILE *curve = cli_data_file("04_synthetic_curve.dat");
+    fprintf(curve, "# epoch train_loss train_acc val_loss val_acc\n");
     double vl, va, tl, ta;
     evaluate(&m, xv, yv, nval, &vl, &va);
     evaluate(&m, x, y, ntrain, &tl, &ta);
     char b1[64], b2[64], b3[64], b4[64];
     printf("%5d  %10s  %9s  %10s  %9s   (before training)\n", 0, print_fmt(b1, tl, 7),
            print_fmt(b2, ta, 4), print_fmt(b3, vl, 7), print_fmt(b4, va, 4));
-    if (curve) fprintf(curve, "%d %.9g %.9g %.9g %.9g\n", 0, tl, ta, vl, va);
+    fprintf(curve, "%d %.9g %.9g %.9g %.9g\n", 0, tl, ta, vl, va);
     double secs = 0;
     for (int e = 1; e <= epochs; e++) {
         double t0 = now();
@@ -213,9 +197,9 @@ int main(int argc, char **argv)
         evaluate(&m, xv, yv, nval, &vl, &va);
         printf("%5d  %10s  %9s  %10s  %9s\n", e, print_fmt(b1, tl, 7), print_fmt(b2, ta, 4),
                print_fmt(b3, vl, 7), print_fmt(b4, va, 4));
-        if (curve) fprintf(curve, "%d %.9g %.9g %.9g %.9g\n", e, tl, ta, vl, va);
+        fprintf(curve, "%d %.9g %.9g %.9g %.9g\n", e, tl, ta, vl, va);
     }
-    if (curve) fclose(curve);
+    cli_data_close(curve, "04_synthetic_curve.dat");
     fprintf(stderr, "04_synthetic: training, %d epochs x %d steps: %.2f s (%.2f us per step)\n",
             epochs, ntrain, secs, 1e6 * secs / ((double)epochs * ntrain));
 
@@ -227,8 +211,8 @@ int main(int argc, char **argv)
 
     /* The decision boundary: p(class 1) on a grid, and q − 0.6 (the true
      * boundary is its zero line), for a contour plot. */
-    FILE *grid = open_out("04_synthetic_grid.dat", &ok);
-    if (grid) {
+    FILE *grid = cli_data_file("04_synthetic_grid.dat");
+    {
         fprintf(grid, "# x0 x1 p1 q-0.6   (grid blocks by x0, for gnuplot splot)\n");
         const int steps = 120;
         const double lo = -4, hi = 4;
@@ -246,17 +230,17 @@ int main(int argc, char **argv)
             }
             fputc('\n', grid);
         }
-        fclose(grid);
+        cli_data_close(grid, "04_synthetic_grid.dat");
     }
-    FILE *pts = open_out("04_synthetic_points.dat", &ok);
-    if (pts) {
+    FILE *pts = cli_data_file("04_synthetic_points.dat");
+    {
         fprintf(pts, "# x0 x1 label   (the first 2,000 validation points)\n");
         for (int i = 0; i < 2000; i++) fprintf(pts, "%.6g %.6g %d\n", xv[2 * i], xv[2 * i + 1], yv[i]);
-        fclose(pts);
+        cli_data_close(pts, "04_synthetic_points.dat");
     }
-    if (ok)
-        printf("\nplot data: " OUTDIR "/04_synthetic_{curve,grid,points}.dat; draw them with `make plots`\n"
-               "(needs gnuplot: apt-get install gnuplot-nox) into build/plots/04_synthetic_*.png\n");
+    printf("\nplot data: %s/04_synthetic_{curve,grid,points}.dat; draw them with `make plots`\n"
+           "(needs gnuplot: apt-get install gnuplot-nox) into build/plots/04_synthetic_*.png\n",
+           cli_data_dir());
     graph_free(m.g);
     return 0;
 }

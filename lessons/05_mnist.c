@@ -163,8 +163,8 @@ int main(int argc, char **argv)
            worst <= 1e-4 ? "agree (≤ 1e-4)" : "DISAGREE (> 1e-4)");
 
     /* ---- training */
-    char path[256];
-    snprintf(path, sizeof path, "build/data/%s05_mnist_curves.dat", quick ? "quick/" : "");
+    char path[512];
+    snprintf(path, sizeof path, "%s", cli_data_path("05_mnist_curves.dat"));
     FILE *dat = train_open_log(path, err, sizeof err);
     if (!dat) cli_fail("%s", err);
     fprintf(dat, "# lesson 05: per-epoch mean and std over %d seeds\n", SEEDS);
@@ -187,7 +187,7 @@ int main(int argc, char **argv)
     if (fclose(dat) != 0) cli_fail("%s: write error", path);
 
     /* ---- learning rates (per-sample, first seed) */
-    snprintf(path, sizeof path, "build/data/%s05_mnist_rates.dat", quick ? "quick/" : "");
+    snprintf(path, sizeof path, "%s", cli_data_path("05_mnist_rates.dat"));
     dat = train_open_log(path, err, sizeof err);
     if (!dat) cli_fail("%s", err);
     printf("\nlearning rates, per-sample SGD, seed %d — %s loss / accuracy per epoch\n", seed,

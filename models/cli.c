@@ -10,6 +10,7 @@
 #include "cli.h"
 
 static const char *prog = "chainrule";
+static int quick_run;   /* the program was given --quick */
 
 const char *cli_prog(void) { return prog; }
 
@@ -93,6 +94,8 @@ int cli_parse(int argc, char **argv, const char *about, const cli_opt *opts)
     int first = argc - npos;
     for (int k = 0; k < npos; k++) argv[first + k] = pos[k];
     free(pos);
+    for (const cli_opt *o = opts; o->name; o++)
+        if (o->kind == CLI_FLAG && strcmp(o->name, "--quick") == 0) quick_run = *(int *)o->dst;
     return first;
 }
 
@@ -108,13 +111,27 @@ const char *cli_data_root(const char *flag_value)
     return env && *env ? env : "data";
 }
 
+const char *cli_data_dir(void) { return quick_run ? "build/data/quick" : "build/data"; }
+
+static void make_dir(const char *path)
+{
+    if (mkdir(path, 0777) != 0 && errno != EEXIST) cli_fail("%s: cannot create: %s", path, strerror(errno));
+}
+
+const char *cli_data_path(const char *name)
+{
+    static char path[512];
+    make_dir("build");
+    make_dir("build/data");
+    if (quick_run) make_dir("build/data/quick");
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", cli_data_dir(), name) >= sizeof path)
+        cli_fail("%s: data file name too long", name);
+    return path;
+}
+
 FILE *cli_data_file(const char *name)
 {
-    char path[512];
-    if (mkdir("build", 0777) != 0 && errno != EEXIST) cli_fail("build: cannot create: %s", strerror(errno));
-    if (mkdir("build/data", 0777) != 0 && errno != EEXIST)
-        cli_fail("build/data: cannot create: %s", strerror(errno));
-    snprintf(path, sizeof path, "build/data/%s", name);
+    const char *path = cli_data_path(name);
     FILE *f = fopen(path, "w");
     if (!f) cli_fail("%s: cannot write: %s", path, strerror(errno));
     return f;
@@ -122,5 +139,5 @@ FILE *cli_data_file(const char *name)
 
 void cli_data_close(FILE *f, const char *name)
 {
-    if (ferror(f) | (fclose(f) != 0)) cli_fail("build/data/%s: write failed", name);
+    if (ferror(f) | (fclose(f) != 0)) cli_fail("%s/%s: write failed", cli_data_dir(), name);
 }

@@ -46,9 +46,16 @@ _Noreturn void cli_fail(const char *fmt, ...)
 /* The data root: the --data value if given, else $CHAINRULE_DATA, else "data". */
 const char *cli_data_root(const char *flag_value);
 
-/* Opens build/data/NAME for writing, making build/ and build/data/ when
- * missing; on failure one line naming the path, exit 2. Close with
- * cli_data_close, which checks that the writes reached the disk. */
+/* Where a lesson writes the tables its plots read: build/data, or
+ * build/data/quick for a run with --quick (an option of that name in the
+ * table), so that the tests' quick runs never overwrite a real run's data. */
+const char *cli_data_dir(void);
+/* cli_data_dir()/NAME, with the directories made; a static buffer, valid
+ * until the next call. On failure one line naming the path, exit 2. */
+const char *cli_data_path(const char *name);
+/* Opens cli_data_path(NAME) for writing; on failure one line naming the
+ * path, exit 2. Close with cli_data_close, which checks that the writes
+ * reached the disk. */
 FILE *cli_data_file(const char *name);
 void cli_data_close(FILE *f, const char *name);
 
