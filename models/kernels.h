@@ -11,7 +11,8 @@
  * bit-identical for any thread count. The speed comes from register tiles
  * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
  * an AVX2 copy of the inner kernel chosen at run time where the CPU has it
- * (same bits as the portable copy).
+ * (same bits as the portable copy). Inputs that are zero in every row of a
+ * batch are skipped where that provably keeps the bits (see kernels.c).
  *
  * Not here: the network (mlp.h), optimisers (train.h). No allocation in the
  * products' callers' loops: the packing buffers are per thread and grow once.
@@ -58,7 +59,8 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
  *     dw[d][h] += Σ_b inp[b][d] · dout[b][h]      (the sum formed first)
  * and dbias (H) += Σ_b dout[b][h] when dbias ≠ NULL. inp is (B, D), dout is
  * (B, H). Rows d where inp[·][d] is zero for every b are skipped (their
- * sum is zero), which is what makes per-sample SGD on MNIST cheap. */
+ * sum is +0; not skipped when dout holds an infinity or NaN), which is what
+ * makes per-sample SGD on MNIST cheap. */
 void matmul_backward_weight(float *dw, float *dbias, const float *inp,
                             const float *dout, int B, int D, int H);
 
