@@ -122,7 +122,7 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
  * regions. Not for concurrent calls from several user threads (chainrule's
  * programs make none). */
 typedef struct { void *p; size_t cap; } scratch;
-static scratch ws, ws_idx;
+static scratch ws, ws_idx, ws_any;
 
 static void *scratch_get(scratch *s, size_t bytes)
 {
@@ -250,6 +250,14 @@ typedef struct {
     const int *ri, *kk;
 } operands;
 
+/* dst[0…n) = src[0…n), n ≤ NR: a loop the compiler unrolls when n = NR
+ * (a call to memcpy per row of a tile costs more than the copy). */
+static inline void copy_row(float *restrict dst, const float *restrict src, int n)
+{
+    if (n == NR) for (int j = 0; j < NR; j++) dst[j] = src[j];
+    else for (int j = 0; j < n; j++) dst[j] = src[j];
+}
+
 /* Applies the epilogue to rows i0…i0+mr (rows ri(i) of C), columns j0…j0+nr
  * of a finished tile t (MR×NR). Written so the compiler vectorises the
  * full-width case. */
@@ -265,9 +273,9 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
         for (int ii = 0; ii < MR; ii++)   /* all rows: padding rows are finite, unused */
             for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
         float *restrict z = e->z ? e->z + (size_t)i0 * N + j0 : NULL;   /* (no ri in the forward) */
-        if (z) for (int ii = 0; ii < mr; ii++) memcpy(z + (size_t)ii * N, zz + ii * NR, (size_t)nr * sizeof *z);
+        if (z) for (int ii = 0; ii < mr; ii++) copy_row(z + (size_t)ii * N, zz + ii * NR, nr);
         act_forward(zz, zz, (size_t)MR * NR, e->act);
-        for (int ii = 0; ii < mr; ii++) memcpy(rows[ii], zz + ii * NR, (size_t)nr * sizeof *zz);
+        for (int ii = 0; ii < mr; ii++) copy_row(rows[ii], zz + ii * NR, nr);
         break;
     }
     case EP_WGRAD:
@@ -289,7 +297,7 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
         break;
     }
     case EP_IGRAD:
-        for (int ii = 0; ii < mr; ii++) memcpy(rows[ii], t + ii * NR, (size_t)nr * sizeof *t);
+        for (int ii = 0; ii < mr; ii++) copy_row(rows[ii], t + ii * NR, nr);
         break;
     }
 }
@@ -391,30 +399,48 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
     }
 }
 
+/* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
+ * scans below: masks, not sums, so no bits are at stake. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+
+static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
+static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
 /* The columns d of x (B, D) that hold a non-zero in some row, in order, into
- * idx; returns their count. A term a·b with a = ±0 and b finite is ±0, and
- * adding ±0 leaves a sum that starts at +0 unchanged (such a sum is never
- * −0 under round-to-nearest), so dropping those terms keeps every bit —
- * for finite b, which the callers check. */
+ * idx (room for D); returns their count. A
+ * term a·b with a = ±0 and b finite is ±0, and adding ±0 leaves a sum that
+ * starts at +0 unchanged (such a sum is never −0 under round-to-nearest),
+ * so dropping those terms keeps every bit — for finite b, which the
+ * callers check. */
 static int nonzero_cols(int *idx, const float *x, int B, int D)
 {
-    unsigned char *any = (unsigned char *)(idx + D);
-    memset(any, 0, (size_t)D);
+    int D4 = D / 4 * 4, n = 0;
+    v4i *any = (v4i *)scratch_get(&ws_any, (size_t)(D4 / 4 + 1) * sizeof(v4i));
+    memset(any, 0, (size_t)(D4 / 4) * sizeof *any);
     for (int r = 0; r < B; r++) {
         const float *xr = x + (size_t)r * D;
-        for (int d = 0; d < D; d++) any[d] |= xr[d] != 0.0f;
+        for (int d = 0; d < D4; d += 4) any[d / 4] |= ld4(xr + d) != 0.0f;
     }
-    int n = 0;
-    for (int d = 0; d < D; d++) if (any[d]) idx[n++] = d;
+    for (int d = 0; d < D4; d++)
+        if (any[d / 4][d % 4]) idx[n++] = d;
+    for (int d = D4; d < D; d++) {
+        int nz = 0;
+        for (int r = 0; r < B; r++) nz |= x[(size_t)r * D + d] != 0.0f;
+        if (nz) idx[n++] = d;
+    }
     return n;
 }
 
-/* 1 when all n values are finite. */
+/* 1 when all n values are finite (x − x is 0 for them, NaN otherwise). */
 static int all_finite(const float *x, size_t n)
 {
-    int bad = 0;
-    for (size_t i = 0; i < n; i++) bad |= !(x[i] - x[i] == 0.0f);
-    return !bad;
+    v4i bad = {0};
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) { v4f v = ld4(x + i); bad |= v - v != 0.0f; }
+    int b = bad[0] | bad[1] | bad[2] | bad[3];
+    for (; i < n; i++) b |= !(x[i] - x[i] == 0.0f);
+    return !b;
 }
 
 /* ------------------------------------------------------------ small batches */
@@ -424,10 +450,6 @@ static int all_finite(const float *x, size_t n)
  * over a row are written with 4-wide vectors (GCC/Clang vector extensions;
  * lowered to whatever the target has), element-wise, so the bits are those
  * of the scalar loop. */
-typedef float v4f __attribute__((vector_size(16)));
-
-static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
-static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
 /* y += a·x */
 static void axpy(float *restrict y, const float *restrict x, float a, int n)
@@ -574,7 +596,7 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     /* Drop the inputs d that are zero in every row (MNIST's borders and
      * more: about a third of the pixels of a batch of 100), when the rows
      * of w they would multiply are finite. */
-    int *kk = scratch_get(&ws_idx, (size_t)D * (sizeof(int) + 1));
+    int *kk = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int K = nonzero_cols(kk, inp, B, D), ok = K > 0 && K < D;
     for (int q = 0, d = 0; ok && d < D; d++) {
         if (q < K && kk[q] == d) { q++; continue; }
@@ -603,7 +625,7 @@ static void weight_grad(float *w, const float *inp, const float *dout, int B, in
 {
     epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
-    int *ri = scratch_get(&ws_idx, (size_t)D * (sizeof(int) + 1));
+    int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
     if (M < D && all_finite(dout, (size_t)B * H)) o.ri = ri;
     else M = D;
