@@ -69,12 +69,115 @@ int act_needs_input(act_kind a) { return a == ACT_STANH_LIN; }
 #define STANH_A 1.7159f
 #define STANH_B (2.0f / 3.0f)
 
+/* 1 when the AVX2 copies of the kernels run here: the CPU has AVX2 and
+ * CHAINRULE_PORTABLE is unset or "0" (set, it tests that the portable
+ * copies give the same bits). Checked once. */
+static int isa_avx2(void)
+{
+    static int v = -1;
+    if (v < 0) {
+        int ok = 0;
+#ifdef HAVE_X86
+        const char *force = getenv("CHAINRULE_PORTABLE");
+        __builtin_cpu_init();
+        ok = !(force && *force && strcmp(force, "0") != 0) && __builtin_cpu_supports("avx2");
+#endif
+        v = ok;
+    }
+    return v;
+}
+
+/* e^x in float for the sigmoid, by the algorithm of glibc's expf (from
+ * ARM's optimized-routines): x·32/ln 2 = k + r with k an integer and
+ * |r| ≤ 1/2, e^x = 2^(k/32) · 2^(r/32), 2^(j/32) (j = k mod 32) from a
+ * table and 2^(r/32) from a cubic, all in double, rounded once to float
+ * (error ≤ 0.502 ulp). Our own copy, with plain multiplies and adds, so the
+ * sigmoid has the same bits on every machine and libm, and an AVX2 twin
+ * (exp4_avx2) that does the same operations lane by lane. */
+static const uint64_t exp_tab[32] = {   /* bits of 2^(j/32), less j << 47 */
+    0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
+    0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
+    0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
+    0x3feebfdad5362a27, 0x3feeb42b569d4f82, 0x3feeab07dd485429, 0x3feea47eb03a5585,
+    0x3feea09e667f3bcd, 0x3fee9f75e8ec5f74, 0x3feea11473eb0187, 0x3feea589994cce13,
+    0x3feeace5422aa0db, 0x3feeb737b0cdc5e5, 0x3feec49182a3f090, 0x3feed503b23e255d,
+    0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
+    0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
+};
+#define EXP_INVLN2N (0x1.71547652b82fep+0 * 32)        /* 32/ln 2 */
+#define EXP_SHIFT 0x1.8p+52                            /* z + SHIFT rounds z to an integer */
+#define EXP_C0 (0x1.c6af84b912394p-5 / (32.0 * 32 * 32))
+#define EXP_C1 (0x1.ebfce50fac4f3p-3 / (32.0 * 32))
+#define EXP_C2 (0x1.62e42ff0c52d6p-1 / 32)
+#define EXP_HI 0x1.62e42ep6f                           /* above: e^x overflows a float */
+#define EXP_LO (-0x1.9fe368p6f)                        /* below: e^x rounds to 0 */
+
+static float exp_f(float x)
+{
+    if (!(x <= EXP_HI)) return x > 0.0f ? INFINITY : x + x;   /* overflow, or NaN */
+    if (x < EXP_LO) return 0.0f;
+    double xd = x, z = EXP_INVLN2N * xd, kd = z + EXP_SHIFT;
+    uint64_t ki, t;
+    memcpy(&ki, &kd, sizeof ki);
+    kd -= EXP_SHIFT;
+    double r = z - kd;
+    t = exp_tab[ki % 32] + (ki << 47);                 /* 2^(k/32): table × 2^((k − j)/32) */
+    double sc, p = EXP_C0 * r + EXP_C1, r2 = r * r, y = EXP_C2 * r + 1.0;
+    memcpy(&sc, &t, sizeof sc);
+    y = p * r2 + y;
+    return (float)(y * sc);
+}
+
+#ifdef HAVE_X86
+/* exp_f on four lanes: the same operations in the same order. */
+__attribute__((target("avx2")))
+static inline __m128 exp4_avx2(__m128 x)
+{
+    __m128 xc = _mm_min_ps(_mm_max_ps(x, _mm_set1_ps(EXP_LO)), _mm_set1_ps(EXP_HI));
+    __m256d xd = _mm256_cvtps_pd(xc), shift = _mm256_set1_pd(EXP_SHIFT);
+    __m256d z = _mm256_mul_pd(_mm256_set1_pd(EXP_INVLN2N), xd);
+    __m256d kd = _mm256_add_pd(z, shift);
+    __m256i ki = _mm256_castpd_si256(kd);
+    kd = _mm256_sub_pd(kd, shift);
+    __m256d r = _mm256_sub_pd(z, kd);
+    __m256i t = _mm256_i64gather_epi64((const long long *)exp_tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
+    t = _mm256_add_epi64(t, _mm256_slli_epi64(ki, 47));
+    __m256d p = _mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(EXP_C0), r), _mm256_set1_pd(EXP_C1));
+    __m256d r2 = _mm256_mul_pd(r, r);
+    __m256d y = _mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(EXP_C2), r), _mm256_set1_pd(1.0));
+    y = _mm256_add_pd(_mm256_mul_pd(p, r2), y);
+    __m128 e = _mm256_cvtpd_ps(_mm256_mul_pd(y, _mm256_castsi256_pd(t)));
+    e = _mm_blendv_ps(e, _mm_set1_ps(INFINITY), _mm_cmpgt_ps(x, _mm_set1_ps(EXP_HI)));
+    e = _mm_blendv_ps(e, _mm_setzero_ps(), _mm_cmplt_ps(x, _mm_set1_ps(EXP_LO)));
+    return _mm_blendv_ps(e, _mm_add_ps(x, x), _mm_cmpunord_ps(x, x));
+}
+
+/* y = 1 / (1 + e^−x), eight at a time; n a multiple of 8. */
+__attribute__((target("avx2")))
+static void sigmoid_avx2(float *y, const float *x, size_t n)
+{
+    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
+    for (size_t i = 0; i < n; i += 8) {
+        __m256 nx = _mm256_xor_ps(_mm256_loadu_ps(x + i), sign);
+        __m256 e = _mm256_set_m128(exp4_avx2(_mm256_extractf128_ps(nx, 1)), exp4_avx2(_mm256_castps256_ps128(nx)));
+        _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
+    }
+}
+#endif
+
 void act_forward(float *y, const float *x, size_t n, act_kind a)
 {
     switch (a) {
     case ACT_IDENTITY: if (y != x) memmove(y, x, n * sizeof *y); break;
     // y = σ(x) = 1 / (1 + e^−x)
-    case ACT_SIGMOID: for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + expf(-x[i])); break;
+    case ACT_SIGMOID: {
+        size_t i = 0;
+#ifdef HAVE_X86
+        if (isa_avx2()) { i = n / 8 * 8; sigmoid_avx2(y, x, i); }
+#endif
+        for (; i < n; i++) y[i] = 1.0f / (1.0f + exp_f(-x[i]));
+        break;
+    }
     case ACT_TANH:    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
     case ACT_RELU:    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
     // y = 1.7159·tanh(2x/3)
@@ -204,19 +307,13 @@ typedef void (*kern_fn)(int, const float *, const float *, const float *, float 
 static kern_fn kern;
 static const char *kern_isa = "portable";
 
-/* The AVX2 copy where the CPU has it, unless CHAINRULE_PORTABLE is set
- * (for testing that both copies give the same bits). */
+/* The AVX2 copy where isa_avx2 says so. */
 static kern_fn kern_pick(void)
 {
     if (!kern) {
         kern_fn k = kern_portable;
 #ifdef HAVE_X86
-        const char *force = getenv("CHAINRULE_PORTABLE");
-        __builtin_cpu_init();
-        if (!(force && *force && strcmp(force, "0") != 0) && __builtin_cpu_supports("avx2")) {
-            k = kern_avx2;
-            kern_isa = "avx2";
-        }
+        if (isa_avx2()) { k = kern_avx2; kern_isa = "avx2"; }
 #endif
         kern = k;
     }
