@@ -3,9 +3,9 @@
  * cross-entropy with its fused gradient.
  *
  * Every product sums over its inner dimension in plain index order, one
- * multiply then one add (no fused multiply-add, no split of the sum), so
- * each output holds exactly the bits of the naive triple loop
- *     acc = 0; for k in 0..K: acc += a[i][k] · b[k][j]
+ * fused multiply-add per term (a·b + acc rounded once; no split of the
+ * sum), so each output holds exactly the bits of the naive triple loop
+ *     acc = 0; for k in 0..K: acc = fmaf(a[i][k], b[k][j], acc)
  * whatever the blocking, the vector width or the number of threads. OpenMP
  * threads split the outputs (column panels), never a sum: results are
  * bit-identical for any thread count. The speed comes from register tiles
@@ -91,7 +91,7 @@ double softmax_ce_forward(float *probs, float *dlogits, const float *logits,
 /* The argmax of each row of x (B, K) into pred (B). */
 void argmax_rows(uint8_t *pred, const float *x, int B, int K);
 
-/* Naive reference products (triple loops, same summation order), for tests
+/* Naive reference products (triple loops of fmaf, same summation order), for tests
  * and for anyone reading the fast ones. */
 void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N);
 void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
