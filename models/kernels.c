@@ -552,10 +552,36 @@ static int all_finite(const float *x, size_t n)
  * multiply-add per term as in the products; AVX2 copies where the CPU has
  * them, element-wise, so the bits are those of the scalar loops. */
 
-/* y += a·x, each element fmaf(a, x, y) */
+/* y += a·x, each element fmaf(a, x, y); and Σ_i x[i]·y[i] in order. The
+ * loops are written once and compiled twice: with the FMA instruction
+ * (fmaf inline) and without (fmaf may be a call to libm) — same bits. */
+#define AXPY_BODY for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+#define DOT_BODY float acc = 0.0f; for (int i = 0; i < n; i++) acc = fmaf(x[i], y[i], acc); return acc;
+static void axpy_portable(float *restrict y, const float *restrict x, float a, int n) { AXPY_BODY }
+static float dot_portable(const float *restrict x, const float *restrict y, int n) { DOT_BODY }
+#ifdef HAVE_X86
+__attribute__((target("avx2,fma")))
+static void axpy_fma(float *restrict y, const float *restrict x, float a, int n) { AXPY_BODY }
+__attribute__((target("avx2,fma")))
+static float dot_fma(const float *restrict x, const float *restrict y, int n) { DOT_BODY }
+#endif
+#undef AXPY_BODY
+#undef DOT_BODY
+
 static void axpy(float *restrict y, const float *restrict x, float a, int n)
 {
-    for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
+#ifdef HAVE_X86
+    if (isa_avx2()) { axpy_fma(y, x, a, n); return; }
+#endif
+    axpy_portable(y, x, a, n);
+}
+
+static float dot(const float *restrict x, const float *restrict y, int n)
+{
+#ifdef HAVE_X86
+    if (isa_avx2()) return dot_fma(x, y, n);
+#endif
+    return dot_portable(x, y, n);
 }
 
 /* w −= lr·fma(a, g, 0): one SGD row for a batch of one (the sum of one
@@ -751,12 +777,8 @@ void matmul_backward_input(float *dinp, const float *dout, const float *w,
     if (B < MR || H < 4) {
         /* dinp[b][d] = Σ_h dout[b][h] · w[d][h]: short dot products */
         for (int r = 0; r < B; r++)
-            for (int d = 0; d < D; d++) {
-                const float *g = dout + (size_t)r * H, *wr = w + (size_t)d * H;
-                float acc = 0.0f;
-                for (int h = 0; h < H; h++) acc = fmaf(g[h], wr[h], acc);
-                dinp[(size_t)r * D + d] = acc;
-            }
+            for (int d = 0; d < D; d++)
+                dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
         return;
     }
     epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f};
