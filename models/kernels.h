@@ -3,15 +3,16 @@
  * cross-entropy with its fused gradient.
  *
  * Every product sums over its inner dimension in plain index order, one
- * multiply then one add (no fused multiply-add, no split of the sum), so
- * each output holds exactly the bits of the naive triple loop
- *     acc = 0; for k in 0..K: acc += a[i][k] · b[k][j]
+ * fused multiply-add per term (a·b + acc rounded once; no split of the
+ * sum), so each output holds exactly the bits of the naive triple loop
+ *     acc = 0; for k in 0..K: acc = fmaf(a[i][k], b[k][j], acc)
  * whatever the blocking, the vector width or the number of threads. OpenMP
  * threads split the outputs (column panels), never a sum: results are
  * bit-identical for any thread count. The speed comes from register tiles
  * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
  * an AVX2 copy of the inner kernel chosen at run time where the CPU has it
- * (same bits as the portable copy).
+ * (same bits as the portable copy). Inputs that are zero in every row of a
+ * batch are skipped where that provably keeps the bits (see kernels.c).
  *
  * Not here: the network (mlp.h), optimisers (train.h). No allocation in the
  * products' callers' loops: the packing buffers are per thread and grow once.
@@ -58,7 +59,8 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
  *     dw[d][h] += Σ_b inp[b][d] · dout[b][h]      (the sum formed first)
  * and dbias (H) += Σ_b dout[b][h] when dbias ≠ NULL. inp is (B, D), dout is
  * (B, H). Rows d where inp[·][d] is zero for every b are skipped (their
- * sum is zero), which is what makes per-sample SGD on MNIST cheap. */
+ * sum is +0; not skipped when dout holds an infinity or NaN), which is what
+ * makes per-sample SGD on MNIST cheap. */
 void matmul_backward_weight(float *dw, float *dbias, const float *inp,
                             const float *dout, int B, int D, int H);
 
@@ -89,7 +91,7 @@ double softmax_ce_forward(float *probs, float *dlogits, const float *logits,
 /* The argmax of each row of x (B, K) into pred (B). */
 void argmax_rows(uint8_t *pred, const float *x, int B, int K);
 
-/* Naive reference products (triple loops, same summation order), for tests
+/* Naive reference products (triple loops of fmaf, same summation order), for tests
  * and for anyone reading the fast ones. */
 void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N);
 void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */

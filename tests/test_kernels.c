@@ -101,6 +101,37 @@ static void threads(void)
 #endif
 }
 
+/* Inputs that are zero in every row are dropped from the sums; that keeps
+ * the bits only for finite partners (0·∞ is NaN), so the products must not
+ * drop them next to an infinity: then the results are the naive loop's. */
+static void nonfinite(void)
+{
+    int B = 12, D = 40, H = 20;
+    rng r; rng_seed(&r, 11);
+    float *x = rnd(&r, (size_t)B * D, 0), *w = rnd(&r, (size_t)D * H, 0), *g = rnd(&r, (size_t)B * H, 0);
+    float *o1 = malloc(sizeof(float) * B * H), *o2 = malloc(sizeof(float) * B * H);
+    float *w1 = malloc(sizeof(float) * D * H), *w2 = malloc(sizeof(float) * D * H), *dw = calloc((size_t)D * H, sizeof *dw);
+    for (int b = 0; b < B; b++) x[b * D + 3] = x[b * D + 17] = 0.0f;   /* inputs 3 and 17: zero everywhere */
+    w[3 * H + 5] = INFINITY;                                            /* ∞ in a row the forward could drop */
+    matmul_naive(o2, x, w, B, D, H);
+    matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
+    CHECK(isnan(o1[5]) && isnan(o2[5]));
+    int eq = 1;
+    for (int i = 0; i < B * H; i++) eq &= (isnan(o1[i]) && isnan(o2[i])) || o1[i] == o2[i];
+    CHECK(eq);
+    w[3 * H + 5] = 0.5f;
+    g[2 * H + 7] = NAN;                                                  /* NaN in dout: 0·NaN rows too */
+    memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
+    matmul_tn_naive(dw, x, g, B, D, H);
+    for (int i = 0; i < D * H; i++) w2[i] -= 0.1f * dw[i];
+    matmul_backward_weight_sgd(w1, NULL, x, g, B, D, H, 0.1f);
+    CHECK(isnan(w1[3 * H + 7]) && isnan(w2[3 * H + 7]));
+    eq = 1;
+    for (int i = 0; i < D * H; i++) eq &= (isnan(w1[i]) && isnan(w2[i])) || w1[i] == w2[i];
+    CHECK(eq);
+    free(x); free(w); free(g); free(o1); free(o2); free(w1); free(w2); free(dw);
+}
+
 /* f′ from act_backward against central differences of act_forward (double). */
 static void activations(void)
 {
@@ -117,6 +148,24 @@ static void activations(void)
         }
     }
     CHECK(act_parse("nope") == -1);
+    /* the sigmoid: eight at a time (AVX2) = one at a time (the scalar copy),
+     * bit for bit, over a wide range and the special values; and e^x within
+     * an ulp of libm's (both round a close double) */
+    enum { NS = 4001 };
+    static float sx[NS], sy[NS];
+    for (int i = 0; i < NS; i++) sx[i] = (float)(-120.0 + 240.0 * i / (NS - 1));
+    sx[0] = INFINITY; sx[1] = -INFINITY; sx[2] = NAN; sx[3] = -0.0f; sx[4] = 88.5f; sx[5] = -89.0f;
+    act_forward(sy, sx, NS, ACT_SIGMOID);
+    int eq = 1, close = 1;
+    for (int i = 0; i < NS; i++) {
+        float one;
+        act_forward(&one, &sx[i], 1, ACT_SIGMOID);
+        eq &= memcmp(&one, &sy[i], sizeof one) == 0;
+        float want = 1.0f / (1.0f + expf(-sx[i]));
+        close &= isnan(sx[i]) ? isnan(sy[i]) : fabsf(sy[i] - want) <= 1.2e-7f * fabsf(want) + 1e-45f;
+    }
+    CHECK(eq);
+    CHECK(close);
     float x = 0.5f, y;
     act_forward(&y, &x, 1, ACT_STANH);
     CHECK_NEAR(y, 1.7159 * tanh(1.0 / 3.0), 1e-6);
@@ -154,6 +203,7 @@ int main(void)
     shape(100, 300, 10, 0, 7);
     shape(61, 600, 37, 0.5, 8);       /* several k blocks, edges everywhere */
     threads();
+    nonfinite();
     activations();
     softmax();
     return check_report("test_kernels");
