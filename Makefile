@@ -8,7 +8,7 @@ CC      ?= cc
 B       ?= build
 WARN     = -Wall -Wextra -Wpedantic -Wshadow -Werror
 CFLAGS  ?= -O2 -g
-ALLFLAGS = -std=c11 $(CFLAGS) $(WARN) -ffp-contract=off -fopenmp -Iengine -Imodels $(SANFLAGS)
+ALLFLAGS = -std=c11 $(CFLAGS) $(WARN) -ffp-contract=off -fopenmp -Iengine -Imodels -Ilessons -Ilessons/verify $(SANFLAGS)
 LDLIBS   = -lm -fopenmp
 ifeq ($(SAN),1)
 SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
@@ -16,22 +16,29 @@ endif
 
 ENGINE_SRC := $(wildcard engine/*.c)
 MODELS_SRC := $(wildcard models/*.c)
+# lessons/: one program per NN_topic.c (and predict.c); every other .c there
+# is the support the programs share (the command line). lessons/verify/: the
+# derivation checker, main.c its program, the rest its library.
 LESSON_SRC := $(wildcard lessons/[0-9][0-9]_*.c)
+PROG_SRC   := $(wildcard lessons/predict.c)
+SUPPORT_SRC:= $(filter-out $(LESSON_SRC) $(PROG_SRC),$(wildcard lessons/*.c))
+VERIFY_LIB_SRC := $(filter-out lessons/verify/main.c,$(wildcard lessons/verify/*.c))
 TEST_SRC   := $(wildcard tests/test_*.c)
 BENCH_SRC  := $(wildcard tests/bench/*.c)
-VERIFY_SRC := $(wildcard lessons/verify.c)
 
 ENGINE_OBJ := $(ENGINE_SRC:%.c=$(B)/obj/%.o)
 MODELS_OBJ := $(MODELS_SRC:%.c=$(B)/obj/%.o)
+SUPPORT_OBJ:= $(SUPPORT_SRC:%.c=$(B)/obj/%.o)
+VERIFY_OBJ := $(VERIFY_LIB_SRC:%.c=$(B)/obj/%.o)
 LESSONS    := $(LESSON_SRC:lessons/%.c=$(B)/lessons/%)
+PROGS      := $(PROG_SRC:lessons/%.c=$(B)/%) $(B)/verify
 TESTS      := $(TEST_SRC:tests/%.c=$(B)/tests/%)
 BENCHES    := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
-VERIFY     := $(VERIFY_SRC:lessons/verify.c=$(B)/verify)
-LIBS       := $(B)/libmodels.a $(B)/libengine.a
-HEADERS    := $(wildcard engine/*.h models/*.h tests/*.h)
+LIBS       := $(B)/libverify.a $(B)/liblessons.a $(B)/libmodels.a $(B)/libengine.a
+HEADERS    := $(wildcard engine/*.h models/*.h lessons/*.h lessons/verify/*.h tests/*.h)
 
 .PHONY: all test test-build run data plots bench fuzz clean
-all: $(LIBS) $(LESSONS) $(VERIFY)
+all: $(LIBS) $(LESSONS) $(PROGS)
 
 $(B)/obj/%.o: %.c $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -43,11 +50,19 @@ $(B)/libengine.a: $(ENGINE_OBJ)
 $(B)/libmodels.a: $(MODELS_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
+$(B)/liblessons.a: $(SUPPORT_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/libverify.a: $(VERIFY_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
 
 $(B)/lessons/%: lessons/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) $< $(LIBS) $(LDLIBS) -o $@
-$(B)/verify: lessons/verify.c $(LIBS) $(HEADERS)
+$(B)/verify: lessons/verify/main.c $(LIBS) $(HEADERS)
+	$(CC) $(ALLFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+$(B)/%: lessons/%.c $(LIBS) $(HEADERS)
 	$(CC) $(ALLFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 $(B)/tests/%: tests/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
@@ -68,13 +83,13 @@ bench: all $(BENCHES)
 	@bash tests/bench/run.sh
 
 run: all
-	@bash tests/run_lessons.sh
+	@bash lessons/run.sh
 
 data:
-	@bash tests/data.sh
+	@bash models/fetch_data.sh
 
 plots:
-	@bash tests/plots.sh
+	@bash plots/render.sh
 
 fuzz:
 	@bash tests/fuzz/run.sh

@@ -214,6 +214,6 @@ int main(int argc, char **argv)
     printf("summary: largest |hand − engine| over both examples %.1e; finite differences %s.\n",
            fmax(w1, w2), isfinite(w1) && isfinite(w2) ? "agree" : "DISAGREE");
     printf("Check your own derivation of these gradients with build/verify "
-           "lessons/derivations/03_scalar_backprop.txt.\n");
+           "lessons/verify/derivations/03_scalar_backprop.txt.\n");
     return isfinite(w1) && isfinite(w2) ? 0 : 1;
 }

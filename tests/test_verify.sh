@@ -6,7 +6,7 @@ set -u
 cd "$(dirname "$0")/.." || exit 2
 B=${1:-build}
 V="$B/verify"
-D=lessons/derivations
+D=lessons/verify/derivations
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
 bad() { fail=$((fail + 1)); echo "FAIL: $*"; }
@@ -66,7 +66,7 @@ expect_status 1 "-e fails"
 grep -q '^FAILS  d f / d x = f\*(1 + f)  (max error' "$tmp/out" && ok || bad "-e: FAILS line"
 "$V" - <"$D/03_scalar_backprop.txt" >"$tmp/a"; st=$?
 expect_status 0 "stdin"
-"$V" "$D/03_scalar_backprop.txt" | sed 's/; lessons\/derivations\/03_scalar_backprop.txt:/; -:/' | cmp -s - "$tmp/a" \
+"$V" "$D/03_scalar_backprop.txt" | sed 's/; lessons\/verify\/derivations\/03_scalar_backprop.txt:/; -:/' | cmp -s - "$tmp/a" \
     && ok || bad "stdin output differs from the file's"
 "$V" "$D/mistakes.txt" >"$tmp/b"; "$V" "$D/mistakes.txt" >"$tmp/c"
 cmp -s "$tmp/b" "$tmp/c" && ok || bad "two runs differ"

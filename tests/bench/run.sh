@@ -51,7 +51,7 @@ if $PY -c 'import sys' 2>/dev/null; then
     awk -v c="$c" -v p="$p" 'BEGIN { if (c > 0 && p > 0) printf "   tape vs a Python scalar engine of micrograd'"'"'s design, same workload, this run: %.0fx\n", c / p }'
 fi
 echo
-echo "== verify (lessons/verify.c): one claim over a 10x10 Jacobian at 20 points; a 100-claim file"
+echo "== verify (lessons/verify/main.c): one claim over a 10x10 Jacobian at 20 points; a 100-claim file"
 "$B/bench/verify_bench"
 echo
 

@@ -8,7 +8,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=${CHAINRULE_DATA:-data}
 n=100
-bash tests/data.sh --verify >/dev/null || { echo "make_slices: run make data first" >&2; exit 2; }
+bash models/fetch_data.sh --verify >/dev/null || { echo "make_slices: run make data first" >&2; exit 2; }
 for set in mnist fashion-mnist; do
     mkdir -p "tests/data/$set"
     for part in train t10k; do

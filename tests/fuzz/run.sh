@@ -10,14 +10,14 @@ if ! command -v clang >/dev/null 2>&1; then
 fi
 runs=${FUZZ_RUNS:-1000000}
 mkdir -p build/fuzz
-flags="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wno-unknown-pragmas -Iengine -Imodels"
+flags="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wno-unknown-pragmas -Iengine -Imodels -Ilessons -Ilessons/verify"
 for src in tests/fuzz/fuzz_*.c; do
     [ -f "$src" ] || continue
     name=$(basename "$src" .c); name=${name#fuzz_}
     [ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ] && continue
     echo "== fuzz $name: building"
     # shellcheck disable=SC2086
-    clang $flags "$src" engine/*.c models/*.c -lm -o "build/fuzz/$name"
+    clang $flags "$src" engine/*.c models/*.c lessons/cli.c $(ls lessons/verify/*.c | grep -v main.c) -lm -o "build/fuzz/$name"
     work="build/fuzz/$name-corpus"
     mkdir -p "$work"
     [ -d "tests/fuzz/$name" ] && cp -n "tests/fuzz/$name"/* "$work"/ 2>/dev/null || true

