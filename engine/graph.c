@@ -5,17 +5,6 @@
 #include "tape.h"
 #include "ops.h"
 
-_Noreturn void tape_fail(const char *file, int line, const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s:%d: chainrule: ", file, line);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    abort();
-}
-
 graph *graph_new(void)
 {
     graph *g = calloc(1, sizeof *g);
@@ -41,9 +30,9 @@ void graph_free(graph *g)
 static void grow_nodes(graph *g)
 {
     uint32_t cap = g->cap * 2;
-    TAPE_ASSERT(cap > g->cap, "tape full (%u nodes)", g->n);
+    ASSERT(cap > g->cap, "tape full (%u nodes)", g->n);
     nrec *p = realloc(g->nodes, (size_t)cap * sizeof *p);
-    TAPE_ASSERT(p, "out of memory growing the tape to %u nodes", cap);
+    ASSERT(p, "out of memory growing the tape to %u nodes", cap);
     g->nodes = p;
     g->cap = cap;
 }
@@ -52,26 +41,26 @@ static void grow_elems(graph *g, uint64_t need)
 {
     uint64_t cap = g->ecap;
     while (cap < need) cap *= 2;
-    TAPE_ASSERT(cap <= UINT32_MAX, "tape full (%llu elements)", (unsigned long long)need);
+    ASSERT(cap <= UINT32_MAX, "tape full (%llu elements)", (unsigned long long)need);
     double *v = realloc(g->val, cap * sizeof *v);
-    TAPE_ASSERT(v, "out of memory growing the tape to %llu elements", (unsigned long long)cap);
+    ASSERT(v, "out of memory growing the tape to %llu elements", (unsigned long long)cap);
     g->val = v;
     double *d = realloc(g->grad, cap * sizeof *d);
-    TAPE_ASSERT(d, "out of memory growing the tape to %llu elements", (unsigned long long)cap);
+    ASSERT(d, "out of memory growing the tape to %llu elements", (unsigned long long)cap);
     g->grad = d;
     g->ecap = (uint32_t)cap;
 }
 
 void tape_grow(graph *g, uint64_t size)
 {
-    TAPE_ASSERT(size > 0, "empty shape: a node needs at least one element");
+    ASSERT(size > 0, "empty shape: a node needs at least one element");
     if (g->n == g->cap) grow_nodes(g);
     if (g->ne + size > g->ecap) grow_elems(g, g->ne + size);
 }
 
 node graph_leaf(graph *g, int rows, int cols, const double *data)
 {
-    TAPE_ASSERT(rows > 0 && cols > 0, "graph_leaf: bad shape %dx%d", rows, cols);
+    ASSERT(rows > 0 && cols > 0, "graph_leaf: bad shape %dx%d", rows, cols);
     uint32_t i = tape_push(g, OP_LEAF, (uint32_t)rows, (uint32_t)cols, NO_NODE, NO_NODE, 0);
     double *v = g->val + g->nodes[i].off;
     size_t size = (size_t)rows * (size_t)cols;
@@ -103,7 +92,7 @@ size_t graph_bytes(const graph *g)
 }
 node graph_node(const graph *g, size_t i)
 {
-    TAPE_ASSERT(i < g->n, "graph_node: index %zu past the tape's %u nodes", i, g->n);
+    ASSERT(i < g->n, "graph_node: index %zu past the tape's %u nodes", i, g->n);
     return (node){(uint32_t)i};
 }
 int graph_operands(const graph *g, node n, node out[2])
@@ -121,7 +110,7 @@ double *graph_grad(const graph *g, node n) { return g->grad + tape_rec(g, n)->of
 double graph_get(const graph *g, node n, int i)
 {
     const nrec *r = tape_rec(g, n);
-    TAPE_ASSERT(i >= 0 && (uint32_t)i < r->rows * r->cols,
+    ASSERT(i >= 0 && (uint32_t)i < r->rows * r->cols,
                 "graph_get: element %d of a %ux%u node", i, r->rows, r->cols);
     return g->val[r->off + (uint32_t)i];
 }
@@ -129,7 +118,7 @@ double graph_get(const graph *g, node n, int i)
 double graph_grad_get(const graph *g, node n, int i)
 {
     const nrec *r = tape_rec(g, n);
-    TAPE_ASSERT(i >= 0 && (uint32_t)i < r->rows * r->cols,
+    ASSERT(i >= 0 && (uint32_t)i < r->rows * r->cols,
                 "graph_grad_get: element %d of a %ux%u node", i, r->rows, r->cols);
     return g->grad[r->off + (uint32_t)i];
 }
@@ -153,7 +142,7 @@ static void zero_inner(graph *g, uint32_t end)
 void graph_backward(graph *g, node loss)
 {
     const nrec *r = tape_rec(g, loss);
-    TAPE_ASSERT(r->rows == 1 && r->cols == 1,
+    ASSERT(r->rows == 1 && r->cols == 1,
                 "graph_backward: the loss must be 1x1, got %ux%u (a %s node)",
                 r->rows, r->cols, op_name(r->op));
     double one = 1.0;
@@ -195,7 +184,7 @@ graph_mark_t graph_mark(const graph *g)
 
 void graph_rewind(graph *g, graph_mark_t m)
 {
-    TAPE_ASSERT(m.nodes <= g->n && m.elems <= g->ne,
+    ASSERT(m.nodes <= g->n && m.elems <= g->ne,
                 "graph_rewind: mark (%u nodes) is ahead of the tape (%u nodes)", m.nodes, g->n);
     g->n = m.nodes;
     g->ne = m.elems;

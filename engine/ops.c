@@ -505,7 +505,7 @@ static inline void run(graph *g, op_kind op, const nrec *r, int back)
     case OP_LOG_SOFTMAX: log_softmax_op(g, r, back); break;
     case OP_SOFTMAX_CE: softmax_ce_op(g, r, back); break;
     case OP_MSE: mse_op(g, r, back); break;
-    case OP_COUNT: TAPE_FAIL("op %d on the tape is not an op", (int)op);
+    case OP_COUNT: FAIL("op %d on the tape is not an op", (int)op);
     }
 }
 
@@ -559,7 +559,7 @@ static node binary_general(graph *g, op_kind op, node a, node b)
     if (ra->cols == rb->cols || rb->cols == 1) C = ra->cols;
     else if (ra->cols == 1) C = rb->cols;
     else C = 0;
-    TAPE_ASSERT(R && C, "op_%s: shapes %ux%u and %ux%u do not broadcast",
+    ASSERT(R && C, "op_%s: shapes %ux%u and %ux%u do not broadcast",
                 op_name(op), ra->rows, ra->cols, rb->rows, rb->cols);
     return make(g, op, R, C, a, b, 0);
 }
@@ -607,7 +607,7 @@ node op_log_softmax(graph *g, node o) { return unary(g, OP_LOG_SOFTMAX, o, 0); }
 node op_matmul(graph *g, node a, node b)
 {
     const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
-    TAPE_ASSERT(ra->cols == rb->rows, "op_matmul: shapes %ux%u and %ux%u: inner sizes %u and %u differ",
+    ASSERT(ra->cols == rb->rows, "op_matmul: shapes %ux%u and %ux%u: inner sizes %u and %u differ",
                 ra->rows, ra->cols, rb->rows, rb->cols, ra->cols, rb->rows);
     return make(g, OP_MATMUL, ra->rows, rb->cols, a, b, 0);
 }
@@ -621,7 +621,7 @@ node op_transpose(graph *g, node a)
 node op_add_row(graph *g, node x, node b)
 {
     const nrec *rx = tape_rec(g, x), *rb = tape_rec(g, b);
-    TAPE_ASSERT(rb->rows == 1 && rb->cols == rx->cols,
+    ASSERT(rb->rows == 1 && rb->cols == rx->cols,
                 "op_add_row: bias %ux%u is not one row of %u for x %ux%u",
                 rb->rows, rb->cols, rx->cols, rx->rows, rx->cols);
     return make(g, OP_ADD, rx->rows, rx->cols, x, b, 0);
@@ -635,7 +635,7 @@ node op_sum_cols(graph *g, node a) { return make(g, OP_SUM_COLS, 1, tape_rec(g, 
 node op_softmax_ce(graph *g, node o, node t)
 {
     const nrec *ro = tape_rec(g, o), *rt = tape_rec(g, t);
-    TAPE_ASSERT(ro->rows == rt->rows && ro->cols == rt->cols,
+    ASSERT(ro->rows == rt->rows && ro->cols == rt->cols,
                 "op_softmax_ce: logits %ux%u and targets %ux%u differ",
                 ro->rows, ro->cols, rt->rows, rt->cols);
     return make(g, OP_SOFTMAX_CE, 1, 1, o, t, 0);
@@ -644,7 +644,7 @@ node op_softmax_ce(graph *g, node o, node t)
 node op_mse(graph *g, node a, node b)
 {
     const nrec *ra = tape_rec(g, a), *rb = tape_rec(g, b);
-    TAPE_ASSERT(ra->rows == rb->rows && ra->cols == rb->cols,
+    ASSERT(ra->rows == rb->rows && ra->cols == rb->cols,
                 "op_mse: shapes %ux%u and %ux%u differ", ra->rows, ra->cols, rb->rows, rb->cols);
     return make(g, OP_MSE, 1, 1, a, b, 0);
 }

@@ -26,11 +26,7 @@ struct graph {
                             an earlier sweep; above it all are still zero */
 };
 
-/* Programmer errors: print file:line and the reason, then abort, also under
- * NDEBUG. The only printing the library does, on its way down. */
-#define TAPE_FAIL(...) tape_fail(__FILE__, __LINE__, __VA_ARGS__)
-#define TAPE_ASSERT(cond, ...) do { if (!(cond)) TAPE_FAIL(__VA_ARGS__); } while (0)
-_Noreturn void tape_fail(const char *file, int line, const char *fmt, ...);
+#include "fail.h"       /* ASSERT / FAIL: programmer errors, file:line */
 
 /* Make room for one more node of `size` elements (out of line: rare). */
 void tape_grow(graph *g, uint64_t size);
@@ -66,7 +62,7 @@ void ops_sweep(graph *g, uint32_t top);
 
 static inline nrec *tape_rec(const graph *g, node n)
 {
-    if (n.id >= g->n) TAPE_FAIL("node %u is not on the tape (%u nodes; rewound?)", n.id, g->n);
+    if (n.id >= g->n) FAIL("node %u is not on the tape (%u nodes; rewound?)", n.id, g->n);
     return &g->nodes[n.id];
 }
 

@@ -7,14 +7,7 @@
 #include "data.h"
 #include "rng.h"
 
-/* Asserts that stay on under NDEBUG: a programmer error, not a user's. */
-#define DATA_ASSERT(cond, msg)                                                \
-    do {                                                                      \
-        if (!(cond)) {                                                        \
-            fprintf(stderr, "%s:%d: chainrule: %s\n", __FILE__, __LINE__, msg); \
-            abort();                                                          \
-        }                                                                     \
-    } while (0)
+#include "fail.h"
 
 static const char *const digit_names[10] = {"0", "1", "2", "3", "4", "5", "6", "7", "8", "9"};
 static const char *const fashion_names[10] = {
@@ -32,7 +25,7 @@ const char *const *data_class_names(const char *name)
 int dataset_alloc(dataset *out, int n, int d, int classes)
 {
     memset(out, 0, sizeof *out);
-    DATA_ASSERT(n >= 0 && d >= 1 && classes >= 1 && classes <= 256, "dataset_alloc: bad sizes");
+    ASSERT(n >= 0 && d >= 1 && classes >= 1 && classes <= 256, "dataset_alloc: bad sizes");
     size_t nx = (size_t)n * (size_t)d;
     out->x = calloc(nx ? nx : 1, sizeof *out->x);
     out->labels = calloc(n ? (size_t)n : 1, 1);
@@ -101,7 +94,7 @@ int data_subset(const dataset *src, const uint32_t *idx, int n, dataset *out)
     if (dataset_alloc(out, n, src->d, src->classes)) return -1;
     size_t d = (size_t)src->d;
     for (int i = 0; i < n; i++) {
-        DATA_ASSERT(idx[i] < (uint32_t)src->n, "data_subset: row index out of range");
+        ASSERT(idx[i] < (uint32_t)src->n, "data_subset: row index out of range");
         memcpy(out->x + i * d, src->x + idx[i] * d, d * sizeof *out->x);
         out->labels[i] = src->labels[idx[i]];
     }
@@ -131,7 +124,7 @@ static uint32_t *identity(int n)
 
 int data_split_first(const dataset *src, int n_first, dataset *first, dataset *rest)
 {
-    DATA_ASSERT(n_first >= 0 && n_first <= src->n, "data_split_first: n_first outside 0..N");
+    ASSERT(n_first >= 0 && n_first <= src->n, "data_split_first: n_first outside 0..N");
     uint32_t *order = identity(src->n);
     if (!order) {
         memset(first, 0, sizeof *first);
@@ -146,7 +139,7 @@ int data_split_first(const dataset *src, int n_first, dataset *first, dataset *r
 int data_split_random(const dataset *src, int n_first, uint64_t seed,
                       dataset *first, dataset *rest)
 {
-    DATA_ASSERT(n_first >= 0 && n_first <= src->n, "data_split_random: n_first outside 0..N");
+    ASSERT(n_first >= 0 && n_first <= src->n, "data_split_random: n_first outside 0..N");
     uint32_t *order = identity(src->n);
     if (!order) {
         memset(first, 0, sizeof *first);
@@ -188,7 +181,7 @@ void data_mean_std(const dataset *ds, double *mean, double *std)
 
 void data_normalize(dataset *ds, double mean, double std)
 {
-    DATA_ASSERT(std > 0, "data_normalize: std must be > 0");
+    ASSERT(std > 0, "data_normalize: std must be > 0");
     size_t n = (size_t)ds->n * (size_t)ds->d;
     for (size_t i = 0; i < n; i++) ds->x[i] = (float)((ds->x[i] - mean) / std);
 }
@@ -212,7 +205,7 @@ void data_one_hot(float *t, const uint8_t *labels, int n, int classes)
 {
     memset(t, 0, (size_t)n * (size_t)classes * sizeof *t);
     for (int i = 0; i < n; i++) {
-        DATA_ASSERT(labels[i] < classes, "data_one_hot: label >= classes");
+        ASSERT(labels[i] < classes, "data_one_hot: label >= classes");
         t[(size_t)i * classes + labels[i]] = 1.0f;
     }
 }
@@ -222,7 +215,7 @@ void data_one_hot(float *t, const uint8_t *labels, int n, int classes)
 int data_batches_init(data_batches *it, const dataset *ds, int batch, int flags,
                       uint64_t seed)
 {
-    DATA_ASSERT(batch >= 1, "data_batches_init: batch must be >= 1");
+    ASSERT(batch >= 1, "data_batches_init: batch must be >= 1");
     memset(it, 0, sizeof *it);
     it->ds = ds;
     it->batch = batch;

@@ -29,7 +29,6 @@
  * the code. Deliberately not here: threading of the per-sample path (too
  * little work).
  */
-#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -47,8 +46,7 @@
 #define NR 16
 #define KC 256
 
-#define DIE(...) do { fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+#include "fail.h"
 
 /* ------------------------------------------------------------ activations */
 
@@ -190,7 +188,7 @@ void act_forward(float *y, const float *x, size_t n, act_kind a)
     case ACT_STANH_LIN:
         for (size_t i = 0; i < n; i++) y[i] = STANH_A * tanhf(STANH_B * x[i]) + 0.01f * x[i];
         break;
-    default: DIE("act_forward: unknown activation %d", (int)a);
+    default: FAIL("act_forward: unknown activation %d", (int)a);
     }
 }
 
@@ -212,13 +210,13 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
         break;
     // y = A·tanh(Bx) + 0.01x: dy/dx = A·B·(1 − tanh²(Bx)) + 0.01, from x
     case ACT_STANH_LIN:
-        assert(x && "stanh_lin needs the pre-activation");
+        ASSERT(x, "stanh_lin needs the pre-activation");
         for (size_t i = 0; i < n; i++) {
             float t = tanhf(STANH_B * x[i]);
             dx[i] = dy[i] * (STANH_A * STANH_B * (1.0f - t * t) + 0.01f);
         }
         break;
-    default: DIE("act_backward: unknown activation %d", (int)a);
+    default: FAIL("act_backward: unknown activation %d", (int)a);
     }
 }
 
@@ -237,7 +235,7 @@ static void *scratch_get(scratch *s, size_t bytes)
         free(s->p);
         bytes = (bytes + 63) / 64 * 64;
         s->p = aligned_alloc(64, bytes);
-        if (!s->p) DIE("kernels: out of memory (%zu bytes of workspace)", bytes);
+        if (!s->p) FAIL("kernels: out of memory (%zu bytes of workspace)", bytes);
         s->cap = bytes;
     }
     return s->p;
@@ -706,7 +704,7 @@ static void wgrad_rows(float *w, const float *inp, const float *dout, int B, int
 void matmul_forward(float *out, float *zout, const float *inp, const float *w,
                     const float *bias, int B, int D, int H, act_kind act)
 {
-    assert(B >= 0 && D >= 0 && H >= 0);
+    ASSERT(B >= 0 && D >= 0 && H >= 0, "negative size B=%d D=%d H=%d", B, D, H);
     if (B == 0 || H == 0) return;
     if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
     epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f};
@@ -801,7 +799,7 @@ double softmax_ce_forward(float *probs, float *dlogits, const float *logits,
         for (int k = 1; k < K; k++) if (o[k] > mx) { mx = o[k]; best = k; }
         /* y_k = e^{o_k − max} / Σ_j e^{o_j − max};  loss = log Σ − (o_t − max) */
         int t = labels ? labels[r] : -1;
-        if (t >= K) DIE("softmax_ce_forward: label %d of row %d is not < K = %d", t, r, K);
+        if (t >= K) FAIL("softmax_ce_forward: label %d of row %d is not < K = %d", t, r, K);
         float ot = t >= 0 ? o[t] : 0.0f;      /* read before p (which may be o) is written */
         double sum = 0.0;
         for (int k = 0; k < K; k++) { p[k] = expf(o[k] - mx); sum += p[k]; }

@@ -5,7 +5,6 @@
  *
  * Not here: optimisers other than plain SGD, loops, metrics (train.c).
  */
-#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -13,8 +12,7 @@
 #include <string.h>
 #include "mlp.h"
 
-#define DIE(...) do { fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+#include "fail.h"
 
 static float *falloc(size_t n)
 {
@@ -43,12 +41,12 @@ size_t mlp_num_params(const mlp *m) { return m->n_params; }
 mlp *mlp_new(const mlp_config *cfg)
 {
     if (cfg->n_layers < 1 || cfg->n_layers > MLP_MAX_LAYERS)
-        DIE("mlp_new: %d layers (want 1 … %d)", cfg->n_layers, MLP_MAX_LAYERS);
+        FAIL("mlp_new: %d layers (want 1 … %d)", cfg->n_layers, MLP_MAX_LAYERS);
     for (int l = 0; l <= cfg->n_layers; l++)
-        if (cfg->sizes[l] < 1) DIE("mlp_new: sizes[%d] = %d (want ≥ 1)", l, cfg->sizes[l]);
-    if (cfg->sizes[cfg->n_layers] > 256) DIE("mlp_new: %d classes (at most 256)", cfg->sizes[cfg->n_layers]);
-    if ((int)cfg->act < 0 || cfg->act >= ACT_COUNT) DIE("mlp_new: unknown activation %d", (int)cfg->act);
-    if ((int)cfg->init.kind < 0 || cfg->init.kind >= INIT_COUNT) DIE("mlp_new: unknown init %d", (int)cfg->init.kind);
+        if (cfg->sizes[l] < 1) FAIL("mlp_new: sizes[%d] = %d (want ≥ 1)", l, cfg->sizes[l]);
+    if (cfg->sizes[cfg->n_layers] > 256) FAIL("mlp_new: %d classes (at most 256)", cfg->sizes[cfg->n_layers]);
+    if ((int)cfg->act < 0 || cfg->act >= ACT_COUNT) FAIL("mlp_new: unknown activation %d", (int)cfg->act);
+    if ((int)cfg->init.kind < 0 || cfg->init.kind >= INIT_COUNT) FAIL("mlp_new: unknown init %d", (int)cfg->init.kind);
 
     mlp *m = calloc(1, sizeof *m);
     if (!m) return NULL;
@@ -70,7 +68,7 @@ mlp *mlp_new(const mlp_config *cfg)
         m->W[l] = m->params + off; m->dW[l] = m->grads + off; off += w;
         if (!cfg->bias_trick) { m->b[l] = m->params + off; m->db[l] = m->grads + off; off += out; }
     }
-    assert(off == n);
+    ASSERT(off == n, "parameter layout: %zu of %zu placed", off, n);
     mlp_init_params(m, cfg->init, cfg->seed);
     return m;
 }
@@ -125,7 +123,7 @@ void mlp_init_params(mlp *m, mlp_init init, uint64_t seed)
 
 void mlp_set_dropout(mlp *m, double keep, uint64_t seed)
 {
-    if (!(keep > 0.0 && keep <= 1.0)) DIE("mlp_set_dropout: keep probability %g not in (0, 1]", keep);
+    if (!(keep > 0.0 && keep <= 1.0)) FAIL("mlp_set_dropout: keep probability %g not in (0, 1]", keep);
     m->keep = keep;
     rng_seed(&m->drop_rng, seed);
 }
@@ -169,8 +167,8 @@ static int reserve(mlp *m, int B)
 
 double mlp_forward(mlp *m, const float *x, const uint8_t *labels, int B, int train)
 {
-    assert(B >= 1 && x);
-    if (reserve(m, B) != 0) DIE("mlp_forward: out of memory for a batch of %d", B);
+    ASSERT(B >= 1 && x, "mlp_forward: batch %d, x %p", B, (const void *)x);
+    if (reserve(m, B) != 0) FAIL("mlp_forward: out of memory for a batch of %d", B);
     int drop = train && m->keep < 1.0;
     m->B = B;
     m->x = x;
@@ -207,7 +205,7 @@ double mlp_forward(mlp *m, const float *x, const uint8_t *labels, int B, int tra
 /* The δ recursion shared by mlp_backward (sgd = 0) and mlp_backward_sgd. */
 static void backward(mlp *m, int sgd, float lr)
 {
-    if (!m->labels) DIE("mlp_backward: the last forward had no labels");
+    if (!m->labels) FAIL("mlp_backward: the last forward had no labels");
     int B = m->B;
     float *d = m->delta[0], *dprev = m->delta[1];
     for (int l = m->L - 1; l >= 0; l--) {

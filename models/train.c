@@ -11,8 +11,7 @@
 #include <unistd.h>
 #include "train.h"
 
-#define DIE(...) do { fprintf(stderr, "%s:%d: ", __FILE__, __LINE__); \
-    fprintf(stderr, __VA_ARGS__); fputc('\n', stderr); abort(); } while (0)
+#include "fail.h"
 
 /* ------------------------------------------------------------ optimisers */
 
@@ -90,14 +89,14 @@ static void step_range(optim *o, float *restrict p, const float *restrict g,
             v[i] = rho * v[i] + (1.0f - rho) * gi * gi;
             p[i] -= lr * gi / (sqrtf(v[i]) + eps);
             break;
-        default: DIE("optim_step: unknown optimiser %d", (int)o->c.kind);
+        default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
         }
     }
 }
 
 void optim_step(optim *o, mlp *m)
 {
-    if (o->n != m->n_params) DIE("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
+    if (o->n != m->n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
     o->t++;
     float lr_t = 0.0f;
     if (o->c.kind == OPT_ADAM)      /* α_t = α·√(1 − β2^t) / (1 − β1^t) */
@@ -165,7 +164,7 @@ void train_full_gradient(mlp *m, const mlp_data *d, int batch)
     if (batch < 1) batch = 1000;
     size_t n = m->n_params;
     double *acc = calloc(n ? n : 1, sizeof *acc);
-    if (!acc) DIE("train_full_gradient: out of memory");
+    if (!acc) FAIL("train_full_gradient: out of memory");
     for (int i = 0; i < d->n; i += batch) {
         int nb = d->n - i < batch ? d->n - i : batch;
         mlp_forward(m, d->x + (size_t)i * d->d, d->y + i, nb, 0);
