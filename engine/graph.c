@@ -1,9 +1,9 @@
-/* graph.c — the tape: node storage, leaves, the reverse sweep, mark/rewind.
- * The arithmetic of each operation is in ops.c. */
+/* graph.c — the tape: node storage, leaves, the reverse sweep
+ * (graph_backward_seed), forward replay, mark/rewind. What each operation
+ * computes, forward and backward, is in ops.c. */
 #include <stdarg.h>
 #include <string.h>
 #include "tape.h"
-#include "ops.h"
 
 graph *graph_new(void)
 {
@@ -84,7 +84,7 @@ int graph_size(const graph *g, node n)
     return (int)(r->rows * r->cols);
 }
 int graph_is_leaf(const graph *g, node n) { return tape_rec(g, n)->op == OP_LEAF; }
-const char *graph_op_name(const graph *g, node n) { return op_name(tape_rec(g, n)->op); }
+const char *graph_op_name(const graph *g, node n) { return tape_op_name(tape_rec(g, n)->op); }
 size_t graph_count(const graph *g) { return g->n; }
 size_t graph_bytes(const graph *g)
 {
@@ -144,7 +144,7 @@ void graph_backward(graph *g, node loss)
     const nrec *r = tape_rec(g, loss);
     ASSERT(r->rows == 1 && r->cols == 1,
                 "graph_backward: the loss must be 1x1, got %ux%u (a %s node)",
-                r->rows, r->cols, op_name(r->op));
+                r->rows, r->cols, tape_op_name(r->op));
     double one = 1.0;
     graph_backward_seed(g, loss, &one);
 }
@@ -160,9 +160,12 @@ void graph_backward_seed(graph *g, node out, const double *seed)
         return;
     }
     memcpy(g->grad + r->off, seed, size * sizeof(double));
-    /* creation order is a topological order: visiting the nodes from out
-     * down to 0 finishes each gradient before it is passed on */
-    ops_sweep(g, out.id);
+    /* The backward pass. Creation order is a topological order (a node only
+     * points to older nodes), so by the time the loop reaches a node every
+     * node that uses it has already added its share: its gradient is
+     * complete, and it can pass it on to its own operands. */
+    for (uint32_t i = out.id + 1; i-- > 0;)
+        backward_node(g, i);
 }
 
 void graph_zero_grad(graph *g)

@@ -6,7 +6,7 @@
  * from the loss down to node 0: no recursion, no sort, no hash set, and the
  * gradients are summed in the same order on every run.
  *
- * Not here: the operations themselves (ops.h), gradient checks (check.h),
+ * Not here: the operations themselves (ops.h), gradient checks (gradcheck.h),
  * printing (print.h). The library never prints and never exits; programmer
  * errors (shape mismatch, backward from a non-scalar) stop with file:line.
  */

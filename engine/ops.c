@@ -6,14 +6,31 @@
  * Notation in the comments: y is this node, x (or a, b) its operands,
  * g = dL/dy the gradient arriving from above.
  *
- * Not here: storage, the sweep and mark/rewind (graph.c).
+ * Reading guide, top to bottom:
+ *   - the derivative pairs: the arithmetic ops' scalar f and d in arith.h,
+ *     the unary ops as f / d pairs (y = f(x), dy/dx), then matrices,
+ *     reductions, softmax and the losses, each op's derivative in the
+ *     comment on the line above the code that applies it;
+ *   - run(): one switch from an op to its function, used by the forward
+ *     replay (ops_forward) and by the sweep's general case (ops_backward);
+ *   - the constructors op_*: shape rules, then the forward value;
+ *   - the composites: softmax and cross-entropy written as explicit nodes.
+ * Only for speed: the scalar fast paths — binary() when building a 1×1
+ * node, and backward_node() in tape.h during the sweep — which call the
+ * same arith.h functions as the general loops and give the same bits.
+ * To add an op: its OP_ name in tape.h's op_kind, its name in names[], its
+ * function here, its case in run(), its constructor below and in ops.h,
+ * and its value and central-difference test in tests/test_ops.c.
+ *
+ * Not here: storage, the reverse loop and mark/rewind (graph.c).
  */
 #include <math.h>
 #include <string.h>
 #include "tape.h"
+#include "arith.h"
 #include "ops.h"
 
-static const char *const names[OP_COUNT] = {
+static const char *const names[] = {
     [OP_LEAF] = "leaf",
     [OP_ADD] = "add", [OP_SUB] = "sub", [OP_MUL] = "mul", [OP_DIV] = "div",
     [OP_NEG] = "neg", [OP_SCALE] = "scale", [OP_POW] = "pow",
@@ -27,19 +44,14 @@ static const char *const names[OP_COUNT] = {
     [OP_SOFTMAX] = "softmax", [OP_LOG_SOFTMAX] = "log_softmax",
     [OP_SOFTMAX_CE] = "softmax_ce", [OP_MSE] = "mse",
 };
+/* Unsized, so a new op at the end of op_kind without a name fails here;
+ * test_graph checks that no name in the middle is missing. */
 _Static_assert(sizeof names / sizeof names[0] == OP_COUNT, "one name per op");
 
-const char *op_name(op_kind k)
+const char *tape_op_name(unsigned k)
 {
     return (unsigned)k < OP_COUNT && names[k] ? names[k] : "?";
 }
-
-/* Forced inlining where a function pointer argument must fold away. */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE static inline
-#endif
 
 #define REC(id) (&g->nodes[(id)])
 #define VAL(id) (g->val + g->nodes[(id)].off)
@@ -74,47 +86,8 @@ static inline uint32_t bidx(uint32_t ar, uint32_t ac, uint32_t i, uint32_t j)
         }                                                                     \
     } while (0)
 
-/* Each binary op is written once, as its scalar forward f and derivative
- * d; binary_op runs them over (broadcast) tensors, and the scalar fast
- * paths in binary() and ops_sweep() call the same two functions. */
-typedef double (*bin_f)(double a, double b);
-typedef void (*bin_d)(double g, double a, double b, double y, double *ga, double *gb);
-
-// y = a + b;  dL/da += g;  dL/db += g
-ALWAYS_INLINE double add_f(double a, double b) { return a + b; }
-ALWAYS_INLINE void add_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)a; (void)b; (void)y;
-    *ga += g;
-    *gb += g;
-}
-
-// y = a − b;  dL/da += g;  dL/db −= g
-ALWAYS_INLINE double sub_f(double a, double b) { return a - b; }
-ALWAYS_INLINE void sub_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)a; (void)b; (void)y;
-    *ga += g;
-    *gb -= g;
-}
-
-// y = a·b;  dL/da += g·b;  dL/db += g·a
-ALWAYS_INLINE double mul_f(double a, double b) { return a * b; }
-ALWAYS_INLINE void mul_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)y;
-    *ga += g * b;
-    *gb += g * a;
-}
-
-// y = a/b;  dL/da += g/b;  dL/db −= g·a/b² = g·y/b
-ALWAYS_INLINE double div_f(double a, double b) { return a / b; }
-ALWAYS_INLINE void div_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)a;
-    *ga += g / b;
-    *gb -= g * y / b;
-}
+/* The four arithmetic ops, as scalar forward f and derivative d, are in
+ * arith.h: the sweep's scalar fast path (tape.h) applies the same d. */
 
 ALWAYS_INLINE void binary_op(graph *g, const nrec *r, int back, bin_f f, bin_d d)
 {
@@ -510,32 +483,7 @@ static inline void run(graph *g, op_kind op, const nrec *r, int back)
 }
 
 void ops_forward(graph *g, uint32_t i) { run(g, g->nodes[i].op, &g->nodes[i], 0); }
-
-/* The scalar fast path of the sweep: a 1×1 add, sub, mul or div (most of
- * a scalar graph) skips the broadcasting loop. */
-ALWAYS_INLINE void scalar_back(graph *g, const nrec *r, bin_d d)
-{
-    uint32_t oa = g->nodes[r->a].off, ob = g->nodes[r->b].off;
-    d(g->grad[r->off], g->val[oa], g->val[ob], g->val[r->off], &g->grad[oa], &g->grad[ob]);
-}
-
-void ops_sweep(graph *g, uint32_t top)
-{
-    for (uint32_t i = top + 1; i-- > 0;) {
-        const nrec *r = &g->nodes[i];
-        if (r->rows == 1 && r->cols == 1) {
-            switch ((op_kind)r->op) {
-            case OP_LEAF: continue;
-            case OP_ADD: scalar_back(g, r, add_d); continue;
-            case OP_SUB: scalar_back(g, r, sub_d); continue;
-            case OP_MUL: scalar_back(g, r, mul_d); continue;
-            case OP_DIV: scalar_back(g, r, div_d); continue;
-            default: break;
-            }
-        }
-        run(g, r->op, r, 1);
-    }
-}
+void ops_backward(graph *g, const nrec *r) { run(g, r->op, r, 1); }
 
 /* ---- constructors: shape rules, then the forward value ------------------ */
 
@@ -560,7 +508,7 @@ static node binary_general(graph *g, op_kind op, node a, node b)
     else if (ra->cols == 1) C = rb->cols;
     else C = 0;
     ASSERT(R && C, "op_%s: shapes %ux%u and %ux%u do not broadcast",
-                op_name(op), ra->rows, ra->cols, rb->rows, rb->cols);
+                tape_op_name(op), ra->rows, ra->cols, rb->rows, rb->cols);
     return make(g, op, R, C, a, b, 0);
 }
 

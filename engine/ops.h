@@ -12,21 +12,6 @@
 
 #include "graph.h"
 
-typedef enum {
-    OP_LEAF,
-    OP_ADD, OP_SUB, OP_MUL, OP_DIV,
-    OP_NEG, OP_SCALE, OP_POW,
-    OP_EXP, OP_LOG, OP_SQRT, OP_ABS, OP_SIN, OP_COS, OP_SINH, OP_COSH,
-    OP_TANH, OP_SIGMOID, OP_RELU, OP_STANH,
-    OP_MATMUL, OP_TRANSPOSE,
-    OP_SUM, OP_SUM_ROWS, OP_SUM_COLS, OP_MEAN,
-    OP_SOFTMAX, OP_LOG_SOFTMAX, OP_SOFTMAX_CE, OP_MSE,
-    OP_COUNT
-} op_kind;
-
-/* The op's name as printed ("add", "softmax_ce", …). */
-const char *op_name(op_kind k);
-
 node op_add(graph *g, node a, node b);   /* a + b (broadcast) */
 node op_sub(graph *g, node a, node b);   /* a − b */
 node op_mul(graph *g, node a, node b);   /* a ⊙ b, element-wise */
