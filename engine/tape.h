@@ -41,6 +41,10 @@ struct graph {
     uint32_t ne, ecap;   /* elements used / allocated */
     uint32_t dirty;      /* nodes below this may hold inner gradients from
                             an earlier sweep; above it all are still zero */
+    char **names;        /* names[i]: node i's name (graph_name) or NULL;
+                            a side table so a node stays 32 bytes; NULL
+                            until the first name; owned, like each name */
+    uint32_t names_cap;  /* entries allocated in names */
 };
 
 #include "fail.h"       /* ASSERT / FAIL: programmer errors, file:line */

@@ -6,6 +6,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "make run: installing ${need[*]}"
@@ -33,7 +34,7 @@ for exe in build/lessons/[0-9][0-9]_*; do
     if [ "$st" -ne 0 ]; then echo "make run: $name failed (exit $st)" >&2; exit "$st"; fi
 done
 echo
-if command -v gnuplot >/dev/null 2>&1; then bash plots/render.sh; fi
+if command -v gnuplot >/dev/null 2>&1 || command -v dot >/dev/null 2>&1; then bash plots/render.sh; fi
 echo
 echo "time per lesson:"
 printf '  %s\n' "${times[@]}"
