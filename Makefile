@@ -1,4 +1,5 @@
 # chainrule — make | make test | make run | make data | make plots | make bench
+#             | make install | make uninstall | make check
 #
 # Everything built goes under $(B) (default build/). `make test` builds the
 # suite twice — the reference build and one with AddressSanitizer and
@@ -37,7 +38,7 @@ BENCHES    := $(BENCH_SRC:tests/bench/%.c=$(B)/bench/%)
 LIBS       := $(B)/libverify.a $(B)/liblessons.a $(B)/libmodels.a $(B)/libengine.a
 HEADERS    := $(wildcard engine/*.h models/*.h lessons/*.h lessons/verify/*.h tests/*.h)
 
-.PHONY: all test test-build run data plots bench fuzz clean
+.PHONY: all test test-build run data plots bench fuzz clean install uninstall check
 all: $(LIBS) $(LESSONS) $(PROGS)
 
 $(B)/obj/%.o: %.c $(HEADERS)
@@ -96,3 +97,85 @@ fuzz:
 
 clean:
 	rm -rf build
+
+# ---- the engine as an installable C library ------------------------------
+# One version number, in the file VERSION: --version of every program
+# (lessons/cli.c), the shared library's name and soname, chainrule.pc.
+# libchainrule is the engine alone (engine/*.c): models/ stays out, being
+# the lessons' fast path (float32 kernels behind OpenMP and an AVX2 table,
+# MNIST loaders, training loops) whose API follows the lessons, and it
+# would make every user of the engine link OpenMP.
+VERSION   := $(shell cat VERSION)
+SOVERSION := $(firstword $(subst ., ,$(VERSION)))
+PREFIX    ?= /usr/local
+DESTDIR   ?=
+BINDIR     = $(DESTDIR)$(PREFIX)/bin
+LIBDIR     = $(DESTDIR)$(PREFIX)/lib
+INCDIR     = $(DESTDIR)$(PREFIX)/include/chainrule
+MAN1DIR    = $(DESTDIR)$(PREFIX)/share/man/man1
+PUBLIC_H   := engine/chainrule.h engine/graph.h engine/ops.h engine/gradcheck.h \
+              engine/rng.h engine/print.h engine/dot.h
+SONAME     := libchainrule.so.$(SOVERSION)
+CHAINRULE_LIBS := $(B)/libchainrule.a $(B)/libchainrule.so.$(VERSION)
+PIC_OBJ    := $(ENGINE_SRC:%.c=$(B)/pic/%.o)
+MANPAGES    = $(PROGS:$(B)/%=$(B)/man/%.1)
+all: $(CHAINRULE_LIBS)
+test-build: $(BENCHES)
+
+$(B)/obj/lessons/cli.o: VERSION
+$(B)/obj/lessons/cli.o: ALLFLAGS += -DCHAINRULE_VERSION='"$(VERSION)"'
+
+$(B)/pic/%.o: %.c $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) -fPIC -c $< -o $@
+$(B)/libchainrule.a: $(ENGINE_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+$(B)/libchainrule.so.$(VERSION): $(PIC_OBJ) VERSION
+	$(CC) -shared -Wl,-soname,$(SONAME) $(SANFLAGS) -o $@ $(PIC_OBJ) -lm
+	ln -sf libchainrule.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $(B)/libchainrule.so
+$(B)/chainrule.pc: VERSION Makefile
+	@mkdir -p $(dir $@)
+	printf '%s\n' 'prefix=$(PREFIX)' 'exec_prefix=$${prefix}' 'libdir=$${exec_prefix}/lib' \
+	    'includedir=$${prefix}/include' '' 'Name: chainrule' \
+	    'Description: deterministic reverse-mode autodiff engine for learning backpropagation' \
+	    'Version: $(VERSION)' 'Cflags: -I$${includedir}/chainrule' \
+	    'Libs: -L$${libdir} -lchainrule' 'Libs.private: -lm' > $@.tmp && mv $@.tmp $@
+# Man pages from each program's own --help and --version (help2man, Debian
+# help2man): one source, nothing written twice. Without help2man, a note.
+MAN_NAME_verify  = check a derivation against the engine, with a counterexample when it is wrong
+MAN_NAME_predict = classify a handwritten digit with a model saved by a lesson
+$(B)/man/%.1: $(B)/%
+	@mkdir -p $(dir $@)
+	@if command -v help2man >/dev/null 2>&1; then \
+	    help2man --no-info --no-discard-stderr --section=1 --source=chainrule \
+	        --name='$(or $(MAN_NAME_$(notdir $<)),a chainrule program)' \
+	        --version-string='$(VERSION)' --output=$@.tmp ./$< && mv $@.tmp $@; \
+	else echo "make: help2man is missing (apt-get install help2man): no man page for $(notdir $<)" >&2; fi
+
+# PREFIX and DESTDIR as GNU: `make install PREFIX=/usr/local DESTDIR=`.
+# $(B)/chainrule.pc is rewritten for the PREFIX given.
+install: all $(MANPAGES)
+	@rm -f $(B)/chainrule.pc
+	@$(MAKE) --no-print-directory -s $(B)/chainrule.pc PREFIX='$(PREFIX)'
+	mkdir -p $(BINDIR) $(LIBDIR)/pkgconfig $(INCDIR) $(MAN1DIR)
+	install -m 644 $(B)/libchainrule.a $(LIBDIR)/libchainrule.a
+	install -m 755 $(B)/libchainrule.so.$(VERSION) $(LIBDIR)/libchainrule.so.$(VERSION)
+	ln -sf libchainrule.so.$(VERSION) $(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(LIBDIR)/libchainrule.so
+	install -m 644 $(PUBLIC_H) $(INCDIR)/
+	install -m 644 $(B)/chainrule.pc $(LIBDIR)/pkgconfig/chainrule.pc
+	install -m 755 $(PROGS) $(BINDIR)/
+	@for m in $(MANPAGES); do if [ -f $$m ]; then echo "install -m 644 $$m $(MAN1DIR)/"; install -m 644 $$m $(MAN1DIR)/; fi; done
+
+# Removes exactly what install put there (and the include/chainrule/ it made).
+uninstall:
+	rm -f $(LIBDIR)/libchainrule.a $(LIBDIR)/libchainrule.so.$(VERSION) $(LIBDIR)/$(SONAME) \
+	    $(LIBDIR)/libchainrule.so $(LIBDIR)/pkgconfig/chainrule.pc
+	rm -f $(addprefix $(INCDIR)/,$(notdir $(PUBLIC_H)))
+	rm -f $(addprefix $(BINDIR)/,$(notdir $(PROGS))) $(addprefix $(MAN1DIR)/,$(notdir $(MANPAGES)))
+	-rmdir $(INCDIR) 2>/dev/null
+
+# GNU's name for the test suite.
+check: test
