@@ -71,6 +71,9 @@ checked=$(printf '%s\n' "$tr" | awk -F' = ' '
 printf '%s\n' "$checked" | grep MISMATCH
 ok "03's trace gives δ_out, dh and δ_hid of both examples as the hand lines" '[ "$(printf "%s\n" "$checked" | grep -c "^ok$")" -eq 6 ] && ! printf "%s\n" "$checked" | grep -q MISMATCH'
 ok "03's trace walks every node of both examples" '[ "$(printf "%s\n" "$tr" | grep -c "^#0 leaf")" -eq 2 ] && [ "$(printf "%s\n" "$tr" | grep -m1 "^#[0-9]" | cut -d" " -f1)" = "#52" ]'
+readme=$(awk '/01_chain_rule --trace` begins:/{on=1; next} on&&/^```$/{if (in_) exit; in_=1; next} on&&in_' README.md)
+tr1=$("$B/lessons/01_chain_rule" --trace)
+ok "README quotes lesson 01's trace as it prints" '[ -n "$readme" ] && (while IFS= read -r l; do printf "%s\n" "$tr1" | grep -qxF -- "$l" || exit 1; done <<< "$readme")'
 
 echo "test_lessons_engine: $pass passed, $fail failed"
 [ $fail -eq 0 ]
