@@ -7,7 +7,8 @@
  * gradients are summed in the same order on every run.
  *
  * Not here: the operations themselves (ops.h), gradient checks (gradcheck.h),
- * printing (print.h). The library never prints and never exits; programmer
+ * printing (print.h), the tape as a picture and the traced sweep as text
+ * (dot.h). The library never prints and never exits; programmer
  * errors (shape mismatch, backward from a non-scalar) stop with file:line.
  */
 #ifndef CHAINRULE_GRAPH_H

@@ -21,7 +21,7 @@ static void on_step(const graph *g, const graph_trace_step *s, void *ctx)
 {
     trace_ctx *t = ctx;
     graph_trace_print(stdout, g, s);
-    if (!t->pause) return;
+    if (!t->pause || s->n.id == 0) return;   /* node 0 ends the sweep */
     fputs("  [Enter: next node] ", stdout);
     fflush(stdout);
     int c;

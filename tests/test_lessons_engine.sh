@@ -28,7 +28,7 @@ ok "03 --seed changes example 2" '[ "$("$B/lessons/03_scalar_backprop" --seed 9 
 for l in 01_chain_rule 02_local_derivatives 03_scalar_backprop; do
     exe="$B/lessons/$l"
     ok "$l --help exits 0" '"$exe" --help >/dev/null'
-    for args in "--bogus" "--seed" "--seed x" "--seed 99999999999" "--quick=1" "stray"; do
+    for args in "--bogus" "--seed" "--seed x" "--seed 99999999999" "--quick=1" "--trace=1" "stray"; do
         # shellcheck disable=SC2086
         err=$("$exe" $args 2>&1 >/dev/null); st=$?
         ok "$l $args exits 2 with one line" '[ $st -eq 2 ] && [ $(printf "%s\n" "$err" | wc -l) -eq 1 ] && printf "%s" "$err" | grep -q "^$l: "'
@@ -56,6 +56,12 @@ for l in 01_chain_rule 03_scalar_backprop; do
     ok "$l --step without a terminal is --trace" '[ "$("$B/lessons/$l" --step </dev/null)" = "$("$B/lessons/$l" --trace)" ]'
     ok "$l --trace keeps the untraced output" '[ "$("$B/lessons/$l" --trace | grep -v "^#[0-9]" | grep -v "^the backward sweep" | cat -s)" = "$("$B/lessons/$l" | cat -s)" ]'
 done
+if command -v script >/dev/null 2>&1; then   # a terminal: --step waits; stdin's end lets it finish
+    pty=$(printf '\n\n\n' | timeout 20 script -qec "$B/lessons/01_chain_rule --step" /dev/null 2>&1); st=$?
+    ok "01 --step on a terminal prompts for Enter and still sweeps every node" '[ $st -eq 0 ] && printf "%s" "$pty" | grep -q "Enter: next node" && [ "$(printf "%s\n" "$pty" | grep -c "complete: a leaf")" -eq 4 ]'
+else
+    echo "note: script (util-linux) is missing: --step on a terminal is not checked"
+fi
 # Lesson 03's δ recursion read off the trace: dL/dk2 at each k2 node is
 # δ_out, the sigmoid steps receive dh and add δ_hid into k1; the lesson's
 # hand-computed lines that follow each trace must say the same numbers.
