@@ -146,10 +146,10 @@ $(B)/chainrule.pc: VERSION Makefile
 # help2man): one source, nothing written twice. Without help2man, a note.
 MAN_NAME_verify  = check a derivation against the engine, with a counterexample when it is wrong
 MAN_NAME_predict = classify a handwritten digit with a model saved by a lesson
-$(B)/man/%.1: $(B)/%
+$(B)/man/%.1: $(B)/% VERSION Makefile
 	@mkdir -p $(dir $@)
 	@if command -v help2man >/dev/null 2>&1; then \
-	    help2man --no-info --no-discard-stderr --section=1 --source=chainrule \
+	    help2man --locale=C.UTF-8 --no-info --no-discard-stderr --section=1 --source='chainrule $(VERSION)' \
 	        --name='$(or $(MAN_NAME_$(notdir $<)),a chainrule program)' \
 	        --version-string='$(VERSION)' --output=$@.tmp ./$< && mv $@.tmp $@; \
 	else echo "make: help2man is missing (apt-get install help2man): no man page for $(notdir $<)" >&2; fi

@@ -41,7 +41,7 @@ if command -v help2man >/dev/null 2>&1; then
     ok "installs share/man/man1/verify.1" '[ -f "$tmp/share/man/man1/verify.1" ]'
     if command -v man >/dev/null 2>&1; then
         page=$(MANWIDTH=80 man -l "$tmp/share/man/man1/verify.1" 2>/dev/null)
-        ok "man -l verify.1 renders, with the version and the options" 'printf "%s\n" "$page" | grep -q "verify $version" && printf "%s\n" "$page" | grep -q -- "--points"'
+        ok "man -l verify.1 renders, with the version and the options" 'printf "%s\n" "$page" | grep -q "chainrule $version" && printf "%s\n" "$page" | grep -q -- "--points"'
     else
         echo "note: man (Debian man-db) is not installed: the check that verify.1 renders is skipped"
     fi
