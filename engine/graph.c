@@ -19,13 +19,14 @@ graph *graph_new(void)
     return g;
 }
 
-/* Frees the names of nodes from..names_cap. */
+/* Frees the names of nodes from..names_end. */
 static void drop_names(graph *g, uint32_t from)
 {
-    for (uint32_t i = from; i < g->names_cap; i++) {
+    for (uint32_t i = from; i < g->names_end; i++) {
         free(g->names[i]);
         g->names[i] = NULL;
     }
+    if (g->names_end > from) g->names_end = from;
 }
 
 void graph_free(graph *g)
@@ -289,6 +290,7 @@ int graph_name(graph *g, node n, const char *name)
     }
     free(g->names[n.id]);
     g->names[n.id] = copy;
+    if (copy && n.id >= g->names_end) g->names_end = n.id + 1;
     return 0;
 }
 

@@ -45,6 +45,7 @@ struct graph {
                             a side table so a node stays 32 bytes; NULL
                             until the first name; owned, like each name */
     uint32_t names_cap;  /* entries allocated in names */
+    uint32_t names_end;  /* no name at or above this node: rewind stops here */
 };
 
 #include "fail.h"       /* ASSERT / FAIL: programmer errors, file:line */
