@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "train.h"
 
 static const char *prog = "chainrule";
 static int quick_run;   /* the program was given --quick */
@@ -23,6 +24,15 @@ _Noreturn void cli_fail(const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(2);
+}
+
+void cli_train_status(int rc, const char *err)
+{
+    if (rc == 0) return;
+    fflush(stdout);
+    if (rc != TRAIN_FAULT) cli_fail("%s", err);
+    fprintf(stderr, "%s: %s\n", prog, err);
+    exit(CLI_EXIT_FAULT);
 }
 
 static void usage(const char *about, const cli_opt *opts)
