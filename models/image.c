@@ -147,43 +147,50 @@ int image_write_pgm(const char *path, const uint8_t *px, int w, int h, char *err
 
 /* ------------------------------------------------------------ MNIST's recipe */
 
-/* Steps 2 and 3: ink (0 paper … 255 ink, background level removed) into
- * a new w·h buffer and its bounding box; 0 when there is no ink. */
-static int ink_box(const image *im, float *ink, int box[4])
+/* Steps 2 and 3: lut[v] is the ink of grey v (0 paper … 255 the darkest
+ * ink, background level removed); box its bounding box. 0 when there is
+ * no ink. One pass for the histograms, one for the box: no copy. */
+static int ink_box(const image *im, float lut[256], int box[4])
 {
     int w = im->w, h = im->h;
-    long hist[256] = {0}, nb = 0, half = 0;             /* the border's median: ink touching it is ignored */
+    long hist[256] = {0}, all[256] = {0}, nb = 0, half = 0;   /* the border's median: ink touching it is ignored */
     for (int x = 0; x < w; x++) { hist[im->px[x]]++; hist[im->px[(size_t)(h - 1) * w + x]]++; nb += 2; }
     for (int y = 0; y < h; y++) { hist[im->px[(size_t)y * w]]++; hist[im->px[(size_t)y * w + w - 1]]++; nb += 2; }
     int border = 0;
     while (border < 255 && (half += hist[border]) * 2 < nb) border++;
     int light = border > 127;                           /* paper lighter than mid-grey: invert */
-    float bg = (float)(light ? 255 - border : border);
+    int bg = light ? 255 - border : border;
+    for (size_t i = 0; i < (size_t)w * h; i++) all[im->px[i]]++;
+    int mx = 0;                                         /* the darkest ink becomes 255 */
+    for (int v = 0; v < 256; v++) {
+        int ink = (light ? 255 - v : v) - bg;
+        if (all[v] && ink > mx) mx = ink;
+    }
+    if (mx == 0) return 0;
+    for (int v = 0; v < 256; v++) {
+        int ink = (light ? 255 - v : v) - bg;
+        lut[v] = ink > 0 ? (float)ink * 255.0f / (float)mx : 0.0f;
+    }
     box[0] = w; box[1] = h; box[2] = -1; box[3] = -1;   /* x0, y0, x1, y1 (inclusive) */
-    for (int y = 0; y < h; y++)
-        for (int x = 0; x < w; x++) {
-            float v = im->px[(size_t)y * w + x];
-            if (light) v = 255.0f - v;
-            v = v > bg ? v - bg : 0.0f;
-            ink[(size_t)y * w + x] = v;
-            if (v > 0) {
-                if (x < box[0]) box[0] = x;
-                if (y < box[1]) box[1] = y;
-                if (x > box[2]) box[2] = x;
-                if (y > box[3]) box[3] = y;
-            }
-        }
-    if (box[2] < 0) return 0;
-    float mx = 0;                                       /* the darkest ink becomes 255 */
-    for (size_t i = 0; i < (size_t)w * h; i++) if (ink[i] > mx) mx = ink[i];
-    for (size_t i = 0; i < (size_t)w * h; i++) ink[i] = ink[i] * 255.0f / mx;
+    for (int y = 0; y < h; y++) {
+        const uint8_t *row = im->px + (size_t)y * w;
+        int first = -1, last = -1;
+        for (int x = 0; x < w; x++) if (lut[row[x]] > 0) { if (first < 0) first = x; last = x; }
+        if (first < 0) continue;
+        if (first < box[0]) box[0] = first;
+        if (last > box[2]) box[2] = last;
+        if (y < box[1]) box[1] = y;
+        box[3] = y;
+    }
     return 1;
 }
 
 /* Area weights of a 1-D resize: source pixel i (0 … n−1) covers [i, i+1);
  * output pixel o covers [o/s, (o+1)/s) of the source. Adds into out[o]
- * (m outputs) the overlap-weighted values of src (stride `stride`). */
-static void resize_line(float *out, int m, const float *src, int n, size_t stride, double s)
+ * (m outputs) the overlap-weighted values of src (stride `stride`), or of
+ * lut[grey[…]] when src is NULL. */
+static void resize_line(float *out, int m, const float *src, const uint8_t *grey, const float *lut,
+                        int n, size_t stride, double s)
 {
     for (int o = 0; o < m; o++) {
         double a = o / s, b = (o + 1) / s, sum = 0;
@@ -191,7 +198,8 @@ static void resize_line(float *out, int m, const float *src, int n, size_t strid
         if (i1 > n) i1 = n;
         for (int i = i0 < 0 ? 0 : i0; i < i1; i++) {
             double lo = i > a ? i : a, hi = i + 1 < b ? i + 1 : b;
-            if (hi > lo) sum += (hi - lo) * src[(size_t)i * stride];
+            float v = src ? src[(size_t)i * stride] : lut[grey[(size_t)i * stride]];
+            if (hi > lo) sum += (hi - lo) * v;
         }
         out[o] = (float)(sum * s);          /* mean over the covered length 1/s */
     }
@@ -200,13 +208,9 @@ static void resize_line(float *out, int m, const float *src, int n, size_t strid
 image_status image_to_mnist(const image *im, const char *name, uint8_t *out, char *err)
 {
     int box[4];
-    size_t n = (size_t)im->w * im->h;
-    float *ink = malloc(n * sizeof *ink);
-    if (!ink) return fail(IMAGE_NO_MEMORY, err, name, "out of memory");
-    if (!ink_box(im, ink, box)) {
-        free(ink);
+    float lut[256];
+    if (!ink_box(im, lut, box))
         return fail(IMAGE_NO_INK, err, name, "no ink: the image is one flat colour (no digit to crop)");
-    }
     int bw = box[2] - box[0] + 1, bh = box[3] - box[1] + 1, L = bw > bh ? bw : bh;
     double s = (double)MNIST_BOX / L;                    /* step 4: the longer side to 20 px */
     int ow = (int)ceil(bw * s - 1e-9), oh = (int)ceil(bh * s - 1e-9);
@@ -214,15 +218,14 @@ image_status image_to_mnist(const image *im, const char *name, uint8_t *out, cha
     if (oh < 1) oh = 1;
     float *rows = malloc((size_t)bh * ow * sizeof *rows);   /* (bh, ow): columns resized */
     float small[MNIST_BOX * MNIST_BOX], col[MNIST_BOX];
-    if (!rows) { free(ink); return fail(IMAGE_NO_MEMORY, err, name, "out of memory"); }
-    const float *crop = ink + (size_t)box[1] * im->w + box[0];
-    for (int y = 0; y < bh; y++) resize_line(rows + (size_t)y * ow, ow, crop + (size_t)y * im->w, bw, 1, s);
+    if (!rows) return fail(IMAGE_NO_MEMORY, err, name, "out of memory");
+    const uint8_t *crop = im->px + (size_t)box[1] * im->w + box[0];
+    for (int y = 0; y < bh; y++) resize_line(rows + (size_t)y * ow, ow, NULL, crop + (size_t)y * im->w, lut, bw, 1, s);
     for (int x = 0; x < ow; x++) {
-        resize_line(col, oh, rows + x, bh, (size_t)ow, s);
+        resize_line(col, oh, rows + x, NULL, NULL, bh, (size_t)ow, s);
         for (int y = 0; y < oh; y++) small[y * ow + x] = col[y];
     }
     free(rows);
-    free(ink);
     /* step 5: the centre of mass of the scaled digit, moved to (14, 14) */
     double m = 0, cx = 0, cy = 0;
     for (int y = 0; y < oh; y++)

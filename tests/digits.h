@@ -172,4 +172,29 @@ static inline void digit_box(const uint8_t *d, int *bw, int *bh)
     *bh = y1 - y0 + 1;
 }
 
+static inline uint32_t crc32_of(const unsigned char *p, size_t n)
+{
+    uint32_t c = 0xffffffffu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = c & 1 ? 0xedb88320u ^ (c >> 1) : c >> 1;
+    }
+    return c ^ 0xffffffffu;
+}
+
+static inline void be32(unsigned char *p, uint32_t v) { p[0] = (unsigned char)(v >> 24); p[1] = (unsigned char)(v >> 16); p[2] = (unsigned char)(v >> 8); p[3] = (unsigned char)v; }
+
+/* A PNG signature and an IHDR chunk of w × h, 8-bit grey: no pixels. */
+static inline size_t png_header_only(unsigned char *b, uint32_t w, uint32_t h)
+{
+    memcpy(b, "\x89PNG\r\n\x1a\n", 8);
+    be32(b + 8, 13);
+    memcpy(b + 12, "IHDR", 4);
+    be32(b + 16, w);
+    be32(b + 20, h);
+    memcpy(b + 24, "\x08\x00\x00\x00\x00", 5);
+    be32(b + 29, crc32_of(b + 12, 17));
+    return 33;
+}
+
 #endif
