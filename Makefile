@@ -16,7 +16,10 @@ SANFLAGS = -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fram
 endif
 
 ENGINE_SRC := $(wildcard engine/*.c)
-MODELS_SRC := $(wildcard models/*.c)
+# models/image_png.c alone needs libpng: kept out of libmodels.a, linked
+# (with -lpng) only into predict and the tests that read PNG.
+PNG_SRC    := models/image_png.c
+MODELS_SRC := $(filter-out $(PNG_SRC),$(wildcard models/*.c))
 # lessons/: one program per NN_topic.c (and predict.c); every other .c there
 # is the support the programs share (the command line). lessons/verify/: the
 # derivation checker, main.c its program, the rest its library.
@@ -39,6 +42,17 @@ LIBS       := $(B)/libverify.a $(B)/liblessons.a $(B)/libmodels.a $(B)/libengine
 HEADERS    := $(wildcard engine/*.h models/*.h lessons/*.h lessons/verify/*.h tests/*.h)
 
 .PHONY: all test test-build run data plots bench fuzz clean install uninstall check
+# predict, test_image and test_predict read PNG through libpng (Debian
+# libpng-dev); without it the rest builds, and make says what is missing.
+PNG_OBJ := $(B)/obj/models/image_png.o
+PNG_TESTS := $(B)/tests/test_image $(B)/tests/test_predict
+HAVE_PNG := $(shell printf '\043include <png.h>\n' | $(CC) -E -x c - >/dev/null 2>&1 && echo 1)
+ifneq ($(HAVE_PNG),1)
+$(warning libpng-dev is missing: build/predict and test_image, test_predict are not built (apt-get install libpng-dev; make run and .ci/run install it))
+PROGS := $(filter-out $(B)/predict,$(PROGS))
+TESTS := $(filter-out $(PNG_TESTS),$(TESTS))
+endif
+
 all: $(LIBS) $(LESSONS) $(PROGS)
 
 $(B)/obj/%.o: %.c $(HEADERS)
@@ -65,6 +79,16 @@ $(B)/verify: lessons/verify/main.c $(LIBS) $(HEADERS)
 	$(CC) $(ALLFLAGS) $< $(LIBS) $(LDLIBS) -o $@
 $(B)/%: lessons/%.c $(LIBS) $(HEADERS)
 	$(CC) $(ALLFLAGS) $< $(LIBS) $(LDLIBS) -o $@
+
+$(PNG_OBJ): $(PNG_SRC) $(HEADERS)
+	@[ "$(HAVE_PNG)" = 1 ] || { echo "$@: needs libpng: apt-get install libpng-dev" >&2; exit 1; }
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) -c $< -o $@
+$(B)/predict: lessons/predict.c $(PNG_OBJ) $(LIBS) $(HEADERS)
+	$(CC) $(ALLFLAGS) $< $(PNG_OBJ) $(LIBS) $(LDLIBS) -lpng -o $@
+$(PNG_TESTS): $(B)/tests/%: tests/%.c $(PNG_OBJ) $(LIBS) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALLFLAGS) -Itests $< $(PNG_OBJ) $(LIBS) $(LDLIBS) -lpng -o $@
 $(B)/tests/%: tests/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) -Itests $< $(LIBS) $(LDLIBS) -o $@

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "train.h"
 
 static const char *prog = "chainrule";
 static int quick_run;   /* the program was given --quick */
@@ -35,6 +36,15 @@ static _Noreturn void version(void)
     printf("%s (chainrule) %s\n", prog, CHAINRULE_VERSION);
     if (fflush(stdout) != 0 || ferror(stdout)) exit(2);
     exit(0);
+}
+
+void cli_train_status(int rc, const char *err)
+{
+    if (rc == 0) return;
+    fflush(stdout);
+    if (rc != TRAIN_FAULT) cli_fail("%s", err);
+    fprintf(stderr, "%s: %s\n", prog, err);
+    exit(CLI_EXIT_FAULT);
 }
 
 static void usage(const char *about, const cli_opt *opts)

@@ -7,12 +7,13 @@ cd "$(dirname "$0")/.."
 need=()
 command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
 command -v dot >/dev/null 2>&1 || need+=(graphviz)
+printf '#include <png.h>\n' | cc -E -x c - >/dev/null 2>&1 || need+=(libpng-dev)   # predict's PNG input
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "make run: installing ${need[*]}"
         DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
             DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
-            echo "make run: could not install ${need[*]}; the lessons still print their numbers" >&2
+            echo "make run: could not install ${need[*]}; the lessons still print their numbers (predict needs libpng-dev)" >&2
     else
         echo "make run: for the pictures install: sudo apt-get install ${need[*]}" >&2
     fi

@@ -248,6 +248,49 @@ static int push_point(train_result *res, int *cap, const train_point *p)
     return 0;
 }
 
+/* Why the step just taken is a training fault, or NULL: the batch loss is
+ * not finite, or the float32 softmax gave some row's true class probability
+ * exactly 0, so that row's cross-entropy −ln p is +∞ in the precision the
+ * network trains in (the double log-sum-exp would still print a finite
+ * number past ~103 nats: a run that has diverged, not one that learns). */
+static const char *step_fault(const mlp *m, const uint8_t *y, int B)
+{
+    if (isnan(m->loss)) return "the loss is NaN";
+    if (!isfinite(m->loss)) return "the loss is infinite";
+    int K = m->cfg.sizes[m->L];
+    const float *p = mlp_probs(m);
+    for (int q = 0; q < B; q++)
+        if (!(p[(size_t)q * K + y[q]] > 0.0f))
+            return "the loss is infinite in float32 (a true class got probability 0)";
+    return NULL;
+}
+
+static int params_finite(const mlp *m)
+{
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!isfinite(m->params[i])) return 0;
+    return 1;
+}
+
+/* Fills res for a fault at step s (0-based) of epoch ep (0-based); the
+ * message is one line for the program to print. */
+static int fault(train_result *res, const train_cfg *cfg, const char *why, int ep, long s,
+                 long per_epoch, long step, double last_loss)
+{
+    res->fault = 1;
+    res->fault_epoch = ep + 1;
+    res->fault_step = step + 1;
+    res->last_loss = last_loss;
+    char last[64];
+    if (isfinite(last_loss)) snprintf(last, sizeof last, "last finite loss %.6g at step %ld", last_loss, step);
+    else snprintf(last, sizeof last, "no finite loss before it");
+    snprintf(res->err, sizeof res->err,
+             "training fault at epoch %d, step %ld of %ld (step %ld in all): %s; %s; "
+             "is the learning rate (%g) too high, or are the inputs not scaled (pixels / 255)?",
+             ep + 1, s + 1, per_epoch, step + 1, why, last, cfg->opt.lr);
+    return TRAIN_FAULT;
+}
+
 int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *cfg, train_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -275,24 +318,17 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
     float *bx = B > 1 ? malloc((size_t)B * D * sizeof *bx) : NULL;
     uint8_t *by = malloc((size_t)B);
     float *best = cfg->restore_best ? malloc(m->n_params * sizeof *best) : NULL;
-    FILE *log = NULL;
     int cap = 0, rc = 0;
     if ((!fused && !opt) || !order || (B > 1 && !bx) || !by || (cfg->restore_best && !best)) {
         snprintf(res->err, sizeof res->err, "out of memory");
         rc = -1; goto out;
-    }
-    if (cfg->log_path) {
-        log = train_open_log(cfg->log_path, res->err, sizeof res->err);
-        if (!log) { rc = -1; goto out; }
-        if (cfg->log_note) fprintf(log, "# %s\n", cfg->log_note);
-        fprintf(log, "# check step epoch train_loss train_acc val_loss val_acc\n");
     }
     rng shuf;
     rng_seed(&shuf, cfg->seed);
     mlp_set_dropout(m, cfg->keep, cfg->seed ^ 0x9e3779b97f4a7c15ull);
     for (int i = 0; i < tr->n; i++) order[i] = (uint32_t)i;
     int tty = cfg->progress && isatty(2);
-    double run_loss = 0.0, best_loss = INFINITY;
+    double run_loss = 0.0, best_loss = INFINITY, last_loss = NAN;
     long run_right = 0, run_n = 0, since_best = 0, step = 0;
     int stop = 0;
     for (int ep = 0; ep < cfg->epochs && !stop; ep++) {
@@ -310,6 +346,9 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
                 x = bx;
             }
             mlp_forward(m, x, by, nb, 1);
+            const char *why = step_fault(m, by, nb);
+            if (why) { rc = fault(res, cfg, why, ep, s, per_epoch, step, last_loss); goto end; }
+            last_loss = m->loss;
             run_loss += m->loss * nb;
             run_right += m->correct;
             run_n += nb;
@@ -321,6 +360,11 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
                 fprintf(stderr, "\r%s epoch %d/%d  step %ld/%ld  loss %.4f   ", cfg->name ? cfg->name : "train",
                         ep + 1, cfg->epochs, s + 1, per_epoch, run_n ? run_loss / run_n : 0.0);
             if (!(cfg->val_every > 0 ? step % cfg->val_every == 0 : at_end)) continue;
+            if (!params_finite(m)) {   /* a gradient overflowed; the next forward would say NaN */
+                rc = fault(res, cfg, "a parameter is no longer finite (a gradient overflowed)",
+                           ep, s, per_epoch, step, last_loss);
+                goto end;
+            }
             train_point p = {res->n_hist, step, ep + (at_end ? 1 : 0), (double)step / per_epoch,
                              NAN, NAN, NAN, NAN};
             if (cfg->eval_train) {
@@ -341,19 +385,14 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
                 }
             }
             if (push_point(res, &cap, &p) != 0) { snprintf(res->err, sizeof res->err, "out of memory"); rc = -1; goto out; }
-            if (log) fprintf(log, "%d %ld %.6f %.6f %.6f %.6f %.6f\n", p.check, p.step, p.epoch,
-                             p.train_loss, p.train_acc, p.val_loss, p.val_acc);
             if (cfg->on_check) cfg->on_check(&p, cfg->ctx);
         }
     }
+    if (best && res->best >= 0) memcpy(m->params, best, m->n_params * sizeof *best);
+end:
     if (tty) fprintf(stderr, "\r\033[K");
     res->steps = step;
-    if (best && res->best >= 0) memcpy(m->params, best, m->n_params * sizeof *best);
 out:
-    if (log && fclose(log) != 0 && rc == 0) {
-        snprintf(res->err, sizeof res->err, "%s: write error", cfg->log_path);
-        rc = -1;
-    }
     optim_free(opt);
     free(order); free(bx); free(by); free(best);
     return rc;

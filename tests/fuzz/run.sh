@@ -17,7 +17,7 @@ for src in tests/fuzz/fuzz_*.c; do
     [ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ] && continue
     echo "== fuzz $name: building"
     # shellcheck disable=SC2086
-    clang $flags "$src" engine/*.c models/*.c lessons/cli.c $(ls lessons/verify/*.c | grep -v main.c) -lm -o "build/fuzz/$name"
+    clang $flags "$src" engine/*.c models/*.c lessons/cli.c $(ls lessons/verify/*.c | grep -v main.c) -lpng -lm -o "build/fuzz/$name"
     work="build/fuzz/$name-corpus"
     mkdir -p "$work"
     [ -d "tests/fuzz/$name" ] && cp -n "tests/fuzz/$name"/* "$work"/ 2>/dev/null || true
