@@ -1,6 +1,5 @@
 /* data.c — data sets in memory: loading by name, splits, scaling,
  * normalisation, the bias column, one-hot targets, batches. */
-#include <limits.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,11 +54,6 @@ static idx_status bad_name(char *err, const char *what, const char *problem)
 static idx_status check_expect(const data_expect *want, const char *ipath, int n, int rows,
                                int cols, char *err)
 {
-    if ((long long)n * rows * cols > INT_MAX) {
-        if (err) snprintf(err, IDX_ERR_LEN, "%s: %d x %d x %d = %lld pixels, more than %d",
-                          ipath, n, rows, cols, (long long)n * rows * cols, INT_MAX);
-        return IDX_OVERFLOW;
-    }
     if (!want) return IDX_OK;
     if ((want->rows && rows != want->rows) || (want->cols && cols != want->cols)) {
         if (err) snprintf(err, IDX_ERR_LEN, "%s: images are %d x %d pixels; this program reads %d x %d",

@@ -50,7 +50,7 @@ typedef struct {
 /* Loads a set from root/name/: name is "mnist" or "fashion-mnist", split is
  * "train" (the 60,000 train-images-idx3-ubyte / train-labels-idx1-ubyte) or
  * "test" (the 10,000 t10k-…). Pixels stay 0…255; D = rows·cols (784), and
- * N·D fits in an int. want (NULL: expect nothing beyond a readable set) is
+ * N·D fits in an int (idx.h). want (NULL: expect nothing beyond a readable set) is
  * checked here, once: images of another shape are IDX_BAD_SHAPE, fewer than
  * want->min_n IDX_TOO_FEW, each message naming the images file.
  * On failure *out is all zeros and err (IDX_ERR_LEN bytes, or NULL) holds one

@@ -117,8 +117,11 @@ static idx_status check_header(const uint8_t *buf, size_t len, const char *name,
                         "dimensions %s overflow: more elements than memory can address", shape);
         n *= dims[i];
     }
-    if (dims[0] > INT_MAX || n / dims[0] > INT_MAX)
-        return fail(IDX_OVERFLOW, err, name, "dimensions %s overflow: too many to index", shape);
+    /* Every count downstream (images, pixels per image, pixels in all) is
+     * an int: refuse here, before anything is allocated or read. */
+    if (n > INT_MAX)
+        return fail(IDX_OVERFLOW, err, name, "dimensions %s: %llu %s, more than %d can be indexed",
+                    shape, n, what, INT_MAX);
     size_t body = len - header;
     if (n > body)
         return fail(IDX_TRUNCATED, err, name, "header promises %llu bytes of %s, file holds %zu",

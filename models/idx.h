@@ -60,8 +60,9 @@ const char *idx_strerror(idx_status s);
  * n × rows·cols floats holding the pixel values 0…255 (not scaled), image i
  * at x + i·rows·cols, row-major; the caller frees it with free(). On failure
  * *x is NULL, the counts are 0 and err (IDX_ERR_LEN bytes, or NULL) holds
- * "path: problem". n, rows and cols are each ≥ 1, and n and rows·cols fit
- * in an int. */
+ * "path: problem". n, rows and cols are each ≥ 1, and n·rows·cols fits in
+ * an int (a header claiming more is IDX_OVERFLOW, refused before anything is
+ * allocated). */
 idx_status idx_load_images(const char *path, float **x, int *n, int *rows, int *cols,
                            char *err);
 
