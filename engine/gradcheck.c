@@ -6,9 +6,12 @@
 
 /* Relative error with an absolute floor: below 1e-3 the difference is
  * measured against 1e-3, because a central difference of an exactly-zero
- * gradient still carries rounding noise of ~1e-10. */
+ * gradient still carries rounding noise of ~1e-10. A non-finite value on
+ * either side is an infinite error: (∞ − ∞)/∞ would be NaN, and NaN slips
+ * through every `>` a caller might compare with. */
 static double rel_err(double a, double n)
 {
+    if (!isfinite(a) || !isfinite(n)) return INFINITY;
     double scale = fmax(fmax(fabs(a), fabs(n)), 1e-3);
     return fabs(a - n) / scale;
 }
@@ -17,6 +20,7 @@ gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,
                         double eps, double tol)
 {
     gradcheck_report rep = {1, 0, -1, -1, 0.0, 0.0, 0.0};
+    int nonfinite = 0;    /* the first non-finite element stays the reported worst */
     graph_zero_grad(g);
     graph_forward(g);
     graph_backward(g, loss);
@@ -36,7 +40,8 @@ gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,
             double ana = graph_grad_get(g, leaves[l], e);
             double r = rel_err(ana, num);
             rep.checked++;
-            if (rep.worst_leaf < 0 || r > rep.worst_rel || isnan(r)) {
+            if (rep.worst_leaf < 0 || (!nonfinite && r > rep.worst_rel)) {
+                nonfinite = !isfinite(r);
                 rep.worst_rel = r;
                 rep.worst_leaf = l;
                 rep.worst_index = e;
@@ -46,6 +51,7 @@ gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,
             if (!(r <= tol)) rep.ok = 0;
         }
     }
+    if (rep.checked == 0) rep.ok = 0;    /* comparing nothing proves nothing */
     graph_forward(g);
     return rep;
 }

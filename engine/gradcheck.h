@@ -21,7 +21,9 @@ typedef struct {
 
 /* Compares dL/dleaf from one reverse sweep with (L(x+ε) − L(x−ε)) / 2ε for
  * every element of every leaf in leaves[0..nleaves). An element passes when
- * |a − n| ≤ tol·max(|a|, |n|, 1e-3). The leaves' values are
+ * |a − n| ≤ tol·max(|a|, |n|, 1e-3); a NaN or ±∞ on either side fails
+ * (worst_rel = +∞, the first such element reported), and a check of no
+ * elements at all is not ok. The leaves' values are
  * restored and their gradients left as one sweep made them (zeroed first).
  * Typical: eps = 1e-6, tol = 1e-6. */
 gradcheck_report gradcheck(graph *g, node loss, const node *leaves, int nleaves,

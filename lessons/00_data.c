@@ -81,11 +81,10 @@ static double load(const char *root, const char *name, dataset *train, dataset *
 {
     char err[IDX_ERR_LEN];
     double t0 = now();
-    if (data_load(root, name, "train", train, err)) cli_fail("%s", err);
+    data_expect want_train = {SIDE, SIDE, 3}, want_test = {SIDE, SIDE, 1};   /* draws #0, #1, #2 */
+    if (data_load_expect(root, name, "train", &want_train, train, err)) cli_fail("%s", err);
     double secs = now() - t0;
-    if (data_load(root, name, "test", test, err)) { dataset_free(train); cli_fail("%s", err); }
-    if (train->d != SIDE * SIDE || test->d != SIDE * SIDE)
-        cli_fail("%s/%s: images are not %d x %d pixels", root, name, SIDE, SIDE);
+    if (data_load_expect(root, name, "test", &want_test, test, err)) { dataset_free(train); cli_fail("%s", err); }
     if (quick) {
         first_n(train, 100);
         first_n(test, 100);
@@ -123,9 +122,9 @@ static int show(dataset *train, dataset *test, const char *name, const char *tit
            print_fmt(b[1], s, 4), print_fmt(b[2], mt, 4), print_fmt(b[3], st, 4));
     printf("  %-26s train %s, %s   test %s, %s\n", "pixel mean, std (/255)", print_fmt(b[0], m / 255, 7),
            print_fmt(b[1], s / 255, 7), print_fmt(b[2], mt / 255, 7), print_fmt(b[3], st / 255, 7));
-    int zeros = 0;
-    for (int i = 0; i < train->n * train->d; i++) zeros += train->x[i] == 0.0f;
-    printf("  %-26s %s of the training pixels\n\n", "blank (0) pixels", print_fmt(b[0], (double)zeros / (train->n * train->d), 4));
+    size_t zeros = 0, pixels = (size_t)train->n * (size_t)train->d;
+    for (size_t i = 0; i < pixels; i++) zeros += train->x[i] == 0.0f;
+    printf("  %-26s %s of the training pixels\n\n", "blank (0) pixels", print_fmt(b[0], (double)zeros / (double)pixels, 4));
 
     printf("  the first three training images (#0, #1, #2):\n");
     int first[3] = {0, 1, 2};

@@ -116,8 +116,11 @@ int main(int argc, char **argv)
 
     dataset all, test, tr_set, va_set;
     char err[IDX_ERR_LEN];
-    if (data_load(root, "mnist", "train", &all, err)) cli_fail("%s", err);
-    if (data_load(root, "mnist", "test", &test, err)) cli_fail("%s", err);
+    /* the cross-check reads the first 10 training images, after the
+     * validation images (5,000, or a fifth with --quick) are split off */
+    data_expect want_train = DATA_EXPECT_28X28(final ? 10 : quick ? 12 : 5010), want_test = DATA_EXPECT_28X28(1);
+    if (data_load_expect(root, "mnist", "train", &want_train, &all, err)) cli_fail("%s", err);
+    if (data_load_expect(root, "mnist", "test", &want_test, &test, err)) cli_fail("%s", err);
     data_scale(&all, 255.0f);
     data_scale(&test, 255.0f);
     int n_val = final ? 0 : quick ? all.n / 5 : 5000;

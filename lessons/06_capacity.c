@@ -97,8 +97,9 @@ int main(int argc, char **argv)
     const char *const *names = data_class_names("fashion-mnist");
     dataset all, test, train, val;
     char err[IDX_ERR_LEN];
-    if (data_load(root, "fashion-mnist", "train", &all, err) != IDX_OK) cli_fail("%s", err);
-    if (data_load(root, "fashion-mnist", "test", &test, err) != IDX_OK) cli_fail("%s", err);
+    data_expect want_train = DATA_EXPECT_28X28(quick ? 2 : 40001), want_test = DATA_EXPECT_28X28(1);
+    if (data_load_expect(root, "fashion-mnist", "train", &want_train, &all, err) != IDX_OK) cli_fail("%s", err);
+    if (data_load_expect(root, "fashion-mnist", "test", &want_test, &test, err) != IDX_OK) cli_fail("%s", err);
     int n_tr = quick ? all.n * 2 / 3 : 40000;
     if (all.n < n_tr + 1) cli_fail("%s/fashion-mnist: %d training images, need more than %d", root, all.n, n_tr);
     if (data_split_random(&all, n_tr, (uint64_t)seed, &train, &val) != 0) cli_fail("out of memory");

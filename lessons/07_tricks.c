@@ -23,10 +23,10 @@ enum { D = 784, K = 10, NCHECK = 100 };
 
 /* ------------------------------------------------------------ the data */
 
-static void load(const char *root, const char *split, dataset *out)
+static void load(const char *root, const char *split, data_expect want, dataset *out)
 {
     char err[IDX_ERR_LEN];
-    if (data_load(root, "mnist", split, out, err) != IDX_OK) cli_fail("%s", err);
+    if (data_load_expect(root, "mnist", split, &want, out, err) != IDX_OK) cli_fail("%s", err);
 }
 
 static mlp_data view(const dataset *s)
@@ -425,16 +425,17 @@ int main(int argc, char **argv)
 
     /* the data, exactly as the assignment handles it */
     dataset all, test, train;
-    load(root, "train", &all);
-    load(root, "test", &test);
+    load(root, "train", DATA_EXPECT_28X28(quick ? 1 : 20000), &all);
+    load(root, "test", DATA_EXPECT_28X28(1), &test);
     int n_train = quick ? (all.n < 100 ? all.n : 100) : 20000;
     if (all.n < n_train) cli_fail("%s/mnist: %d training images, need %d", root, all.n, n_train);
     if (data_split_first(&all, n_train, &train, NULL) != 0) cli_fail("out of memory");
     dataset_free(&all);
     double mean, sd;
     data_mean_std(&train, &mean, &sd);
-    data_normalize(&train, mean, sd);
-    data_normalize(&test, mean, sd);
+    if (data_normalize(&train, mean, sd) || data_normalize(&test, mean, sd))
+        cli_fail("%s/mnist/train-images-idx3-ubyte: the first %d images have every pixel %g: "
+                 "no spread to normalise by", root, train.n, mean);
     mlp_data tr = view(&train), va = view(&test);
     int steps_per_epoch = train.n / 32;
     int max_epochs = quick ? 8 : full ? 50 : 15;

@@ -24,7 +24,8 @@ static void load(const char *root, const char *split, int n, dataset *out)
 {
     char err[IDX_ERR_LEN];
     dataset all;
-    if (data_load(root, "mnist", split, &all, err) != IDX_OK) cli_fail("%s", err);
+    data_expect want = DATA_EXPECT_28X28(1);
+    if (data_load_expect(root, "mnist", split, &want, &all, err) != IDX_OK) cli_fail("%s", err);
     if (n > all.n) n = all.n;
     if (data_split_first(&all, n, out, NULL) != 0) cli_fail("out of memory");
     dataset_free(&all);

@@ -147,8 +147,9 @@ int main(int argc, char **argv)
 
     dataset all, tr_set, rest, va_set, te_set;
     char err[IDX_ERR_LEN];
-    if (data_load(root, "mnist", "train", &all, err) != IDX_OK) cli_fail("%s", err);
     int n_tr = quick ? 50 : 10000, n_va = quick ? 30 : 6000, n_te = quick ? 20 : 2724;
+    data_expect want = DATA_EXPECT_28X28(n_tr + n_va + n_te);
+    if (data_load_expect(root, "mnist", "train", &want, &all, err) != IDX_OK) cli_fail("%s", err);
     if (all.n < n_tr + n_va + n_te)
         cli_fail("%s/mnist: %d training images, need %d", root, all.n, n_tr + n_va + n_te);
     dataset tail;

@@ -50,8 +50,26 @@ static idx_status bad_name(char *err, const char *what, const char *problem)
     return IDX_BAD_NAME;
 }
 
-idx_status data_load(const char *root, const char *name, const char *split,
-                     dataset *out, char *err)
+/* Checks the loaded images (n of rows × cols, from ipath) against want. */
+static idx_status check_expect(const data_expect *want, const char *ipath, int n, int rows,
+                               int cols, char *err)
+{
+    if (!want) return IDX_OK;
+    if ((want->rows && rows != want->rows) || (want->cols && cols != want->cols)) {
+        if (err) snprintf(err, IDX_ERR_LEN, "%s: images are %d x %d pixels; this program reads %d x %d",
+                          ipath, rows, cols, want->rows ? want->rows : rows, want->cols ? want->cols : cols);
+        return IDX_BAD_SHAPE;
+    }
+    if (n < want->min_n) {
+        if (err) snprintf(err, IDX_ERR_LEN, "%s: %d image%s; this program reads at least %d",
+                          ipath, n, n == 1 ? "" : "s", want->min_n);
+        return IDX_TOO_FEW;
+    }
+    return IDX_OK;
+}
+
+idx_status data_load_expect(const char *root, const char *name, const char *split,
+                            const data_expect *want, dataset *out, char *err)
 {
     memset(out, 0, sizeof *out);
     if (!data_class_names(name)) return bad_name(err, name, "unknown data set (mnist or fashion-mnist)");
@@ -70,6 +88,8 @@ idx_status data_load(const char *root, const char *name, const char *split,
     int n, rows, cols, nl;
     idx_status s = idx_load_images(ipath, &x, &n, &rows, &cols, err);
     if (s) return s;
+    s = check_expect(want, ipath, n, rows, cols, err);
+    if (s) { free(x); return s; }
     s = idx_load_labels(lpath, 10, &labels, &nl, err);
     if (s) { free(x); return s; }
     if (nl != n) {
@@ -85,6 +105,12 @@ idx_status data_load(const char *root, const char *name, const char *split,
     out->d = rows * cols;
     out->classes = 10;
     return IDX_OK;
+}
+
+idx_status data_load(const char *root, const char *name, const char *split,
+                     dataset *out, char *err)
+{
+    return data_load_expect(root, name, split, NULL, out, err);
 }
 
 /* ---- splits --------------------------------------------------------------- */
@@ -179,9 +205,10 @@ void data_mean_std(const dataset *ds, double *mean, double *std)
     *std = sqrt(v / (double)n);
 }
 
-void data_normalize(dataset *ds, double mean, double std)
+int data_normalize(dataset *ds, double mean, double std)
 {
-    ASSERT(std > 0, "data_normalize: std must be > 0");
+    if (!(std > 0) || !isfinite(std) || !isfinite(mean)) return -1;
     size_t n = (size_t)ds->n * (size_t)ds->d;
     for (size_t i = 0; i < n; i++) ds->x[i] = (float)((ds->x[i] - mean) / std);
+    return 0;
 }

@@ -7,7 +7,8 @@
  * engine's seeded rng (rng.h): same seed, same order, on every machine.
  *
  *   dataset all, train, val;  char err[IDX_ERR_LEN];
- *   if (data_load(root, "mnist", "train", &all, err)) cli_fail("%s", err);
+ *   data_expect want = DATA_EXPECT_28X28(55001);     // what the code below reads
+ *   if (data_load_expect(root, "mnist", "train", &want, &all, err)) cli_fail("%s", err);
  *   data_split_first(&all, 55000, &train, &val);       // 55,000 / 5,000
  *   data_scale(&train, 255);                            // pixels in [0, 1]
  *   mlp_data tr = {train.x, train.labels, train.n, train.d};
@@ -32,13 +33,33 @@ typedef struct {
 
 /* ---- loading ------------------------------------------------------------ */
 
+/* What a program will read from a loaded set, so that the loader refuses a
+ * set that cannot give it: images of rows × cols pixels (each checked, not
+ * only their product: 1 × 784 or 56 × 14 are not 28 × 28) and at least
+ * min_n of them. A zero field expects nothing of that kind. */
+typedef struct {
+    int rows, cols;    /* the image shape the program indexes, or 0 */
+    int min_n;         /* the fewest images it reads (0 or 1: at least one) */
+} data_expect;
+
+/* MNIST's and Fashion-MNIST's 28 × 28 images, at least `n` of them. */
+#define DATA_EXPECT_28X28(n) ((data_expect){28, 28, (n)})
+
 /* Loads a set from root/name/: name is "mnist" or "fashion-mnist", split is
  * "train" (the 60,000 train-images-idx3-ubyte / train-labels-idx1-ubyte) or
- * "test" (the 10,000 t10k-…). Pixels stay 0…255; D = rows·cols (784).
+ * "test" (the 10,000 t10k-…). Pixels stay 0…255; D = rows·cols (784), and
+ * N·D fits in an int (idx.h). want (NULL: expect nothing beyond a readable set) is
+ * checked here, once: images of another shape are IDX_BAD_SHAPE, fewer than
+ * want->min_n IDX_TOO_FEW, each message naming the images file.
  * On failure *out is all zeros and err (IDX_ERR_LEN bytes, or NULL) holds one
  * line naming the file and the problem (idx.h); an unknown name or split is
  * IDX_BAD_NAME, a label file that does not match its images is
  * IDX_COUNT_MISMATCH. Free with dataset_free. */
+idx_status data_load_expect(const char *root, const char *name, const char *split,
+                            const data_expect *want, dataset *out, char *err);
+
+/* data_load_expect with no expectation: for callers that only hand the set
+ * to code that checks its shape itself (train_run). */
 idx_status data_load(const char *root, const char *name, const char *split,
                      dataset *out, char *err);
 
@@ -85,7 +106,10 @@ void data_scale(dataset *ds, float divisor);
 void data_mean_std(const dataset *ds, double *mean, double *std);
 
 /* x ← (x − mean) / std for every feature, computed in double and stored as
- * float. Apply the training set's numbers to every set. std must be > 0. */
-void data_normalize(dataset *ds, double mean, double std);
+ * float. Apply the training set's numbers to every set. Returns 0, or −1
+ * (ds unchanged) when std is not a finite number > 0 or mean is not finite —
+ * a set whose pixels are all one value (blank images) is the user's data,
+ * not a bug: the caller names the file and stops with status 2. */
+int data_normalize(dataset *ds, double mean, double std);
 
 #endif

@@ -9,8 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include "idx.h"
+#include "infile.h"
 
 static const char *const phrases[] = {
     [IDX_OK] = "ok",
@@ -29,6 +29,8 @@ static const char *const phrases[] = {
     [IDX_COUNT_MISMATCH] = "label count differs from image count",
     [IDX_BAD_LABEL] = "label out of range",
     [IDX_BAD_NAME] = "unknown data set or split",
+    [IDX_BAD_SHAPE] = "images of another shape than the program reads",
+    [IDX_TOO_FEW] = "fewer images than the program reads",
     [IDX_NO_MEMORY] = "out of memory",
 };
 _Static_assert(sizeof phrases / sizeof phrases[0] == IDX_STATUS_COUNT, "one phrase per status");
@@ -115,8 +117,11 @@ static idx_status check_header(const uint8_t *buf, size_t len, const char *name,
                         "dimensions %s overflow: more elements than memory can address", shape);
         n *= dims[i];
     }
-    if (dims[0] > INT_MAX || n / dims[0] > INT_MAX)
-        return fail(IDX_OVERFLOW, err, name, "dimensions %s overflow: too many to index", shape);
+    /* Every count downstream (images, pixels per image, pixels in all) is
+     * an int: refuse here, before anything is allocated or read. */
+    if (n > INT_MAX)
+        return fail(IDX_OVERFLOW, err, name, "dimensions %s: %llu %s, more than %d can be indexed",
+                    shape, n, what, INT_MAX);
     size_t body = len - header;
     if (n > body)
         return fail(IDX_TRUNCATED, err, name, "header promises %llu bytes of %s, file holds %zu",
@@ -176,40 +181,32 @@ idx_status idx_parse_labels(const uint8_t *buf, size_t len, const char *name,
 }
 
 /* Opens path for reading and returns its size; a missing file, a
- * directory, an unreadable or empty one is named in err. */
+ * directory, a FIFO or device, an unreadable or empty one is named in err.
+ * Never blocks (infile.h): a FIFO is refused, not waited on. */
 static idx_status open_file(const char *path, FILE **fp, size_t *size, char *err)
 {
-    *fp = NULL;
     *size = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        int e = errno;
-        if (e == ENOENT || e == ENOTDIR)
-            return fail(IDX_NOT_FOUND, err, path, "no such file (run `make data`, or pass --data DIR)");
-        if (e == EACCES || e == EPERM) return fail(IDX_NO_PERMISSION, err, path, "permission denied");
-        if (e == EISDIR) return fail(IDX_IS_DIRECTORY, err, path, "is a directory, not an IDX file");
-        return fail(IDX_READ_ERROR, err, path, "cannot open: %s", strerror(e));
+    uint64_t bytes;
+    int e;
+    switch (infile_open(path, fp, &bytes, &e)) {
+    case INFILE_OK: break;
+    case INFILE_NOT_FOUND:
+        return fail(IDX_NOT_FOUND, err, path, "no such file (run `make data`, or pass --data DIR)");
+    case INFILE_NO_PERMISSION: return fail(IDX_NO_PERMISSION, err, path, "permission denied");
+    case INFILE_DIRECTORY: return fail(IDX_IS_DIRECTORY, err, path, "is a directory, not an IDX file");
+    case INFILE_NOT_REGULAR:
+        return fail(IDX_IS_DIRECTORY, err, path, "not a regular file (a FIFO, socket or device)");
+    default: return fail(IDX_READ_ERROR, err, path, "cannot open: %s", strerror(e));
     }
-    /* The size of the file actually opened, not of whatever the name
-     * points to by now. */
-    struct stat st;
     idx_status s = IDX_OK;
-    if (fstat(fileno(f), &st) != 0)
-        s = fail(IDX_READ_ERROR, err, path, "cannot stat: %s", strerror(errno));
-    else if (S_ISDIR(st.st_mode))
-        s = fail(IDX_IS_DIRECTORY, err, path, "is a directory, not an IDX file");
-    else if (!S_ISREG(st.st_mode))
-        s = fail(IDX_IS_DIRECTORY, err, path, "not a regular file");
-    else if (st.st_size == 0)
-        s = fail(IDX_EMPTY, err, path, "file is empty");
-    else if ((unsigned long long)st.st_size > SIZE_MAX / 4)
-        s = fail(IDX_OVERFLOW, err, path, "file too large to load");
+    if (bytes == 0) s = fail(IDX_EMPTY, err, path, "file is empty");
+    else if (bytes > SIZE_MAX / 4) s = fail(IDX_OVERFLOW, err, path, "file too large to load");
     if (s) {
-        fclose(f);
+        fclose(*fp);
+        *fp = NULL;
         return s;
     }
-    *fp = f;
-    *size = (size_t)st.st_size;
+    *size = (size_t)bytes;
     return IDX_OK;
 }
 
@@ -259,14 +256,22 @@ idx_status idx_load_images(const char *path, float **x, int *n, int *rows, int *
     }
     /* Read in cache-sized pieces and convert each at once: the bytes never
      * leave the cache, and the only fresh memory touched is `out` (on a
-     * 60,000-image file, first touches of fresh pages are most of the time). */
-    uint8_t chunk[1 << 16];
+     * 60,000-image file, first touches of fresh pages are most of the time).
+     * The piece lives on the heap: 64 KB is a whole stack under `ulimit -s 64`. */
+    enum { CHUNK = 1 << 16 };
+    uint8_t *chunk = malloc(CHUNK);
+    if (!chunk) {
+        free(out);
+        fclose(f);
+        return fail(IDX_NO_MEMORY, err, path, "out of memory for a %d-byte read buffer", CHUNK);
+    }
     for (size_t done = 0; done < count && !s; ) {
-        size_t k = count - done < sizeof chunk ? count - done : sizeof chunk;
+        size_t k = count - done < CHUNK ? count - done : CHUNK;
         s = read_exact(f, chunk, k, path, err);
         if (!s) to_float(out + done, chunk, k);
         done += k;
     }
+    free(chunk);
     fclose(f);
     if (s) {
         free(out);

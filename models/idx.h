@@ -33,7 +33,7 @@ typedef enum {
     IDX_OK = 0,
     IDX_NOT_FOUND,       /* no such file or directory */
     IDX_NO_PERMISSION,   /* the file (or a directory above it) may not be read */
-    IDX_IS_DIRECTORY,    /* a directory (or other non-regular file) where a file belongs */
+    IDX_IS_DIRECTORY,    /* a directory, FIFO, socket or device where a file belongs */
     IDX_READ_ERROR,      /* an I/O error while reading */
     IDX_EMPTY,           /* zero bytes */
     IDX_GZIP,            /* still gzip-compressed: gunzip it first */
@@ -46,6 +46,8 @@ typedef enum {
     IDX_COUNT_MISMATCH,  /* label count ≠ image count */
     IDX_BAD_LABEL,       /* a label ≥ classes */
     IDX_BAD_NAME,        /* an unknown data set or split name (data.h) */
+    IDX_BAD_SHAPE,       /* images are not rows × cols as the caller expects (data.h) */
+    IDX_TOO_FEW,         /* fewer images than the caller expects (data.h) */
     IDX_NO_MEMORY,
     IDX_STATUS_COUNT
 } idx_status;
@@ -58,8 +60,9 @@ const char *idx_strerror(idx_status s);
  * n × rows·cols floats holding the pixel values 0…255 (not scaled), image i
  * at x + i·rows·cols, row-major; the caller frees it with free(). On failure
  * *x is NULL, the counts are 0 and err (IDX_ERR_LEN bytes, or NULL) holds
- * "path: problem". n, rows and cols are each ≥ 1, and n and rows·cols fit
- * in an int. */
+ * "path: problem". n, rows and cols are each ≥ 1, and n·rows·cols fits in
+ * an int (a header claiming more is IDX_OVERFLOW, refused before anything is
+ * allocated). */
 idx_status idx_load_images(const char *path, float **x, int *n, int *rows, int *cols,
                            char *err);
 

@@ -5,11 +5,14 @@
  *
  * Not here: optimisers other than plain SGD, loops, metrics (train.c).
  */
+#define _POSIX_C_SOURCE 200809L    /* getpid, for mlp_save's temporary name */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include "infile.h"
 #include "mlp.h"
 
 #include "fail.h"
@@ -305,8 +308,22 @@ static void describe(char *buf, size_t n, int L, const uint32_t *sizes, int tric
     if ((size_t)j < n) snprintf(buf + j, n - (size_t)j, "%s", trick ? " (bias trick)" : "");
 }
 
+/* The first non-finite parameter's index, or n when all are finite. */
+static size_t first_nonfinite(const float *p, size_t n)
+{
+    size_t i = 0;
+    while (i < n && isfinite(p[i])) i++;
+    return i;
+}
+
 int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
 {
+    size_t bad = first_nonfinite(m->params, m->n_params);
+    if (bad < m->n_params) {
+        snprintf(err, errlen, "%s: not saved: parameter %zu is %g (training diverged?)", path, bad,
+                 (double)m->params[bad]);
+        return -1;
+    }
     size_t hlen = 8 + 4 + 4 + 4 * (size_t)(m->L + 1) + 8 + 8 + 4;
     unsigned char *h = calloc(1, hlen), *body = param_bytes(m->params, m->n_params);
     char tmp[4096];
@@ -318,16 +335,22 @@ int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
     put_u64(h + 16 + 4 * (m->L + 1), (uint64_t)m->n_params);
     put_u64(h + 24 + 4 * (m->L + 1), fnv1a(body, m->n_params * 4));
     put_u32(h + 32 + 4 * (m->L + 1), (uint32_t)m->cfg.act);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+    /* A temporary name of this process's own: two saves at once never
+     * write into the same file, and the rename puts one whole model in place. */
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= sizeof tmp) {
         free(h); free(body); snprintf(err, errlen, "%s: path too long", path); return -1;
     }
+    errno = 0;
     FILE *f = fopen(tmp, "wb");
-    int ok = f != NULL;
-    if (ok) ok = fwrite(h, 1, hlen, f) == hlen && fwrite(body, 1, m->n_params * 4, f) == m->n_params * 4;
-    if (f && fclose(f) != 0) ok = 0;
+    int ok = f != NULL, e = errno;
+    if (ok) {
+        ok = fwrite(h, 1, hlen, f) == hlen && fwrite(body, 1, m->n_params * 4, f) == m->n_params * 4;
+        if (!ok) e = errno;
+        if (fclose(f) != 0 && ok) { ok = 0; e = errno; }
+    }
     free(h); free(body);
     if (!ok) {
-        snprintf(err, errlen, "%s: cannot write (%s)", tmp, strerror(errno ? errno : EIO));
+        snprintf(err, errlen, "%s: cannot write (%s)", tmp, strerror(e ? e : EIO));
         remove(tmp);
         return -1;
     }
@@ -339,40 +362,60 @@ int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
     return 0;
 }
 
+/* Reads exactly n bytes at the stream's position; 0, or −1 with the reason
+ * in err (a read error, or a file that shrank while being read). */
+static int read_all(FILE *f, unsigned char *dst, size_t n, const char *path, char *err, size_t errlen)
+{
+    if (fread(dst, 1, n, f) == n) return 0;
+    if (ferror(f)) snprintf(err, errlen, "%s: read error (%s)", path, strerror(errno ? errno : EIO));
+    else snprintf(err, errlen, "%s: file shrank while being read", path);
+    return -1;
+}
+
+/* Opens path, a regular file (never waits on a FIFO, never reads a
+ * device), and returns its size; NULL with the reason in err. */
+static FILE *open_model(const char *path, uint64_t *size, char *err, size_t errlen)
+{
+    FILE *f;
+    int e;
+    switch (infile_open(path, &f, size, &e)) {
+    case INFILE_OK: return f;
+    case INFILE_DIRECTORY: snprintf(err, errlen, "%s: is a directory, not a model file", path); break;
+    case INFILE_NOT_REGULAR:
+        snprintf(err, errlen, "%s: not a regular file (a FIFO, socket or device)", path);
+        break;
+    default: snprintf(err, errlen, "%s: cannot open (%s)", path, strerror(e)); break;
+    }
+    return NULL;
+}
+
+/* The file is read in the order it can be refused: the magic and the layer
+ * count, the rest of the header, its shapes against m's, its size against
+ * the header; only then the body, whose size is now m's parameter count. */
 int mlp_load(mlp *m, const char *path, char *err, size_t errlen)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) { snprintf(err, errlen, "%s: cannot open (%s)", path, strerror(errno)); return -1; }
-    unsigned char *data = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : 1 << 16;
-            unsigned char *d = realloc(data, cap);
-            if (!d) { free(data); fclose(f); snprintf(err, errlen, "%s: out of memory", path); return -1; }
-            data = d;
-        }
-        size_t got = fread(data + len, 1, cap - len, f);
-        len += got;
-        if (got == 0) break;
-    }
-    int rd_err = ferror(f);
-    fclose(f);
+    uint64_t size;
+    FILE *f = open_model(path, &size, err, errlen);
+    if (!f) return -1;
+    unsigned char head[16 + 4 * (MLP_MAX_LAYERS + 1) + 16 + 4], *data = NULL;
+    float *p = NULL;
     int rc = -1;
-    if (rd_err) { snprintf(err, errlen, "%s: read error", path); goto out; }
-    if (len < 16 || memcmp(data, MAGIC, 8) != 0) {
-        snprintf(err, errlen, "%s: not a chainrule model file (bad magic)", path); goto out;
+    if (size >= 16 && read_all(f, head, 16, path, err, errlen) != 0) goto out;
+    if (size < 16 || memcmp(head, MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a chainrule model file (bad magic)", path);
+        goto out;
     }
-    uint32_t L = get_u32(data + 8), trick = get_u32(data + 12);
+    uint32_t L = get_u32(head + 8), trick = get_u32(head + 12);
     if (L < 1 || L > MLP_MAX_LAYERS || trick > 1) {
         snprintf(err, errlen, "%s: corrupt header (%u layers, bias trick %u)", path, L, trick); goto out;
     }
     size_t hlen = 8 + 4 + 4 + 4 * (size_t)(L + 1) + 8 + 8 + 4;
-    if (len < hlen) { snprintf(err, errlen, "%s: truncated header (%zu bytes)", path, len); goto out; }
+    if (size < hlen) { snprintf(err, errlen, "%s: truncated header (%llu bytes)", path, (unsigned long long)size); goto out; }
+    if (read_all(f, head + 16, hlen - 16, path, err, errlen) != 0) goto out;
     uint32_t sizes[MLP_MAX_LAYERS + 1];
-    for (uint32_t l = 0; l <= L; l++) sizes[l] = get_u32(data + 16 + 4 * l);
-    uint64_t n = get_u64(data + 16 + 4 * (L + 1)), sum = get_u64(data + 24 + 4 * (L + 1));
-    uint32_t act = get_u32(data + 32 + 4 * (L + 1));
+    for (uint32_t l = 0; l <= L; l++) sizes[l] = get_u32(head + 16 + 4 * l);
+    uint64_t n = get_u64(head + 16 + 4 * (L + 1)), sum = get_u64(head + 24 + 4 * (L + 1));
+    uint32_t act = get_u32(head + 32 + 4 * (L + 1));
     int same = (int)L == m->L && (int)trick == m->cfg.bias_trick && n == m->n_params &&
                act == (uint32_t)m->cfg.act;
     for (uint32_t l = 0; same && l <= L; l++) same = (int)sizes[l] == m->cfg.sizes[l];
@@ -385,19 +428,34 @@ int mlp_load(mlp *m, const char *path, char *err, size_t errlen)
         snprintf(err, errlen, "%s: model is %s, this network is %s", path, have, want);
         goto out;
     }
-    if (len - hlen != n * 4) {
-        snprintf(err, errlen, "%s: %s (%zu parameter bytes, want %llu)", path,
-                 len - hlen < n * 4 ? "truncated" : "trailing bytes", len - hlen, (unsigned long long)(n * 4));
+    /* n is m's own parameter count now, so the body is bounded by it */
+    if (size - hlen != n * 4) {
+        snprintf(err, errlen, "%s: %s (%llu parameter bytes, want %llu)", path,
+                 size - hlen < n * 4 ? "truncated" : "trailing bytes", (unsigned long long)(size - hlen),
+                 (unsigned long long)(n * 4));
         goto out;
     }
-    if (fnv1a(data + hlen, n * 4) != sum) { snprintf(err, errlen, "%s: checksum mismatch (corrupt file)", path); goto out; }
+    data = malloc(n * 4 + 1);
+    p = malloc(n * sizeof *p + 1);
+    if (!data || !p) { snprintf(err, errlen, "%s: out of memory", path); goto out; }
+    if (read_all(f, data, n * 4, path, err, errlen) != 0) goto out;
+    if (fgetc(f) != EOF) { snprintf(err, errlen, "%s: file grew while being read", path); goto out; }
+    if (fnv1a(data, n * 4) != sum) { snprintf(err, errlen, "%s: checksum mismatch (corrupt file)", path); goto out; }
     for (size_t i = 0; i < n; i++) {
-        uint32_t u = get_u32(data + hlen + 4 * i);
-        memcpy(&m->params[i], &u, 4);
+        uint32_t u = get_u32(data + 4 * i);
+        memcpy(&p[i], &u, 4);
     }
+    size_t bad = first_nonfinite(p, n);
+    if (bad < n) {
+        snprintf(err, errlen, "%s: parameter %zu is %g, not a finite number", path, bad, (double)p[bad]);
+        goto out;
+    }
+    memcpy(m->params, p, n * sizeof *p);
     rc = 0;
 out:
+    fclose(f);
     free(data);
+    free(p);
     return rc;
 }
 

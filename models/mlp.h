@@ -160,14 +160,19 @@ void mlp_summary(const mlp *m, FILE *f);
 
 /* Saves parameters to path: a header (magic "CHRMLP2\n", layer count,
  * bias trick, sizes, parameter count, a 64-bit FNV-1a checksum of the
- * parameter bytes, the hidden activation) then the floats, little-endian. Written to path.tmp,
- * then renamed: a crash never leaves a half-written model at path.
+ * parameter bytes, the hidden activation) then the floats, little-endian. Written to
+ * path.PID.tmp, then renamed: a crash never leaves a half-written model at
+ * path, two saves at once never mix their bytes. A model with a non-finite
+ * parameter is refused (it could never be loaded).
  * Returns 0, or −1 with a one-line message in err (naming the file). */
 int mlp_save(const mlp *m, const char *path, char *err, size_t errlen);
 /* Loads parameters saved by mlp_save into m. Refuses (−1, message in err
- * naming the file and the problem: unreadable, not a model, truncated,
- * checksum mismatch, or shapes that differ from m's, both printed) and then
- * leaves m unchanged. */
+ * naming the file and the problem: unreadable, not a regular file, not a
+ * model, truncated, trailing bytes, checksum mismatch, a non-finite
+ * parameter, or shapes that differ from m's, both printed) and then leaves
+ * m unchanged. The header is checked before the body is read, and the body
+ * read is exactly m's parameters: /dev/zero, a FIFO or a huge file costs
+ * nothing. */
 int mlp_load(mlp *m, const char *path, char *err, size_t errlen);
 /* The network a file saved by mlp_save holds (layers, sizes, bias trick,
  * activation; init zeros), read from its header, so that a program can

@@ -76,12 +76,16 @@ void mlp_graph_free(mlp_graph *mg)
 
 double mlp_graph_loss(const mlp_graph *mg) { return graph_get(mg->g, mg->loss, 0); }
 
+/* max |fast − graph| / max |graph| over one tensor; +∞ when any entry on
+ * either side is not finite, so that NaN can never pass for agreement (a
+ * comparison `d > diff` is false for NaN and would skip it). */
 static double tensor_err(const graph *g, node n, const float *fast)
 {
     const double *gr = graph_grad(g, n);
     int cnt = graph_size(g, n);
     double big = 0.0, diff = 0.0;
     for (int i = 0; i < cnt; i++) {
+        if (!isfinite(gr[i]) || !isfinite(fast[i])) return INFINITY;
         if (fabs(gr[i]) > big) big = fabs(gr[i]);
         double d = fabs((double)fast[i] - gr[i]);
         if (d > diff) diff = d;
@@ -91,10 +95,10 @@ static double tensor_err(const graph *g, node n, const float *fast)
 
 double mlp_graph_compare(const mlp_graph *mg, const mlp *m, char *where, size_t wlen)
 {
-    double worst = 0.0;
+    double worst = -1.0;    /* below every error, so the first tensor names `where` */
     for (int l = 0; l < m->L; l++) {
         double e = tensor_err(mg->g, mg->W[l], m->dW[l]);
-        if (e >= worst) { worst = e; if (where) snprintf(where, wlen, "dW[%d]", l); }
+        if (e > worst) { worst = e; if (where) snprintf(where, wlen, "dW[%d]", l); }
         if (mg->has_b) {
             e = tensor_err(mg->g, mg->b[l], m->db[l]);
             if (e > worst) { worst = e; if (where) snprintf(where, wlen, "db[%d]", l); }

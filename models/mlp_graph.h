@@ -38,7 +38,9 @@ double mlp_graph_loss(const mlp_graph *mg);
 /* Compares m->grads with the graph's gradients, tensor by tensor: for each
  * parameter tensor the error is max |fast − graph| / max |graph| (relative
  * to its largest gradient, so tiny entries do not dominate). Returns the
- * worst over all tensors; *where (if not NULL) gets "dW[1]" etc. */
+ * worst over all tensors; *where (if not NULL) gets "dW[1]" etc. A
+ * non-finite gradient on either side makes the error +∞: never below any
+ * tolerance, and larger than every finite error a caller keeps the max of. */
 double mlp_graph_compare(const mlp_graph *mg, const mlp *m, char *where, size_t wlen);
 
 #endif

@@ -2,11 +2,16 @@
  * weights and batch, every gradient within 1e-4 (relative to the tensor's
  * largest gradient) for every activation, 1/2/3 hidden layers, with and
  * without the bias trick; per-sample SGD and minibatch steps give the
- * graph's loss; a dropout forward too. */
+ * graph's loss; a dropout forward too. And the verdicts on non-finite
+ * values: NaN or ±∞ anywhere is a failure, in mlp_graph_compare and in
+ * gradcheck. */
+#include <math.h>
 #include <stdlib.h>
 #include "check.h"
+#include "gradcheck.h"
 #include "mlp.h"
 #include "mlp_graph.h"
+#include "ops.h"
 
 static void batch(rng *r, float *x, uint8_t *y, int B, int D, int K)
 {
@@ -92,6 +97,72 @@ static void dropout(void)
     mlp_free(m);
 }
 
+/* Non-finite gradients are never agreement: a NaN weight (both sides NaN),
+ * a NaN or an infinity in the fast path's gradient alone, in W and in b. */
+static void nonfinite(void)
+{
+    enum { D = 6, K = 3, B = 4 };
+    static const float bad[3] = {NAN, INFINITY, -INFINITY};
+    for (int trick = 0; trick <= 1; trick++)
+        for (int k = 0; k < 3; k++)
+            for (int where = 0; where < 3; where++) {   /* a weight; dW[1]; db[0] */
+                mlp_config c = {.n_layers = 2, .sizes = {D, 5, K}, .act = ACT_TANH, .bias_trick = trick,
+                                .init = {INIT_GLOROT_UNIFORM, 0, 0}, .seed = 7};
+                mlp *m = mlp_new(&c);
+                rng r; rng_seed(&r, 11);
+                float x[B * D]; uint8_t y[B];
+                batch(&r, x, y, B, D, K);
+                if (where == 0) m->W[0][2] = bad[k];
+                mlp_forward(m, x, y, B, 0);
+                mlp_zero_grad(m);
+                mlp_backward(m);
+                mlp_graph mg;
+                CHECK(mlp_graph_build(&mg, m, x, y, B, 0) == 0);
+                if (where == 1) m->dW[1][1] = bad[k];
+                if (where == 2 && !trick) m->db[0][0] = bad[k];
+                double err = mlp_graph_compare(&mg, m, NULL, 0);
+                if (where == 2 && trick) CHECK(err <= 1e-4);          /* nothing was spoilt */
+                else {
+                    CHECK(!(err <= 1e-4));
+                    CHECK(isinf(err) && err > 0);
+                }
+                mlp_graph_free(&mg);
+                mlp_free(m);
+            }
+}
+
+/* gradcheck's verdict on non-finite values: a NaN or infinite leaf, an
+ * infinite analytic gradient (sqrt at 0), a NaN after a finite element —
+ * each fails, with the non-finite element reported; nothing checked fails. */
+static void gradcheck_nonfinite(void)
+{
+    static const double vals[3] = {NAN, INFINITY, -INFINITY};
+    for (int k = 0; k < 3; k++) {
+        graph *g = graph_new();
+        node x = graph_scalar(g, vals[k]);
+        node z = op_mul(g, x, x);
+        gradcheck_report r = gradcheck(g, z, &x, 1, 1e-6, 1e-6);
+        CHECK(!r.ok && r.checked == 1 && isinf(r.worst_rel));
+        graph_free(g);
+    }
+    graph *g = graph_new();
+    node x = graph_scalar(g, 0.0);
+    node z = op_sqrt(g, x);                 /* dz/dx = 1/(2√x): +∞ at 0 */
+    gradcheck_report r = gradcheck(g, z, &x, 1, 1e-6, 1e-6);
+    CHECK(!r.ok && isinf(r.worst_rel));
+    graph_free(g);
+
+    double v[3] = {1.0, 0.0, 4.0};          /* fine, +∞ at √0, fine: the second is the worst */
+    g = graph_new();
+    node xv = graph_leaf(g, 1, 3, v);
+    node s = op_sum(g, op_sqrt(g, xv));
+    r = gradcheck(g, s, &xv, 1, 1e-6, 1e-6);
+    CHECK(!r.ok && r.checked == 3 && r.worst_index == 1 && isinf(r.worst_rel));
+    r = gradcheck(g, s, &xv, 0, 1e-6, 1e-6);
+    CHECK(!r.ok && r.checked == 0);
+    graph_free(g);
+}
+
 int main(void)
 {
     for (int a = 0; a < ACT_COUNT; a++)
@@ -103,6 +174,8 @@ int main(void)
     sgd_steps(1);
     sgd_steps(8);
     dropout();
+    nonfinite();
+    gradcheck_nonfinite();
     printf("largest relative difference fast vs graph: %.3g\n", worst_seen);
     return check_report("test_crosscheck");
 }

@@ -111,14 +111,30 @@ static void test_features(void)
     CHECK_NEAR(m, 0.4, 1e-7);
     CHECK_NEAR(m, want_m, 1e-15);
     CHECK_NEAR(s, sqrt((0.16 + 0.04 + 0.36 + 0.0) / 4), 1e-7);
-    data_normalize(&tr, m, s);
-    data_normalize(&te, m, s);    /* the training set's numbers for every set */
+    CHECK(data_normalize(&tr, m, s) == 0);
+    CHECK(data_normalize(&te, m, s) == 0);    /* the training set's numbers for every set */
     double m2, s2;
     data_mean_std(&tr, &m2, &s2);
     CHECK_NEAR(m2, 0.0, 1e-7);
     CHECK_NEAR(s2, 1.0, 1e-6);
     CHECK_NEAR(te.x[0], (1.0 - m) / s, 1e-6);
     CHECK_NEAR(te.x[1], (0.0 - m) / s, 1e-6);
+
+    /* no spread (blank images: std 0), or a non-finite number: a status,
+     * and the set left as it was */
+    float keep[4];
+    memcpy(keep, tr.x, sizeof keep);
+    CHECK(data_normalize(&tr, 0.0, 0.0) == -1);
+    CHECK(data_normalize(&tr, 0.5, -1.0) == -1);
+    CHECK(data_normalize(&tr, 0.5, NAN) == -1);
+    CHECK(data_normalize(&tr, 0.5, INFINITY) == -1);
+    CHECK(data_normalize(&tr, NAN, 1.0) == -1);
+    CHECK(memcmp(keep, tr.x, sizeof keep) == 0);
+    dataset blank;
+    CHECK(dataset_alloc(&blank, 3, 4, 10) == 0);
+    data_mean_std(&blank, &m2, &s2);
+    CHECK(m2 == 0.0 && s2 == 0.0 && data_normalize(&blank, m2, s2) == -1);
+    dataset_free(&blank);
 
     dataset_free(&tr);
     dataset_free(&te);

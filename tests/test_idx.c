@@ -157,7 +157,12 @@ static void test_bad(void)
     n = make_idx(buf, 0x08, 3, (uint32_t[]){0xFFFFFFFFu, 0xFFFFFFFFu, 0xFFFFFFFFu}, 8, 0);
     expect_images(put("overflow", buf, n), IDX_OVERFLOW, "4294967295 x 4294967295 x 4294967295 overflow");
     n = make_idx(buf, 0x08, 3, (uint32_t[]){0x80000000u, 1, 1}, 8, 0);
-    expect_images(put("too-many", buf, n), IDX_OVERFLOW, "overflow");
+    expect_images(put("too-many", buf, n), IDX_OVERFLOW, "more than 2147483647 can be indexed");
+    /* 2.15 G pixels claimed (more than an int counts), over 100 bytes: refused
+     * from the header, before anything is allocated */
+    n = make_idx(buf, 0x08, 3, (uint32_t[]){2740000, 28, 28}, 100, 0);
+    expect_images(put("2g-pixels", buf, n), IDX_OVERFLOW,
+                  "dimensions 2740000 x 28 x 28: 2148160000 pixels, more than 2147483647");
     n = make_idx(buf, 0x08, 3, (uint32_t[]){3, 0, 28}, 8, 0);
     expect_images(put("zero-dim", buf, n), IDX_BAD_DIMS, "dimension 2 of 3 x 0 x 28 is 0");
 
@@ -207,6 +212,74 @@ static void test_permission(void)
         printf("note: running as root and cannot drop to nobody; permission case skipped\n");
     else
         CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* Not regular files: a FIFO with no writer (refused at once, not waited
+ * on: an alarm ends the test if the reader blocks), a character device
+ * that never ends. */
+static void test_not_regular(void)
+{
+    const char *p = path_of("fifo");
+    CHECK(mkfifo(p, 0644) == 0);
+    alarm(20);
+    expect_images(p, IDX_IS_DIRECTORY, "not a regular file");
+    expect_labels(p, IDX_IS_DIRECTORY, "not a regular file");
+    alarm(0);
+    expect_images("/dev/zero", IDX_IS_DIRECTORY, "/dev/zero: not a regular file");
+    expect_labels("/dev/null", IDX_IS_DIRECTORY, "/dev/null: not a regular file");
+}
+
+/* data_load_expect: each geometry the program does not read is refused
+ * naming the images file — rows and cols each, not only their product —
+ * and too few images; a set that fits loads. */
+static void test_expect(void)
+{
+    static uint8_t img[100 * 784];
+    uint8_t lab[100] = {0};
+    char root[300], sub[320], ip[400], lp[400], err[IDX_ERR_LEN];
+    snprintf(root, sizeof root, "%s/expect", dir);
+    snprintf(sub, sizeof sub, "%s/mnist", root);
+    mkdir(root, 0755);
+    mkdir(sub, 0755);
+    snprintf(ip, sizeof ip, "%s/train-images-idx3-ubyte", sub);
+    snprintf(lp, sizeof lp, "%s/train-labels-idx1-ubyte", sub);
+    static const struct { uint32_t n, rows, cols; idx_status s; const char *phrase; } cases[] = {
+        {100, 27, 28, IDX_BAD_SHAPE, "images are 27 x 28 pixels; this program reads 28 x 28"},
+        {100, 28, 27, IDX_BAD_SHAPE, "images are 28 x 27 pixels"},
+        {100, 1, 784, IDX_BAD_SHAPE, "images are 1 x 784 pixels"},
+        {100, 56, 14, IDX_BAD_SHAPE, "images are 56 x 14 pixels"},
+        {100, 1, 1, IDX_BAD_SHAPE, "images are 1 x 1 pixels"},
+        {2, 28, 28, IDX_TOO_FEW, "2 images; this program reads at least 3"},
+        {1, 28, 28, IDX_TOO_FEW, "1 image; this program reads at least 3"},
+        {3, 28, 28, IDX_OK, ""},
+        {100, 28, 28, IDX_OK, ""},
+    };
+    data_expect want = DATA_EXPECT_28X28(3);
+    for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
+        CHECK(idx_write(ip, 3, (uint32_t[]){cases[k].n, cases[k].rows, cases[k].cols}, img) == 0);
+        CHECK(idx_write(lp, 1, (uint32_t[]){cases[k].n}, lab) == 0);
+        dataset ds;
+        idx_status s = data_load_expect(root, "mnist", "train", &want, &ds, err);
+        CHECK(s == cases[k].s);
+        if (s != IDX_OK) {
+            CHECK(ds.x == NULL && ds.n == 0);
+            CHECK(contains(err, ip) && contains(err, cases[k].phrase));
+            if (!contains(err, cases[k].phrase)) printf("  message '%s' lacks '%s'\n", err, cases[k].phrase);
+        } else {
+            CHECK(ds.n == (int)cases[k].n && ds.d == 784);
+        }
+        dataset_free(&ds);
+        /* without an expectation every one of them loads */
+        CHECK(data_load(root, "mnist", "train", &ds, err) == IDX_OK && ds.n == (int)cases[k].n);
+        dataset_free(&ds);
+    }
+    /* a zero field expects nothing: any width, 1 image */
+    data_expect rows_only = {28, 0, 0};
+    CHECK(idx_write(ip, 3, (uint32_t[]){1, 28, 5}, img) == 0);
+    CHECK(idx_write(lp, 1, (uint32_t[]){1}, lab) == 0);
+    dataset ds;
+    CHECK(data_load_expect(root, "mnist", "train", &rows_only, &ds, err) == IDX_OK && ds.d == 140);
+    dataset_free(&ds);
 }
 
 /* data_load on a root whose label file does not match its images. */
@@ -285,6 +358,8 @@ int main(void)
     test_good();
     test_bad();
     test_permission();
+    test_not_regular();
+    test_expect();
     test_count_mismatch();
     test_slices();
     test_strerror();

@@ -62,8 +62,9 @@ int main(int argc, char **argv)
     const char *root = cli_data_root(data);
     dataset tr, te;
     char err[IDX_ERR_LEN];
-    if (data_load(root, "mnist", "train", &tr, err)) cli_fail("%s", err);
-    if (data_load(root, "mnist", "test", &te, err)) cli_fail("%s", err);
+    data_expect want = DATA_EXPECT_28X28(1);    /* the network's 784 inputs */
+    if (data_load_expect(root, "mnist", "train", &want, &tr, err)) cli_fail("%s", err);
+    if (data_load_expect(root, "mnist", "test", &want, &te, err)) cli_fail("%s", err);
     data_scale(&tr, 255.0f);
     data_scale(&te, 255.0f);
     int N = limit > 0 && limit < tr.n ? limit : tr.n, D = tr.d;
