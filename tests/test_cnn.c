@@ -19,6 +19,7 @@
 #include "cnn.h"
 #include "kernels.h"
 #include "rng.h"
+#include "train.h"
 
 static float *rnd(rng *r, size_t n, double zero_frac)
 {
@@ -247,6 +248,38 @@ static void save_load(void)
     cnn_free(m);
 }
 
+/* train.c's optimisers over the cnn's block: L2 reaches conv_w, W1, W2
+ * only; Adam moves every parameter with a gradient. */
+static void optimisers(void)
+{
+    cnn_cfg c = small_cfg(CNN_BN_CHANNEL, CNN_PAD_SAME, 1.0);
+    cnn *m = cnn_new(&c);
+    float *p0 = malloc(m->n_params * 4);
+    memcpy(p0, m->params, m->n_params * 4);
+    memset(m->grads, 0, m->n_params * 4);
+    optim_cfg oc = optim_defaults(OPT_SGD);
+    oc.lr = 0.5; oc.l2 = 0.1;
+    optim *o = optim_new_cnn(&oc, m);
+    optim_step_cnn(o, m);
+    size_t iw = (size_t)(m->W1 - m->params) + 5, ib = (size_t)(m->b1 - m->params) + 2;
+    size_t ic = (size_t)(m->conv_w - m->params), ig = (size_t)(m->bn_gamma - m->params), i2 = (size_t)(m->W2 - m->params);
+    CHECK(m->params[iw] == p0[iw] - 0.5f * (0.1f * p0[iw]));
+    CHECK(m->params[ic] == p0[ic] - 0.5f * (0.1f * p0[ic]) && m->params[i2] != p0[i2]);
+    CHECK(m->params[ib] == p0[ib] && m->params[ig] == p0[ig] && m->b2[0] == p0[m->b2 - m->params]);
+    optim_free(o);
+    oc = optim_defaults(OPT_ADAM);
+    o = optim_new_cnn(&oc, m);
+    for (size_t i = 0; i < m->n_params; i++) m->grads[i] = 1.0f;
+    memcpy(p0, m->params, m->n_params * 4);
+    optim_step_cnn(o, m);
+    int moved = 1;
+    for (size_t i = 0; i < m->n_params; i++) moved &= fabsf(m->params[i] - (p0[i] - 0.001f)) < 1e-6f;
+    CHECK(moved);
+    optim_free(o);
+    free(p0);
+    cnn_free(m);
+}
+
 /* cnn_new on c in a child: it must stop (abort) with file:line and `want`. */
 static void refuses(cnn_cfg c, const char *want)
 {
@@ -287,6 +320,7 @@ int main(void)
     gradcheck(CNN_BN_CHANNEL, CNN_PAD_VALID, 0.7);
     threads_same();
     save_load();
+    optimisers();
     cnn_cfg c = small_cfg(CNN_BN_NONE, CNN_PAD_VALID, 1.0);
     c.ksize = 9;
     refuses(c, "kernel 9×9×2 is larger than the input 8×8×2");
