@@ -71,7 +71,7 @@ $(B)/bench/%: tests/bench/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) -Itests $< $(LIBS) $(LDLIBS) -o $@
 
-test-build: all $(TESTS)
+test-build: all $(TESTS) $(BENCHES)
 
 # The reference build, then the sanitizer build; one total at the end.
 test:

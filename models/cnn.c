@@ -3,8 +3,10 @@
  * kernel of kernels.h; this file owns the parameter block, the workspace,
  * the order of the layers and the file format.
  */
+#define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <math.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -188,6 +190,27 @@ static double *bn_scratch(cnn *m) { return (double *)(m->bn_istd + ((m->cfg.bn =
 
 /* ------------------------------------------------------------ forward / backward */
 
+static const char *stage_names[CNN_STAGE_COUNT] = {
+    [CNN_STAGE_CONV_F] = "conv_fwd", [CNN_STAGE_BN_F] = "bn_fwd", [CNN_STAGE_POOL_F] = "pool_fwd",
+    [CNN_STAGE_FC1_F] = "fc1_fwd", [CNN_STAGE_FC2_F] = "fc2_softmax_fwd", [CNN_STAGE_FC2_B] = "fc2_bwd",
+    [CNN_STAGE_FC1_B] = "fc1_bwd", [CNN_STAGE_POOL_B] = "pool_bwd", [CNN_STAGE_BN_B] = "bn_bwd",
+    [CNN_STAGE_CONV_B] = "relu_conv_bwd",
+};
+_Static_assert(CNN_STAGE_COUNT == 10, "a name per stage; stage_s has 10 entries");
+
+const char *cnn_stage_name(int s) { return s >= 0 && s < CNN_STAGE_COUNT ? stage_names[s] : "?"; }
+
+/* Adds the seconds since *t to stage st when profiling; *t = now. */
+static void stage(cnn *m, int st, double *t)
+{
+    if (!m->profile) return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    double now = (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+    if (st >= 0) m->stage_s[st] += now - *t;
+    *t = now;
+}
+
 double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int train)
 {
     const cnn_cfg *c = &m->cfg;
@@ -196,9 +219,12 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
     int F = c->filters, Ho = m->Ho, Wo = m->Wo, H1 = c->hidden, K = c->classes;
     size_t conv = (size_t)B * Ho * Wo;
     m->B = B; m->train = train; m->labels = labels;
+    double t = 0.0;
+    stage(m, -1, &t);
     // a1 (B, Ho, Wo, F) = ReLU(conv(x) + conv_b)
     conv2d_forward(m->a1, m->cols, x, m->conv_w, m->conv_b, B, c->H, c->W, c->C_in, c->ksize,
                    pad_of(c), F, Ho, Wo, ACT_RELU);
+    stage(m, CNN_STAGE_CONV_F, &t);
     // a2 = batch norm of a1: per feature (rows B) or per channel (rows B·Ho·Wo)
     if (c->bn == CNN_BN_FEATURE)
         batchnorm_forward(m->a2, m->xhat, m->bn_mean, m->bn_istd, m->a1, NULL, NULL, B, Ho * Wo * F,
@@ -207,8 +233,10 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
         batchnorm_forward(m->a2, m->xhat, m->bn_mean, m->bn_istd, m->a1, m->bn_gamma, m->bn_beta,
                           (int)conv, F, c->bn_eps, m->bn_run_mean, m->bn_run_var, train, bn_scratch(m));
     const float *bn_out = c->bn == CNN_BN_NONE ? m->a1 : m->a2;
+    stage(m, CNN_STAGE_BN_F, &t);
     // pooled (B, Hp, Wp, F) = the max of each pool×pool window = (B, D) flattened NHWC
     maxpool_forward(m->pooled, m->argmax, bn_out, B, Ho, Wo, F, c->pool);
+    stage(m, CNN_STAGE_POOL_F, &t);
     // h1 (B, hidden) = ReLU(mask ⊙ (pooled · W1 + b1) / keep) = mask ⊙ ReLU(…) / keep (mask ≥ 0)
     matmul_forward(m->h1, NULL, m->pooled, m->W1, m->b1, B, m->D, H1, ACT_RELU);
     m->masked = train && c->keep < 1.0;
@@ -219,11 +247,13 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
             m->h1[i] = m->mask[i] ? m->h1[i] * s : 0.0f;
         }
     }
+    stage(m, CNN_STAGE_FC1_F, &t);
     // probs (B, classes) = softmax(h1 · W2 + b2); dlogits = (probs − onehot)/B
     matmul_forward(m->probs, NULL, m->h1, m->W2, m->b2, B, H1, K, ACT_IDENTITY);
     double total = softmax_ce_forward(m->probs, labels ? m->dlogits : NULL, m->probs, labels, B, K,
                                       1.0f / (float)B, &m->correct);
     m->loss = labels ? total / B : NAN;
+    stage(m, CNN_STAGE_FC2_F, &t);
     return m->loss;
 }
 
@@ -237,28 +267,35 @@ void cnn_backward(cnn *m)
     ASSERT(m->B > 0 && m->labels, "cnn_backward: the last forward had no labels");
     int B = m->B, F = c->filters, Ho = m->Ho, Wo = m->Wo, H1 = c->hidden, K = c->classes;
     size_t conv = (size_t)B * Ho * Wo;
+    double t = 0.0;
+    stage(m, -1, &t);
     memset(m->grads, 0, m->n_params * sizeof *m->grads);
     // dW2 = h1^T · dlogits, db2 = Σ_b dlogits;  dh1 = dlogits · W2^T
     matmul_backward_weight(m->dW2, m->db2, m->h1, m->dlogits, B, H1, K);
     matmul_backward_input(m->dh1, m->dlogits, m->W2, B, H1, K);
+    stage(m, CNN_STAGE_FC2_B, &t);
     // through ReLU and dropout: dz = dh1 · s where h1 > 0 (s = 1/keep, or 1), else 0
     float s = m->masked ? (float)(1.0 / c->keep) : 1.0f;
     for (size_t i = 0; i < (size_t)B * H1; i++) m->dh1[i] = m->h1[i] > 0.0f ? (m->masked ? m->dh1[i] * s : m->dh1[i]) : 0.0f;
     // dW1 = pooled^T · dz, db1 = Σ_b dz;  dpooled = dz · W1^T
     matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
     matmul_backward_input(m->dpooled, m->dh1, m->W1, B, m->D, H1);
+    stage(m, CNN_STAGE_FC1_B, &t);
     // to each window's first maximum
     maxpool_backward(m->da, m->dpooled, m->argmax, conv * F, (size_t)B * m->D);
+    stage(m, CNN_STAGE_POOL_B, &t);
     if (c->bn == CNN_BN_FEATURE)
         batchnorm_backward(m->da, NULL, NULL, m->da, m->xhat, m->bn_istd, NULL, B, Ho * Wo * F, 1, bn_scratch(m));
     else if (c->bn == CNN_BN_CHANNEL)
         batchnorm_backward(m->da, m->dbn_gamma, m->dbn_beta, m->da, m->xhat, m->bn_istd, m->bn_gamma,
                            (int)conv, F, m->train, bn_scratch(m));
+    stage(m, CNN_STAGE_BN_B, &t);
     // through the conv's ReLU: da · [a1 > 0]
     for (size_t i = 0; i < conv * F; i++) if (!(m->a1[i] > 0.0f)) m->da[i] = 0.0f;
     // dconv_w (k·k·C_in, F) = cols^T · da, dconv_b = Σ da
     conv2d_backward_weight(m->dconv_w, m->dconv_b, m->cols, m->da, B, Ho, Wo,
                            c->ksize * c->ksize * c->C_in, F);
+    stage(m, CNN_STAGE_CONV_B, &t);
 }
 
 /* ------------------------------------------------------------ summary */

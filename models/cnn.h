@@ -112,7 +112,18 @@ typedef struct cnn {
     float *da;                          /* (B, Ho, Wo, F) gradient buffer */
     uint8_t *mask;                      /* (B, hidden) dropout mask of 0/1 */
     int masked;                         /* 1 when the last forward drew a mask */
+
+    /* Profiling for the benchmark: when profile = 1, forward and backward
+     * add each stage's wall seconds to stage_s (results never read it). */
+    int profile;
+    double stage_s[10];                 /* CNN_STAGE_* below */
 } cnn;
+
+/* The stages of stage_s, and their names ("conv_fwd", …) via cnn_stage_name. */
+enum { CNN_STAGE_CONV_F, CNN_STAGE_BN_F, CNN_STAGE_POOL_F, CNN_STAGE_FC1_F, CNN_STAGE_FC2_F,
+       CNN_STAGE_FC2_B, CNN_STAGE_FC1_B, CNN_STAGE_POOL_B, CNN_STAGE_BN_B, CNN_STAGE_CONV_B,
+       CNN_STAGE_COUNT };
+const char *cnn_stage_name(int stage);
 
 /* The assignment's network: 28×28×1, 3×3×32 SAME, ReLU, CNN_BN_FEATURE
  * ε = 1e-9, 2×2 pool, 784 hidden, 10 classes, keep 1, seed 1. */
