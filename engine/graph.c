@@ -24,6 +24,7 @@ void graph_free(graph *g)
     free(g->nodes);
     free(g->val);
     free(g->grad);
+    free(g->aux);
     free(g);
 }
 
@@ -182,7 +183,7 @@ void graph_forward(graph *g)
 
 graph_mark_t graph_mark(const graph *g)
 {
-    return (graph_mark_t){g->n, g->ne};
+    return (graph_mark_t){g->n, g->ne, g->na};
 }
 
 void graph_rewind(graph *g, graph_mark_t m)
@@ -191,5 +192,6 @@ void graph_rewind(graph *g, graph_mark_t m)
                 "graph_rewind: mark (%u nodes) is ahead of the tape (%u nodes)", m.nodes, g->n);
     g->n = m.nodes;
     g->ne = m.elems;
+    g->na = m.aux;
     if (g->dirty > m.nodes) g->dirty = m.nodes;
 }
