@@ -46,17 +46,20 @@ struct optim {
     long t;         /* steps taken */
 };
 
-optim *optim_new(const optim_cfg *cfg, const mlp *m)
+optim *optim_new_n(const optim_cfg *cfg, size_t n_params)
 {
     optim *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->c = *cfg;
-    o->n = m->n_params;
+    o->n = n_params;
     if (cfg->kind != OPT_SGD) o->v = calloc(o->n ? o->n : 1, sizeof *o->v);
     if (cfg->kind == OPT_ADAM) o->s = calloc(o->n ? o->n : 1, sizeof *o->s);
     if ((cfg->kind != OPT_SGD && !o->v) || (cfg->kind == OPT_ADAM && !o->s)) { optim_free(o); return NULL; }
     return o;
 }
+
+optim *optim_new(const optim_cfg *cfg, const mlp *m) { return optim_new_n(cfg, m->n_params); }
+optim *optim_new_cnn(const optim_cfg *cfg, const cnn *m) { return optim_new_n(cfg, m->n_params); }
 
 void optim_free(optim *o)
 {
@@ -66,52 +69,94 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* One step on params[0..n) with L2 coefficient lam (0 for biases). */
+/* One step on params[0..n) with L2 coefficient lam (0 for biases). One loop
+ * per kind (the switch outside, so each loop vectorises); the same
+ * operations in the same order for every kind as the formulas in train.h. */
 static void step_range(optim *o, float *restrict p, const float *restrict g,
                        float *restrict v, float *restrict s, size_t n, float lam, float lr_t)
 {
     const float lr = (float)o->c.lr, mu = (float)o->c.momentum, eps = (float)o->c.eps;
     const float b1 = (float)o->c.beta1, b2 = (float)o->c.beta2, rho = (float)o->c.rho;
-    for (size_t i = 0; i < n; i++) {
-        float gi = lam != 0.0f ? g[i] + lam * p[i] : g[i];     /* ∂(loss + λ/2·Σw²)/∂w */
-        switch (o->c.kind) {
-        case OPT_SGD: p[i] -= lr * gi; break;                   // w ← w − αg
-        case OPT_MOMENTUM:                                      // Δw ← g + γΔw;  w ← w − αΔw
-            v[i] = gi + mu * v[i]; p[i] -= lr * v[i]; break;
-        case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
-            v[i] = mu * v[i] - lr * gi; p[i] += v[i]; break;
-        case OPT_ADAM:                                          // w ← w − α_t m / (√v + ε)
+#define GI (lam != 0.0f ? g[i] + lam * p[i] : g[i])        /* ∂(loss + λ/2·Σw²)/∂w */
+    switch (o->c.kind) {
+    case OPT_SGD:                                           // w ← w − αg
+        for (size_t i = 0; i < n; i++) p[i] -= lr * GI;
+        break;
+    case OPT_MOMENTUM:                                      // Δw ← g + γΔw;  w ← w − αΔw
+        for (size_t i = 0; i < n; i++) { v[i] = GI + mu * v[i]; p[i] -= lr * v[i]; }
+        break;
+    case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
+        for (size_t i = 0; i < n; i++) { v[i] = mu * v[i] - lr * GI; p[i] += v[i]; }
+        break;
+    case OPT_ADAM:                                          // w ← w − α_t m / (√v + ε)
+        for (size_t i = 0; i < n; i++) {
+            float gi = GI;
             v[i] = b1 * v[i] + (1.0f - b1) * gi;
             s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
             p[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
-            break;
-        case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
+        }
+        break;
+    case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
+        for (size_t i = 0; i < n; i++) {
+            float gi = GI;
             v[i] = rho * v[i] + (1.0f - rho) * gi * gi;
             p[i] -= lr * gi / (sqrtf(v[i]) + eps);
-            break;
-        default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
         }
+        break;
+    default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
     }
+#undef GI
 }
 
-void optim_step(optim *o, mlp *m)
+void optim_step_spans(optim *o, float *params, const float *grads, size_t n_params,
+                      const optim_span *spans, int n_spans)
 {
-    if (o->n != m->n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
+    if (o->n != n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, n_params);
     o->t++;
     float lr_t = 0.0f;
     if (o->c.kind == OPT_ADAM)      /* α_t = α·√(1 − β2^t) / (1 − β1^t) */
         lr_t = (float)(o->c.lr * sqrt(1.0 - pow(o->c.beta2, (double)o->t)) / (1.0 - pow(o->c.beta1, (double)o->t)));
     float lam = (float)o->c.l2;
-    for (int l = 0; l < m->L; l++) {
-        size_t off = (size_t)(m->W[l] - m->params), nw = (size_t)m->rows[l] * m->cfg.sizes[l + 1];
-        step_range(o, m->params + off, m->grads + off, o->v ? o->v + off : NULL,
-                   o->s ? o->s + off : NULL, nw, lam, lr_t);
-        if (m->b[l]) {
-            size_t ob = (size_t)(m->b[l] - m->params), nb = (size_t)m->cfg.sizes[l + 1];
-            step_range(o, m->params + ob, m->grads + ob, o->v ? o->v + ob : NULL,
-                       o->s ? o->s + ob : NULL, nb, 0.0f, lr_t);
-        }
+    for (int i = 0; i < n_spans; i++) {
+        size_t off = spans[i].off, n = spans[i].n;
+        ASSERT(off <= n_params && n <= n_params - off, "optim_step: span %zu+%zu past %zu parameters", off, n, n_params);
+        step_range(o, params + off, grads + off, o->v ? o->v + off : NULL, o->s ? o->s + off : NULL,
+                   n, spans[i].decay ? lam : 0.0f, lr_t);
     }
+}
+
+void optim_step(optim *o, mlp *m)
+{
+    optim_span sp[2 * MLP_MAX_LAYERS];
+    int k = 0;
+    for (int l = 0; l < m->L; l++) {
+        sp[k++] = (optim_span){(size_t)(m->W[l] - m->params), (size_t)m->rows[l] * m->cfg.sizes[l + 1], 1};
+        if (m->b[l]) sp[k++] = (optim_span){(size_t)(m->b[l] - m->params), (size_t)m->cfg.sizes[l + 1], 0};
+    }
+    optim_step_spans(o, m->params, m->grads, m->n_params, sp, k);
+}
+
+/* The cnn's block in order: L2 on conv_w, W1, W2 only. */
+static int cnn_spans(const cnn *m, optim_span *sp)
+{
+    const float *p[] = {m->conv_w, m->conv_b, m->bn_gamma, m->bn_beta, m->W1, m->b1, m->W2, m->b2};
+    const int decay[] = {1, 0, 0, 0, 1, 0, 1, 0};
+    int k = 0;
+    for (int i = 0; i < 8; i++) {
+        if (!p[i]) continue;
+        size_t off = (size_t)(p[i] - m->params);
+        if (k) sp[k - 1].n = off - sp[k - 1].off;
+        sp[k++] = (optim_span){off, 0, decay[i]};
+    }
+    sp[k - 1].n = m->n_params - sp[k - 1].off;
+    return k;
+}
+
+void optim_step_cnn(optim *o, cnn *m)
+{
+    optim_span sp[8];
+    int k = cnn_spans(m, sp);
+    optim_step_spans(o, m->params, m->grads, m->n_params, sp, k);
 }
 
 /* ------------------------------------------------------------ metrics */

@@ -26,6 +26,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cnn.h"
 #include "mlp.h"
 
 /* A data set as the training loop sees it: a view, nothing owned.
@@ -74,6 +75,19 @@ void optim_free(optim *o);
 /* One step from m->grads (the batch mean gradient, L2 not included: the
  * step adds λw itself). Leaves the grads as they were. */
 void optim_step(optim *o, mlp *m);
+
+/* The same optimisers over any parameter block (params and a grads block
+ * that mirrors it): the state is for n_params floats, and a step walks the
+ * spans in order, each with L2 (decay = 1: the weight matrices) or without
+ * (biases, batch-norm scale and shift). optim_step is this with the mlp's
+ * W[l] (decayed) and b[l] spans. */
+typedef struct { size_t off, n; int decay; } optim_span;
+optim *optim_new_n(const optim_cfg *cfg, size_t n_params);
+void optim_step_spans(optim *o, float *params, const float *grads, size_t n_params,
+                      const optim_span *spans, int n_spans);
+/* For a cnn (cnn.h): L2 on conv_w, W1 and W2 only. */
+optim *optim_new_cnn(const optim_cfg *cfg, const cnn *m);
+void optim_step_cnn(optim *o, cnn *m);
 
 /* ---------------------------------------------------------------- metrics */
 
