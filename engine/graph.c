@@ -37,6 +37,7 @@ void graph_free(graph *g)
     free(g->nodes);
     free(g->val);
     free(g->grad);
+    free(g->aux);
     free(g);
 }
 
@@ -254,7 +255,7 @@ void graph_forward(graph *g)
 
 graph_mark_t graph_mark(const graph *g)
 {
-    return (graph_mark_t){g->n, g->ne};
+    return (graph_mark_t){g->n, g->ne, g->na};
 }
 
 void graph_rewind(graph *g, graph_mark_t m)
@@ -263,6 +264,7 @@ void graph_rewind(graph *g, graph_mark_t m)
                 "graph_rewind: mark (%u nodes) is ahead of the tape (%u nodes)", m.nodes, g->n);
     g->n = m.nodes;
     g->ne = m.elems;
+    g->na = m.aux;
     if (g->dirty > m.nodes) g->dirty = m.nodes;
     drop_names(g, m.nodes);
 }

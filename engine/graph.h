@@ -23,7 +23,7 @@ typedef struct graph graph;
  * the arena grows (pointers into values do not; see graph_val). */
 typedef struct { uint32_t id; } node;
 
-typedef struct { uint32_t nodes, elems; } graph_mark_t;
+typedef struct { uint32_t nodes, elems, aux; } graph_mark_t;
 
 /* A new empty tape, or NULL when out of memory. Pair with graph_free. */
 graph *graph_new(void);

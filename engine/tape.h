@@ -23,6 +23,7 @@ typedef enum {
     OP_MATMUL, OP_TRANSPOSE,
     OP_SUM, OP_SUM_ROWS, OP_SUM_COLS, OP_MEAN,
     OP_SOFTMAX, OP_LOG_SOFTMAX, OP_SOFTMAX_CE, OP_MSE,
+    OP_RESHAPE, OP_CONV2D, OP_MAXPOOL2D, OP_BN_TRAIN, OP_BN_INFER,
     OP_COUNT
 } op_kind;
 
@@ -46,6 +47,10 @@ struct graph {
                             until the first name; owned, like each name */
     uint32_t names_cap;  /* entries allocated in names */
     uint32_t names_end;  /* no name at or above this node: rewind stops here */
+    uint32_t *aux;       /* side array of per-op shape parameters (conv,
+                            pool: H, W, C, k, …), so the node record stays
+                            32 bytes; a node's k holds its first index; owned */
+    uint32_t na, acap;   /* aux entries used / allocated; rewound with the tape */
 };
 
 #include "fail.h"       /* ASSERT / FAIL: programmer errors, file:line */
