@@ -92,7 +92,30 @@ expect_status 2 "good and bad file"
 head -c 4096 /dev/urandom >"$tmp/junk"
 run "$tmp/junk"; expect_status 2 "binary junk"
 : >"$tmp/empty"
-run "$tmp/empty"; expect_status 0 "empty file"
+run "$tmp/empty"; expect_status 2 "empty file"
+grep -q "empty: no claims" "$tmp/err" && ok || bad "empty file: 'no claims'"
+printf 'given x\nlet f = x^2   # a derivation without a claim\n' >"$tmp/noclaim"
+run "$tmp/noclaim"; expect_status 2 "no claim"
+grep -q "noclaim: no claims" "$tmp/err" && [ ! -s "$tmp/out" ] && ok || bad "no claim: message"
+# the work of a run is bounded: refused at once, with the --points that fit
+{ printf 'given o[30]\nlet y[i] = exp(o[i]) / sum(k, exp(o[k]))\n'
+  for c in 1 2 3 4 5 6 7 8 9 10; do echo 'claim d y[i] / d o[j] = y[i]*(delta(i,j) - y[j])'; done; } >"$tmp/big"
+st=0; timeout 10 "$V" --points 10000 "$tmp/big" >"$tmp/out" 2>"$tmp/err" || st=$?
+expect_status 2 "--points 10000 on a big file"
+grep -q -- "--points 10000: these claims need about .* the limit for a run is 2e+08 (--points [0-9]* or fewer fit)" "$tmp/err" \
+    && ok || { bad "--points 10000: message"; cat "$tmp/err"; }
+# 199 nested parentheses on a 64 KB main stack (128 KB under ASan, whose
+# frames are several times larger): a located error, never a crash
+{ printf 'given x\nlet f = '; head -c 199 /dev/zero | tr '\0' '('; printf x; head -c 199 /dev/zero | tr '\0' ')'
+  printf '\nclaim d f / d x = 1\n'; } >"$tmp/nest"
+stack=64; case "$B" in *asan*) stack=128 ;; esac
+st=0; (ulimit -s $stack; exec "$V" "$tmp/nest") >"$tmp/out" 2>"$tmp/err" || st=$?
+expect_status 2 "199 nested parentheses, ${stack} KB stack"
+grep -q 'nested too deeply' "$tmp/err" && ok || bad "199 nested parentheses: message"
+python3 -c 'print("given x\nlet f = x" + "+x"*999 + "\nclaim d f / d x = 1000")' >"$tmp/chain" 2>/dev/null \
+    || { printf 'given x\nlet f = x'; for i in $(seq 999); do printf '+x'; done; printf '\nclaim d f / d x = 1000\n'; } >"$tmp/chain"
+st=0; (ulimit -s $stack; exec "$V" "$tmp/chain") >"$tmp/out" 2>"$tmp/err" || st=$?
+expect_status 0 "a chain of 1000 additions, ${stack} KB stack"
 { printf 'given x\nlet f = '; head -c 1048576 /dev/zero | tr '\0' '('; echo x; } >"$tmp/deep"
 run "$tmp/deep"; expect_status 2 "1 MB of nesting"
 grep -q 'nested too deeply' "$tmp/err" && ok || bad "1 MB of nesting: message"

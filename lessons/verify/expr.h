@@ -27,11 +27,13 @@
 #define EXPR_MAX_RANK 4            /* indices per quantity: W[i][j]… */
 #define EXPR_MAX_ENTRIES 1000      /* entries per quantity (product of sizes) */
 #define EXPR_MAX_INPUTS 100000     /* entries of all `given`s together */
-#define EXPR_MAX_NESTING 200       /* parentheses / calls / unary signs */
+#define EXPR_MAX_NESTING 64        /* parentheses / calls / unary signs (a 64 KB stack suffices) */
 #define EXPR_MAX_DEPTH 1000        /* operations in one chain (a+b+c+…) */
 #define EXPR_MAX_NODES 1000000     /* graph nodes per point for one claim */
 #define EXPR_MAX_WORK 5000000.0    /* node visits per point for one claim */
 #define EXPR_MAX_FILE_WORK 10000000.0 /* the same, summed over a file */
+#define EXPR_MAX_RUN_WORK 200000000.0 /* node visits of a whole run, points × claims: 20 points of a
+                                         file at EXPR_MAX_FILE_WORK (verify refuses more) */
 
 /* A located error: 1-based line and column (columns count characters,
  * not bytes) and what was expected. */
