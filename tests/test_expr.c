@@ -335,9 +335,11 @@ static void test_errors(void)
              "claim for i j: d o[i]/d o[j] = 0\n            ^\n");
     ERROR_IS("given o[3]\nclaim d o[i] = 1\n",
              "t:2:14: expected '/' between d A and d B, found '='\nclaim d o[i] = 1\n             ^\n");
+    /* a claim may now compare values (claim A = B), so o[i] / d o[j] reads
+     * as o[i] divided by a derivative that lacks its '/ d B' */
     ERROR_IS("given o[3]\nclaim o[i] / d o[j] = 1\n",
-             "t:2:7: expected 'd' and a quantity to differentiate (claim d A / d B = ...), found 'o'\n"
-             "claim o[i] / d o[j] = 1\n      ^\n");
+             "t:2:21: expected '/' between d A and d B, found '='\n"
+             "claim o[i] / d o[j] = 1\n                    ^\n");
     ERROR_IS("given o[3]\nclaim d o[i] / d o[j]\n",
              "t:2:22: expected '=' and the claimed derivative, found end of line\nclaim d o[i] / d o[j]\n                     ^\n");
     ERROR_IS("given o[3]\nclaim d o / d o[j] = 1\n",

@@ -34,8 +34,15 @@ run "$D/mistakes.txt"
 expect_status 1 mistakes
 [ "$(count FAILS)" -eq "$claims" ] && [ "$(count HOLDS)" -eq 0 ] && ok \
     || bad "mistakes: $(count HOLDS) HOLDS, $(count FAILS) FAILS of $claims claims"
-[ "$(grep -c '^       at ' "$tmp/out")" -eq "$claims" ] && ok || bad "mistakes: an 'at' line per claim"
-[ "$(grep -c ': claimed .*, engine ' "$tmp/out")" -eq "$claims" ] && ok || bad "mistakes: claimed vs engine per claim"
+# a counterexample per failing link (a chain of three links with two wrong
+# counts twice)
+links=$((claims + 1))
+[ "$(grep '^       at ' "$tmp/out" | grep -vc ': claimed ')" -eq "$links" ] && ok || bad "mistakes: an 'at' line per failing link"
+[ "$(grep -c ': claimed .*, \(engine\|left side\) ' "$tmp/out")" -eq "$links" ] && ok || bad "mistakes: claimed vs engine per failing link"
+grep -q '^FAILS  d L / d o\[i\] = sum(j, .*(link 2 of 3 is the first wrong one; max error 2; ' "$tmp/out" && ok \
+    || bad "mistakes: the chain names its first wrong link"
+grep -q '^       link 1: .*  HOLDS  ' "$tmp/out" && [ "$(grep -c '^       link [23]: .*  FAILS  ' "$tmp/out")" -eq 2 ] && ok \
+    || bad "mistakes: a verdict per link"
 if diff "$tmp/out" tests/golden/verify_mistakes.expected >"$tmp/diff"; then ok
 else bad "mistakes output differs from tests/golden/verify_mistakes.expected"; head -n 20 "$tmp/diff"; fi
 
@@ -76,6 +83,25 @@ run --tol 1e-5 -e 'given x in (-2, 2)
 let f = 1.7159*tanh(2*x/3)
 claim d f / d x = 1.14393*(1 - tanh(2*x/3)^2)'
 expect_status 0 "--tol 1e-5 accepts a rounded constant"
+
+# a claim that holds by the absolute floor alone says so; a claim of 0 that
+# the engine meets within rounding does not
+run -e 'given x
+let f = 1e-13*x
+claim d f / d x = 0'
+expect_status 0 "vacuous claim"
+grep -q '^       warning: every value compared is below 0.001 .* the check was vacuous' "$tmp/out" && ok \
+    || bad "vacuous claim: warning"
+run "$D/02_local_derivatives.txt"
+! grep -q 'vacuous' "$tmp/out" && ok || bad "02: a true zero called vacuous"
+# a non-finite claimed value is never agreement
+for rhs in 'x/0' 'log(-1 - x^2)' 'exp(1000)'; do
+    run -e "given x
+let f = x
+claim d f / d x = $rhs"
+    expect_status 1 "non-finite claim $rhs"
+    grep -q '^FAILS' "$tmp/out" && ok || bad "non-finite claim $rhs: verdict"
+done
 
 # malformed input: exit 2, file:line:col, the line, a caret; nothing on stdout
 printf 'given o[3]\nlet y[i] = exp(o[i]) / sum(k, exp(o[j]))\n' >"$tmp/bad.txt"

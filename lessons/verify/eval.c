@@ -128,6 +128,22 @@ node ev(evctx *c, const ast *e)
         break;
     case E_FN:
         return ev_fn(c, e);
+    case E_DERIV: {
+        /* a value on the tape, not a function of the inputs: the claim's
+         * sides are compared, never differentiated */
+        double d = c->deriv(c->dctx, e, c->env);
+        if (!isfinite(d)) {
+            sbuf nb = {0};
+            sb_printf(&nb, "the derivative d ");
+            sb_ref(&nb, &c->p->q[e->q], e->s, c->env);
+            sb_printf(&nb, " / d ");
+            sb_ref(&nb, &c->p->q[e->dq], e->ds, c->env);
+            note_bad(c, "%s is %s there", nb.s ? nb.s : "", nonfinite(d));
+            free(nb.s);
+            d = 0;
+        }
+        return graph_scalar(g, d);
+    }
     default: {                                   /* E_SUM, E_PROD */
         int s = e->slot, n = c->slots[s].range, keep = c->env[s];
         c->env[s] = 0;

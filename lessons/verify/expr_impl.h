@@ -35,7 +35,8 @@ typedef struct chunk {       /* one block of the program's arena */
     _Alignas(16) unsigned char data[];
 } chunk;
 
-enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD };
+/* E_DERIV: d A[..] / d B[..], the engine's derivative at the point. */
+enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD, E_DERIV };
 
 enum { F_EXP, F_LOG, F_SQRT, F_ABS, F_SIN, F_COS, F_TANH, F_SINH, F_COSH, F_SECH,
        F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_COUNT };
@@ -48,7 +49,9 @@ typedef struct ast {
     int line, col;
     int depth;                             /* height of this subtree */
     double num;                            /* E_NUM */
-    int q;                                 /* E_REF: quantity */
+    int q;                                 /* E_REF: quantity; E_DERIV: A */
+    int dq, dterm;                         /* E_DERIV: B, its number in the claim */
+    sub ds[EXPR_MAX_RANK];                 /* E_DERIV: B's subscripts */
     sub s[EXPR_MAX_RANK];                  /* E_REF subscripts; E_DELTA: s[0], s[1] */
     int slot;                              /* E_SUM, E_PROD: the bound index */
     struct ast *a, *b;
@@ -81,16 +84,24 @@ typedef struct {
 enum { C_EQ, C_NE, C_LT, C_GT, C_LE, C_GE };
 #define MAX_COND 8
 #define MAX_LETTERS (2 * EXPR_MAX_RANK)
+#define MAX_SIDES (EXPR_MAX_LINKS + 1)
+#define MAX_DTERMS 32            /* d A / d B terms in one claim */
 
+/* A claim: sides 0…nsides−1 joined by '=', each link (side l = side l+1)
+ * checked at every entry of the claim's index letters. The old form
+ * d A / d B = rhs is side 0 an E_DERIV, side 1 the right-hand side. */
 typedef struct {
     char *text;
     int line, col;
-    int aq, bq;              /* d A / d B */
-    sub as[EXPR_MAX_RANK], bs[EXPR_MAX_RANK];
-    int nletters;            /* slots 0…nletters−1: the claim's index letters */
+    ast *side[MAX_SIDES];
+    char *side_text[MAX_SIDES];  /* each side as written */
+    int nsides;
+    int letter[MAX_LETTERS];     /* slots of the claim's index letters */
+    int nletters;
+    int ndterms;                 /* E_DERIV nodes, numbered 0…ndterms−1 */
+    const ast *dterm[MAX_DTERMS];
     slot *slots;
     int nslots;
-    ast *rhs;
     int ncond;
     struct { sub x, y; int op; } cond[MAX_COND];
     int *closure, nclosure;  /* quantities to build, in definition order */
@@ -146,7 +157,11 @@ typedef struct {
     int scope[EXPR_MAX_NESTING + 2 * EXPR_MAX_RANK + 8]; int nscope;
     int defining_q;          /* name being defined (−1): for "let y = y" */
     const char *defining; int defining_n;
-    int claim_mode;          /* parsing d A / d B: new letters become slots */
+    int claim_mode;          /* parsing a claim's side 0: new letters become its letters */
+    int letter[MAX_LETTERS], nletters;   /* … here */
+    int dterm_first;         /* the next primary starts side 0: dL/dx is d L / d x */
+    int side0_dterm;         /* side 0 was a bare d A / d B (for messages) */
+    const ast *dterm[MAX_DTERMS]; int ndterms;
 } parser;
 
 /* lex.c */
@@ -180,6 +195,7 @@ int ast_count_refs(const ast *e);
 
 /* statements.c */
 int pairs_next(const claim *c, int *env, int *started);
+int claim_pure_dterm(const claim *c, int s);   /* side s is a bare d A / d B */
 
 /* ---- evaluation (eval.c) --------------------------------------------------------- */
 
@@ -195,6 +211,9 @@ typedef struct {
     char why[200];           /* … and why */
     const struct ast **spine;  /* EXPR_MAX_DEPTH slots: chains in evaluation */
     int top;
+    /* E_DERIV: the engine's derivative at this point (check.c) */
+    double (*deriv)(void *ctx, const struct ast *e, const int *env);
+    void *dctx;
 } evctx;
 
 void note_bad(evctx *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
@@ -213,29 +232,41 @@ void sb_ref(sbuf *b, const qty *q, const sub *s, const int *env);
 
 /* ---- the check (check.c), read by the report (report.c) --------------------------- */
 
+/* What one link's comparison found: the worst entry and the facts the
+ * hints read. */
+typedef struct {
+    int *worst_env;          /* the index environment at the worst entry */
+    int worst_point, have_worst;
+    double *snap;            /* the shown values at the worst entry */
+    double ratio;            /* right / left, when the same at every entry */
+    int ratio_ok, ratio_set;
+    long failed_diag, failed_off, checked_diag, checked_off;
+    long tiny;               /* entries where both values are below EXPR_FLOOR */
+    double floor_gap;        /* the largest |right − left| among them */
+    long failed_pos, failed_neg;   /* failing entries where right = +left / −left */
+} link_facts;
+
 typedef struct {
     expr_prog *p;
     const claim *c;
-    const qty *A, *B;
     int points, max_tries, maxslots;
     double tol;
     int *shown, nshown;      /* quantities a counterexample shows */
     size_t nsnap;            /* their entries together */
     double *x;               /* the inputs at this draw */
-    double *snap;            /* the shown values at the worst entry */
-    double *jac;             /* the engine's entries at this point */
     int *env;                /* the claim's index letters */
     const struct ast **spine;  /* evaluation's stack of chains */
     graph *g;
     graph_mark_t empty;
     rng r;
     evctx E;
-    /* the worst entry and the facts the hints read */
-    int worst_env[MAX_LETTERS], worst_point, have_worst;
-    double ratio;            /* claimed / engine, when the same at every entry */
-    int ratio_ok, ratio_set;
-    long failed_diag, failed_off, checked_diag, checked_off;
-    long tiny;               /* entries where both values are below EXPR_FLOOR */
+    double *vals;            /* side s at entry n: vals[s * pairs + n] */
+    size_t npairs;
+    unsigned gen;            /* the draw; the derivative cache's stamp */
+    struct dcache { unsigned *stamp; double **row; } *dc;   /* per E_DERIV, per entry of A */
+    int oom;
+    link_facts link[EXPR_MAX_LINKS];
+    int worst_point;         /* of the first failing link */
     char last_why[200];      /* why the last draw was thrown away */
 } checker;
 

@@ -270,7 +270,11 @@ static void check_sources(run *R)
                 R->status = 2;
                 continue;
             }
-            if (v.checked)
+            if (v.checked && v.first_failed >= 0 && v.nlinks > 1)
+                printf("FAILS  %s  (link %d of %d is the first wrong one; max error %.2g; %s:%d)\n",
+                       expr_claim_text(s->prog, c), v.first_failed + 1, v.nlinks, v.max_err, s->name,
+                       expr_claim_line(s->prog, c));
+            else if (v.checked)
                 printf("%s  %s  (max error %.2g; %s:%d)\n", v.holds ? "HOLDS" : "FAILS",
                        expr_claim_text(s->prog, c), v.max_err, s->name, expr_claim_line(s->prog, c));
             else

@@ -128,6 +128,10 @@ int find_scope(const parser *P, const char *s, int n)
         const slot *sl = &P->slots[P->scope[k]];
         if (sl->nlen == n && memcmp(sl->name, s, (size_t)n) == 0) return P->scope[k];
     }
+    for (int k = 0; k < P->nletters; k++) {        /* a claim's letters hold on every side */
+        const slot *sl = &P->slots[P->letter[k]];
+        if (sl->nlen == n && memcmp(sl->name, s, (size_t)n) == 0) return P->letter[k];
+    }
     return -1;
 }
 

@@ -41,6 +41,18 @@ static void enter(parser *P)
         FAIL_TOK(P, "expression nested too deeply (more than %d levels)", EXPR_MAX_NESTING);
 }
 
+/* A new index letter of the claim (on its left side): the claim checks
+ * every value of it. */
+static int claim_letter(parser *P, const tok *it)
+{
+    check_index_name(P, it);
+    if (P->nletters == MAX_LETTERS)
+        lex_fail(P, it->line, it->col, "at most %d index letters per claim", MAX_LETTERS);
+    int s = new_slot(P, it);
+    P->letter[P->nletters++] = s;
+    return s;
+}
+
 /* Parses the subscripts of quantity q after its name (token nm). In claim
  * mode a new letter becomes an index of the claim. */
 void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout)
@@ -66,11 +78,7 @@ void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout)
             out[n].v = (int)it.num;
         } else if (it.kind == T_NAME) {
             int s = find_scope(P, it.s, it.n);
-            if (s < 0 && P->claim_mode) {
-                check_index_name(P, &it);
-                s = new_slot(P, &it);
-                P->scope[P->nscope++] = s;
-            }
+            if (s < 0 && P->claim_mode) s = claim_letter(P, &it);
             if (s < 0) {
                 if (find_qty(P->p, it.s, it.n) >= 0)
                     lex_fail(P, it.line, it.col,
@@ -81,8 +89,9 @@ void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout)
                             "index '%.*s' is not bound: put it on the left side (%.*s[%.*s]) or sum over it "
                             "(sum(%.*s, ...))", it.n, it.s, P->defining_n, P->defining, it.n, it.s, it.n, it.s);
                 lex_fail(P, it.line, it.col,
-                        "index '%.*s' is not bound: use it in d A / d B or sum over it (sum(%.*s, ...))",
-                        it.n, it.s, it.n, it.s);
+                        "index '%.*s' is not bound: use it %s or sum over it (sum(%.*s, ...))",
+                        it.n, it.s, P->side0_dterm ? "in d A / d B" : "on the left side of the claim",
+                        it.n, it.s);
             }
             range_slot(P, s, q, n, &it);
             out[n].lit = 0;
@@ -188,6 +197,78 @@ static ast *parse_call(parser *P, const tok *nm)
     return e;
 }
 
+/* 'd' then a quantity (or the shorthand dL): the quantity's name token. */
+static tok parse_d(parser *P, const char *where)
+{
+    char b[64];
+    tok t = P->t;
+    if (t.kind == T_NAME && name_is(t.s, t.n, "d")) {
+        lex_next(P);
+        tok q = P->t;
+        if (q.kind == T_OP && q.c == '(')
+            FAIL_TOK(P, "d takes a quantity, not an expression: define it first (let f = ...), then d f / d x");
+        if (q.kind != T_NAME)
+            FAIL_TOK(P, "expected a quantity after 'd', found %s", tok_desc(&q, b, sizeof b));
+        lex_next(P);
+        return q;
+    }
+    if (t.kind == T_NAME && t.n > 1 && t.s[0] == 'd' && find_qty(P->p, t.s + 1, t.n - 1) >= 0) {
+        lex_next(P);
+        tok q = t;
+        q.s++; q.n--; q.col++;
+        return q;
+    }
+    FAIL_TOK(P, "expected 'd' and a quantity %s (claim d A / d B = ...), found %s", where, tok_desc(&t, b, sizeof b));
+}
+
+static int dterm_qty(parser *P, const tok *t)
+{
+    int q = find_qty(P->p, t->s, t->n);
+    if (q < 0)
+        lex_fail(P, t->line, t->col, "unknown quantity '%.*s': a claim is about quantities defined before it "
+                "(with given or let)", t->n, t->s);
+    return q;
+}
+
+/* Does the name t start d A / d B? 'd' followed by a name, or dL where L
+ * is a quantity. A quantity's own name wins (a helper called dout), except
+ * at the start of a claim, where dL/dx has always meant d L / d x. */
+static int is_dterm(const parser *P, const tok *t, int first)
+{
+    if (name_is(t->s, t->n, "d") && find_qty(P->p, "d", 1) < 0) {
+        /* peek: the next character that is not a blank starts a name */
+        size_t k = t->end;
+        while (k < P->len && (P->src[k] == ' ' || P->src[k] == '\t')) k++;
+        unsigned char ch = k < P->len ? (unsigned char)P->src[k] : 0;
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
+    }
+    if (t->n > 1 && t->s[0] == 'd' && find_qty(P->p, t->s + 1, t->n - 1) >= 0)
+        return first || find_qty(P->p, t->s, t->n) < 0;
+    return 0;
+}
+
+/* d A[..] / d B[..]: the engine's derivative at the point, through B with
+ * everything else held fixed when B is defined. */
+static ast *parse_dterm(parser *P)
+{
+    tok at = P->t;
+    if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
+    ast *e = mk(P, E_DERIV, at.line, at.col, NULL, NULL);
+    tok a = parse_d(P, "to differentiate");
+    e->q = dterm_qty(P, &a);
+    int n;
+    parse_subs(P, e->q, &a, e->s, &n);
+    e->nsub = (unsigned char)n;
+    expect_op(P, '/', "'/' between d A and d B");
+    tok bt = parse_d(P, "after '/'");
+    e->dq = dterm_qty(P, &bt);
+    parse_subs(P, e->dq, &bt, e->ds, &n);
+    e->konst = 0;
+    e->dterm = P->ndterms;
+    P->dterm[P->ndterms++] = e;
+    return e;
+}
+
 static ast *parse_primary(parser *P)
 {
     char b[64];
@@ -208,6 +289,9 @@ static ast *parse_primary(parser *P)
     }
     if (t.kind != T_NAME)
         FAIL_TOK(P, "expected a number, a name or '(', found %s", tok_desc(&t, b, sizeof b));
+    int first = P->dterm_first;
+    P->dterm_first = 0;
+    if (is_dterm(P, &t, first)) return parse_dterm(P);
     lex_next(P);
     if (is_op(P, '(')) return parse_call(P, &t);
     int q = find_qty(P->p, t.s, t.n);
@@ -311,6 +395,7 @@ double ast_cost(const parser *P, const ast *e)
     for (; is_binary(e); e = e->a) total += 1 + (e->b ? ast_cost(P, e->b) : 0);
     switch (e->kind) {
     case E_REF: return total;
+    case E_DERIV: return total + 1;
     case E_NUM: case E_DELTA: return total + 1;
     case E_SUM: case E_PROD: return total + P->slots[e->slot].range * (ast_cost(P, e->a) + 1);
     case E_POW: return total + 3 + ast_cost(P, e->a) + ast_cost(P, e->b);
@@ -322,9 +407,13 @@ double ast_cost(const parser *P, const ast *e)
 void ast_refs(expr_prog *p, const ast *e, int mark, int *list, int *n)
 {
     for (; e; e = e->a) {
-        if (e->kind == E_REF && p->stamp[e->q] != mark) {
+        if ((e->kind == E_REF || e->kind == E_DERIV) && p->stamp[e->q] != mark) {
             p->stamp[e->q] = mark;
             list[(*n)++] = e->q;
+        }
+        if (e->kind == E_DERIV && p->stamp[e->dq] != mark) {
+            p->stamp[e->dq] = mark;
+            list[(*n)++] = e->dq;
         }
         if (e->b) ast_refs(p, e->b, mark, list, n);
     }
@@ -334,7 +423,7 @@ int ast_count_refs(const ast *e)
 {
     int n = 0;
     for (; e; e = e->a) {
-        n += e->kind == E_REF;
+        n += (e->kind == E_REF) + 2 * (e->kind == E_DERIV);
         if (e->b) n += ast_count_refs(e->b);
     }
     return n;

@@ -58,19 +58,45 @@ void sb_ref(sbuf *b, const qty *q, const sub *s, const int *env)
 
 #define INDENT "       "
 
-/* The worst counterexample: where it fails, the inputs and the quantities
- * the claim names at that point, the entry, claimed vs engine. */
-static void report_counterexample(sbuf *b, const checker *k, const expr_verdict *v)
+/* The entry of link l that a counterexample names, by its left side: the
+ * derivative or the quantity's entry, else the claim's letters. Returns
+ * whether the left side is the engine's (a derivative or a quantity). */
+static int report_entry(sbuf *b, const checker *k, int l)
 {
     const expr_prog *p = k->p;
     const claim *c = k->c;
+    const ast *L = c->side[l];
+    const int *env = k->link[l].worst_env;
+    if (L->kind == E_DERIV) {
+        sb_printf(b, "d ");
+        sb_ref(b, &p->q[L->q], L->s, env);
+        sb_printf(b, " / d ");
+        sb_ref(b, &p->q[L->dq], L->ds, env);
+        return 1;
+    }
+    if (L->kind == E_REF) { sb_ref(b, &p->q[L->q], L->s, env); return 1; }
+    if (c->nletters == 0) { sb_printf(b, "the values"); return 0; }
+    sb_printf(b, "at ");
+    for (int i = 0; i < c->nletters; i++) {
+        const slot *s = &c->slots[c->letter[i]];
+        sb_printf(b, "%s%.*s = %d", i ? ", " : "", s->nlen, s->name, env[c->letter[i]]);
+    }
+    return 0;
+}
+
+/* The worst counterexample of link l: where it fails, the inputs and the
+ * quantities the claim names at that point, the entry, claimed vs engine. */
+static void report_counterexample(sbuf *b, const checker *k, const expr_link *lv, int points, int l)
+{
+    const expr_prog *p = k->p;
+    const link_facts *f = &k->link[l];
     char cb[64], eb[64];
-    int prec = v->max_err > 0 && isfinite(v->max_err) ? (int)ceil(-log10(v->max_err)) + 2 : 6;
+    int prec = lv->max_err > 0 && isfinite(lv->max_err) ? (int)ceil(-log10(lv->max_err)) + 2 : 6;
     if (prec < 6) prec = 6;
     if (prec > 17) prec = 17;
     sb_printf(b, INDENT "fails at %ld of %ld entries (%d points); the worst, at point %d:\n",
-              v->failed, v->entries, v->points, k->worst_point + 1);
-    const double *sp = k->snap;
+              lv->failed, lv->entries, points, f->worst_point + 1);
+    const double *sp = f->snap;
     int first_let = 1;
     sb_printf(b, INDENT "at ");
     for (int s = 0; s < k->nshown; s++) {
@@ -85,53 +111,78 @@ static void report_counterexample(sbuf *b, const checker *k, const expr_verdict 
         sb_values(b, sp, q->dim, q->rank);
         sp += q->size;
     }
-    sb_printf(b, "\n" INDENT "d ");
-    sb_ref(b, k->A, c->as, k->worst_env);
-    sb_printf(b, " / d ");
-    sb_ref(b, k->B, c->bs, k->worst_env);
-    snprintf(cb, sizeof cb, "%.*g", prec, v->claimed);
-    snprintf(eb, sizeof eb, "%.*g", prec, v->engine);
-    sb_printf(b, ": claimed %s, engine %s\n", v->claimed == 0 ? "0" : cb, v->engine == 0 ? "0" : eb);
+    sb_printf(b, "\n" INDENT);
+    int engine = report_entry(b, k, l);
+    snprintf(cb, sizeof cb, "%.*g", prec, lv->claimed);
+    snprintf(eb, sizeof eb, "%.*g", prec, lv->engine);
+    sb_printf(b, ": claimed %s, %s %s\n", lv->claimed == 0 ? "0" : cb, engine ? "engine" : "left side",
+              lv->engine == 0 ? "0" : eb);
 }
 
-/* A hint when the error has a telling shape. */
-static void report_hint(sbuf *b, const checker *k, const expr_verdict *v)
+/* A hint when the error of link l has a telling shape. */
+static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
 {
     const claim *c = k->c;
-    int same = k->ratio_ok && k->ratio_set;
-    if (same && fabs(k->ratio + 1) <= 1e-9)
-        sb_printf(b, INDENT "hint: claimed = -engine at every entry: a sign slip?\n");
-    else if (same && fabs(k->ratio - 1) < 1e-3)
-        sb_printf(b, INDENT "hint: claimed = %.9g x engine at every entry: looks like rounding "
-                  "(a constant written with too few digits?)\n", k->ratio);
+    const link_facts *f = &k->link[l];
+    const char *E = c->side[l]->kind == E_DERIV || c->side[l]->kind == E_REF ? "engine" : "left side";
+    int same = f->ratio_ok && f->ratio_set;
+    if (same && fabs(f->ratio + 1) <= 1e-9)
+        sb_printf(b, INDENT "hint: claimed = -%s at every entry: a sign slip?\n", E);
+    else if (same && fabs(f->ratio - 1) < 1e-3)
+        sb_printf(b, INDENT "hint: claimed = %.9g x %s at every entry: looks like rounding "
+                  "(a constant written with too few digits?)\n", f->ratio, E);
     else if (same)
-        sb_printf(b, INDENT "hint: claimed = %.6g x engine at every entry: a missing or extra factor?\n",
-                  k->ratio);
-    else if (v->max_err < 1e-4)
+        sb_printf(b, INDENT "hint: claimed = %.6g x %s at every entry: a missing or extra factor?\n",
+                  f->ratio, E);
+    else if (f->failed_neg == lv->failed && lv->failed < lv->entries)
+        sb_printf(b, INDENT "hint: claimed = -%s at the %ld failing entries, right at the other %ld: "
+                  "a sign slip in one case?\n", E, lv->failed, lv->entries - lv->failed);
+    else if (lv->max_err < 1e-4)
         sb_printf(b, INDENT "hint: every error is below 1e-4: looks like rounding (a constant written "
                   "with too few digits?)\n");
-    else if (c->nletters > 1 && k->checked_diag > 0 && k->failed_diag == 0 && k->failed_off > 0)
+    else if (c->nletters > 1 && f->checked_diag > 0 && f->failed_diag == 0 && f->failed_off > 0)
         sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: "
                   "a transposed or swapped index?\n");
-    else if (c->nletters > 1 && k->failed_off == 0 && k->checked_off > 0)
+    else if (c->nletters > 1 && f->failed_off == 0 && f->checked_off > 0)
         sb_printf(b, INDENT "hint: wrong only where the indices are equal: a missing delta term?\n");
+}
+
+/* A link that holds: a warning when it holds by the floor alone. */
+static void report_vacuous(sbuf *b, const checker *k, const expr_link *lv, int l)
+{
+    if (lv->vacuous)
+        sb_printf(b, INDENT "warning: every value compared is below %g and they agree only within "
+                  "%.2g, so it holds by the absolute floor alone: the check was vacuous (scale the "
+                  "quantities up?)\n", EXPR_FLOOR, k->link[l].floor_gap);
 }
 
 int report_verdict(const checker *k, expr_verdict *v)
 {
     sbuf b = {0};
+    const claim *c = k->c;
     if (!v->checked) {
         sb_printf(&b, INDENT "cannot be checked: %d draws in a row found no point where it is defined and smooth",
                   k->max_tries);
         if (v->points) sb_printf(&b, " (after %d good points)", v->points);
         sb_printf(&b, "\n" INDENT "the last: %s\n", k->last_why);
-    } else if (!v->holds) {
-        report_counterexample(&b, k, v);
-        report_hint(&b, k, v);
-    } else if (v->resampled) {
+        v->detail = b.s;
+        return b.oom ? -1 : 0;
+    }
+    for (int l = 0; l < v->nlinks; l++) {
+        const expr_link *lv = &v->link[l];
+        if (v->nlinks > 1)
+            sb_printf(&b, INDENT "link %d: %s = %s  %s  (max error %.2g)\n", l + 1, c->side_text[l],
+                      c->side_text[l + 1], lv->holds ? "HOLDS" : "FAILS", lv->max_err);
+        if (!lv->holds) {
+            report_counterexample(&b, k, lv, v->points, l);
+            report_hint(&b, k, lv, l);
+        } else {
+            report_vacuous(&b, k, lv, l);
+        }
+    }
+    if (v->holds && v->resampled)
         sb_printf(&b, INDENT "note: %d draw%s resampled, e.g. %s\n", v->resampled, v->resampled == 1 ? "" : "s",
                   k->last_why);
-    }
     v->detail = b.s;
     return b.oom ? -1 : 0;
 }

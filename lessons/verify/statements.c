@@ -222,37 +222,6 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
     }
 }
 
-/* 'd' then a quantity (or the shorthand dL): the quantity's name token. */
-static tok parse_d(parser *P, const char *where)
-{
-    char b[64];
-    tok t = P->t;
-    if (t.kind == T_NAME && name_is(t.s, t.n, "d")) {
-        lex_next(P);
-        tok q = P->t;
-        if (q.kind != T_NAME)
-            FAIL_TOK(P, "expected a quantity after 'd', found %s", tok_desc(&q, b, sizeof b));
-        lex_next(P);
-        return q;
-    }
-    if (t.kind == T_NAME && t.n > 1 && t.s[0] == 'd' && find_qty(P->p, t.s + 1, t.n - 1) >= 0) {
-        lex_next(P);
-        tok q = t;
-        q.s++; q.n--; q.col++;
-        return q;
-    }
-    FAIL_TOK(P, "expected 'd' and a quantity %s (claim d A / d B = ...), found %s", where, tok_desc(&t, b, sizeof b));
-}
-
-static int claim_qty(parser *P, const tok *t)
-{
-    int q = find_qty(P->p, t->s, t->n);
-    if (q < 0)
-        lex_fail(P, t->line, t->col, "unknown quantity '%.*s': a claim is about quantities defined before it "
-                "(with given or let)", t->n, t->s);
-    return q;
-}
-
 static int cond_true(int op, int x, int y)
 {
     switch (op) {
@@ -268,7 +237,7 @@ static int cond_true(int op, int x, int y)
 static int conds_hold(const claim *c, const int *env)
 {
     for (int k = 0; k < c->ncond; k++) {
-        int x = c->cond[k].x.lit ? c->cond[k].x.v : env[c->cond[k].x.v];
+        int x = c->cond[k].x.lit ? c->cond[k].x.v : env[c->cond[k].x.v];   /* slots */
         int y = c->cond[k].y.lit ? c->cond[k].y.v : env[c->cond[k].y.v];
         if (!cond_true(c->cond[k].op, x, y)) return 0;
     }
@@ -284,8 +253,9 @@ int pairs_next(const claim *c, int *env, int *started)
         if (*started) {
             int k = c->nletters;
             while (k-- > 0) {
-                if (++env[k] < c->slots[k].range) break;
-                env[k] = 0;
+                int l = c->letter[k];
+                if (++env[l] < c->slots[l].range) break;
+                env[l] = 0;
             }
             if (k < 0) return 0;
         }
@@ -335,9 +305,7 @@ static void claim_closure(parser *P, claim *cl_)
     int *list = malloc((size_t)p->nq * sizeof *list);
     if (!stack || !list) { free(stack); free(list); FAIL_TOK(P, "out of memory"); }
     int ns = 0, nl = 0;
-    ast_refs(p, cl.rhs, mark, stack, &ns);
-    if (stamp[cl.aq] != mark) { stamp[cl.aq] = mark; stack[ns++] = cl.aq; }
-    if (stamp[cl.bq] != mark) { stamp[cl.bq] = mark; stack[ns++] = cl.bq; }
+    for (int s = 0; s < cl.nsides; s++) ast_refs(p, cl.side[s], mark, stack, &ns);
     while (ns) {
         int q = stack[--ns];
         list[nl++] = q;
@@ -371,11 +339,21 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
         nodes += q->kind == Q_GIVEN ? q->size : q->cost;
     }
     double pairs = 1;
-    for (int l = 0; l < cl.nletters; l++) pairs *= P->slots[l].range;
-    double asize = p->q[cl.aq].size < pairs ? p->q[cl.aq].size : pairs;
+    for (int l = 0; l < cl.nletters; l++) pairs *= P->slots[cl.letter[l]].range;
     cl.nodes = nodes;
     cl.pairs = pairs;
-    cl.work = nodes + asize * (nodes + p->q[cl.bq].size) + pairs * (ast_cost(P, cl.rhs) + 2);
+    /* a sweep per entry of A used (a bare d A / d B on the left: the
+     * entries it names), each side evaluated at every entry */
+    double sweeps = 0, evals = 0;
+    for (int d = 0; d < cl.ndterms; d++) {
+        const ast *e = cl.dterm[d];
+        double asize = p->q[e->q].size;
+        if (claim_pure_dterm(&cl, 0) && e == cl.side[0] && pairs < asize) asize = pairs;
+        sweeps += asize * (nodes + p->q[e->dq].size);
+    }
+    for (int s = 0; s < cl.nsides; s++)
+        if (!claim_pure_dterm(&cl, s)) evals += pairs * (ast_cost(P, cl.side[s]) + 2);
+    cl.work = nodes + sweeps + evals;
     if (nodes > EXPR_MAX_NODES)
         lex_fail(P, kw->line, kw->col, "this claim needs about %.0f graph nodes per point; the limit is %d", nodes,
                 EXPR_MAX_NODES);
@@ -389,9 +367,50 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
     *cl_ = cl;
 }
 
-static void parse_claim(parser *P, const tok *kw)
+int claim_pure_dterm(const claim *c, int s) { return c->side[s]->kind == E_DERIV; }
+
+/* The conditions' letters, resolved against the claim's letters. */
+static void claim_conds(parser *P, claim *cl, const tok *cnames)
+{
+    for (int k = 0; k < cl->ncond; k++)
+        for (int side = 0; side < 2; side++) {
+            const tok *t = &cnames[2 * k + side];
+            sub *s = side ? &cl->cond[k].y : &cl->cond[k].x;
+            if (t->kind == T_NUM) continue;
+            int sl = -1;
+            for (int l = 0; l < cl->nletters; l++) {
+                const slot *L = &P->slots[cl->letter[l]];
+                if (L->nlen == t->n && memcmp(L->name, t->s, (size_t)t->n) == 0) sl = cl->letter[l];
+            }
+            if (sl < 0)
+                lex_fail(P, t->line, t->col, "'%.*s' in the condition is not an index of %s", t->n, t->s,
+                         P->side0_dterm ? "d A / d B" : "the claim's left side");
+            s->lit = 0;
+            s->v = sl;
+        }
+}
+
+/* The sides after the first: '=' and an expression, as many as written. */
+static void claim_sides(parser *P, claim *cl)
 {
     char b[64];
+    if (!is_op(P, '='))
+        FAIL_TOK(P, "expected '=' and the claimed %s, found %s", P->side0_dterm ? "derivative" : "value",
+                 tok_desc(&P->t, b, sizeof b));
+    while (is_op(P, '=')) {
+        if (cl->nsides == MAX_SIDES)
+            FAIL_TOK(P, "at most %d links (A = B = ...) in one claim", EXPR_MAX_LINKS);
+        lex_next(P);
+        size_t from = (size_t)(P->t.s - P->src);
+        cl->side[cl->nsides] = parse_expr(P);
+        cl->side_text[cl->nsides++] = claim_text(P, from, P->prev_end);
+    }
+}
+
+/* claim [for CONDS:] SIDE = SIDE [= SIDE …] [for CONDS]: the index letters
+ * come from the first side; each '=' is a link checked on its own. */
+static void parse_claim(parser *P, const tok *kw)
+{
     expr_prog *p = P->p;
     if (p->nc == p->capc) {
         int cap = p->capc ? 2 * p->capc : 16;
@@ -413,48 +432,37 @@ static void parse_claim(parser *P, const tok *kw)
         expect_op(P, ':', "':' after the conditions (claim for i != j: d y[i] / d o[j] = ...)");
     }
     P->claim_mode = 1;
-    tok a = parse_d(P, "to differentiate");
-    cl.aq = claim_qty(P, &a);
-    int n;
-    parse_subs(P, cl.aq, &a, cl.as, &n);
-    expect_op(P, '/', "'/' between d A and d B");
-    tok bt = parse_d(P, "after '/'");
-    cl.bq = claim_qty(P, &bt);
-    parse_subs(P, cl.bq, &bt, cl.bs, &n);
-    P->claim_mode = 0;
-    cl.nletters = P->nslots;
-    if (!is_op(P, '='))
-        FAIL_TOK(P, "expected '=' and the claimed derivative, found %s", tok_desc(&P->t, b, sizeof b));
-    lex_next(P);
-    cl.rhs = parse_expr(P);
+    P->dterm_first = 1;
+    size_t from = (size_t)(P->t.s - P->src);
+    cl.side[0] = parse_expr(P);
+    cl.side_text[0] = claim_text(P, from, P->prev_end);
+    cl.nsides = 1;
+    P->claim_mode = P->dterm_first = 0;
+    P->side0_dterm = claim_pure_dterm(&cl, 0);
+    claim_sides(P, &cl);
     if (is_name(P, "for")) {
         if (cl.ncond) FAIL_TOK(P, "conditions are given once, before or after the claim");
         lex_next(P);
         parse_conds(P, &cl, cnames, &ncnames);
     }
     cl.text = claim_text(P, text_from, P->prev_end);
-    for (int k = 0; k < cl.ncond; k++) {
-        for (int side = 0; side < 2; side++) {
-            const tok *t = &cnames[2 * k + side];
-            sub *s = side ? &cl.cond[k].y : &cl.cond[k].x;
-            if (t->kind == T_NUM) continue;
-            int sl = -1;
-            for (int l = 0; l < cl.nletters; l++)
-                if (P->slots[l].nlen == t->n && memcmp(P->slots[l].name, t->s, (size_t)t->n) == 0) sl = l;
-            if (sl < 0)
-                lex_fail(P, t->line, t->col, "'%.*s' in the condition is not an index of d A / d B", t->n, t->s);
-            s->lit = 0;
-            s->v = sl;
-        }
-    }
+    cl.nletters = P->nletters;
+    memcpy(cl.letter, P->letter, sizeof cl.letter);
+    cl.ndterms = P->ndterms;
+    memcpy(cl.dterm, P->dterm, sizeof cl.dterm);
+    claim_conds(P, &cl, cnames);
     cl.slots = P->slots;
     cl.nslots = P->nslots;
-
     claim_closure(P, &cl);
     claim_work(P, &cl, kw);
-    int env[MAX_LETTERS] = {0}, started = 0;
-    if (!pairs_next(&cl, env, &started))
-        lex_fail(P, kw->line, kw->col, "no entry of d %.*s / d %.*s satisfies the conditions", a.n, a.s, bt.n, bt.s);
+    int *env = palloc(P, (size_t)(cl.nslots ? cl.nslots : 1) * sizeof *env), started = 0;
+    if (!pairs_next(&cl, env, &started)) {
+        const ast *d = cl.side[0];
+        if (P->side0_dterm)
+            lex_fail(P, kw->line, kw->col, "no entry of d %.*s / d %.*s satisfies the conditions",
+                     p->q[d->q].nlen, p->q[d->q].name, p->q[d->dq].nlen, p->q[d->dq].name);
+        lex_fail(P, kw->line, kw->col, "no entry of the claim satisfies the conditions");
+    }
     p->c[p->nc++] = cl;
 }
 
@@ -480,6 +488,7 @@ static int parse_all(parser *P)
         P->nscope = 0;
         P->nest = 0;
         P->lx.depth = 0;
+        P->nletters = P->ndterms = P->side0_dterm = 0;
         if (is_name(P, "given")) { lex_next(P); parse_given(P); }
         else if (is_name(P, "let")) { lex_next(P); parse_let(P); }
         else if (is_name(P, "claim")) {
@@ -522,6 +531,8 @@ expr_prog *expr_parse(const char *src, size_t len, expr_error *err)
 
 int expr_claims(const expr_prog *p) { return p ? p->nc : 0; }
 const char *expr_claim_text(const expr_prog *p, int c) { return p->c[c].text; }
+int expr_claim_links(const expr_prog *p, int c) { return p->c[c].nsides - 1; }
+const char *expr_claim_side(const expr_prog *p, int c, int s) { return p->c[c].side_text[s]; }
 int expr_claim_line(const expr_prog *p, int c) { return p->c[c].line; }
 double expr_claim_work(const expr_prog *p, int c) { return p->c[c].work; }
 
