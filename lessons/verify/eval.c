@@ -145,15 +145,19 @@ node ev(evctx *c, const ast *e)
         return graph_scalar(g, d);
     }
     default: {                                   /* E_SUM, E_PROD */
-        int s = e->slot, n = c->slots[s].range, keep = c->env[s];
-        c->env[s] = 0;
-        r = ev(c, e->a);
-        for (int k = 1; k < n; k++) {
-            c->env[s] = k;
+        int sl = e->slot, n = c->slots[sl].range, keep = c->env[sl], first = 1;
+        /* sum(j != i, ...): the entry equal to the excluded index is skipped */
+        int skip = !e->nsub ? -1 : e->s[0].lit ? e->s[0].v : c->env[e->s[0].v];
+        r = (node){0};
+        for (int k = 0; k < n; k++) {
+            if (k == skip) continue;
+            c->env[sl] = k;
             x = ev(c, e->a);
-            r = e->kind == E_SUM ? op_add(g, r, x) : op_mul(g, r, x);
+            r = first ? x : e->kind == E_SUM ? op_add(g, r, x) : op_mul(g, r, x);
+            first = 0;
         }
-        c->env[s] = keep;
+        if (first) r = graph_scalar(g, e->kind == E_SUM ? 0.0 : 1.0);   /* nothing left: empty sum */
+        c->env[sl] = keep;
         break;
     }
     }

@@ -23,8 +23,10 @@
 
 #if defined(__GNUC__)
 #define PRINTF_LIKE(f, a) __attribute__((format(printf, f, a)))
+#define NOINLINE __attribute__((noinline))   /* keeps big frames off the parser's recursive path */
 #else
 #define PRINTF_LIKE(f, a)
+#define NOINLINE
 #endif
 
 /* ---- the program ------------------------------------------------------------ */
@@ -132,13 +134,15 @@ typedef struct {
     const char *s;           /* the token's text */
     int n;                   /* its length in bytes */
     int line, col;
-    size_t end;              /* byte offset just after it */
+    size_t at, end;          /* byte offsets of its start and just after it (t->s
+                                may be a canonical name: \partial is "d") */
     double num;
 } tok;
 
 typedef struct {
     size_t pos;
-    int line, col, depth;    /* depth: open ( and [ — newlines inside are spaces */
+    int line, col, depth;    /* depth: open ( [ { — newlines inside are spaces */
+    int pend2;               /* x²: the 2 comes next */
 } lexstate;
 
 typedef struct {

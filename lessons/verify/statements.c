@@ -272,7 +272,9 @@ static char *claim_text(parser *P, size_t from, size_t to)
     for (size_t k = from; k < to; k++) {
         char ch = P->src[k];
         if (ch == '#') { while (k < to && P->src[k] != '\n') k++; nl = 1; space = 1; continue; }
-        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || ch == '\\') {
+        int cmd = ch == '\\' && k + 1 < to && ((P->src[k + 1] >= 'a' && P->src[k + 1] <= 'z') ||
+                                              (P->src[k + 1] >= 'A' && P->src[k + 1] <= 'Z'));
+        if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || (ch == '\\' && !cmd)) {
             if (ch == '\n' || ch == '\\') nl = 1;
             space = 1;
             continue;
@@ -401,7 +403,7 @@ static void claim_sides(parser *P, claim *cl)
         if (cl->nsides == MAX_SIDES)
             FAIL_TOK(P, "at most %d links (A = B = ...) in one claim", EXPR_MAX_LINKS);
         lex_next(P);
-        size_t from = (size_t)(P->t.s - P->src);
+        size_t from = P->t.at;
         cl->side[cl->nsides] = parse_expr(P);
         cl->side_text[cl->nsides++] = claim_text(P, from, P->prev_end);
     }
@@ -423,7 +425,7 @@ static void parse_claim(parser *P, const tok *kw)
     memset(&cl, 0, sizeof cl);
     cl.line = kw->line;
     cl.col = kw->col;
-    size_t text_from = (size_t)(P->t.s - P->src);
+    size_t text_from = P->t.at;
     tok cnames[2 * MAX_COND];
     int ncnames = 0;
     if (is_name(P, "for")) {
@@ -433,7 +435,7 @@ static void parse_claim(parser *P, const tok *kw)
     }
     P->claim_mode = 1;
     P->dterm_first = 1;
-    size_t from = (size_t)(P->t.s - P->src);
+    size_t from = P->t.at;
     cl.side[0] = parse_expr(P);
     cl.side_text[0] = claim_text(P, from, P->prev_end);
     cl.nsides = 1;
