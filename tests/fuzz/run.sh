@@ -11,6 +11,7 @@ fi
 runs=${FUZZ_RUNS:-1000000}
 mkdir -p build/fuzz
 flags="-std=c11 -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -Wno-unknown-pragmas -Iengine -Imodels -Ilessons -Ilessons/verify"
+flags="$flags -DCHAINRULE_VERSION=\"$(cat VERSION)\""   # lessons/cli.c: --version
 for src in tests/fuzz/fuzz_*.c; do
     [ -f "$src" ] || continue
     name=$(basename "$src" .c); name=${name#fuzz_}
