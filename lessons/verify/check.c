@@ -211,6 +211,7 @@ static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, dou
         lv->failed++;
         if (diag) f->failed_diag++; else f->failed_off++;
         if (fabs(cv + e) <= 1e-9 * fmax(fabs(cv), fabs(e))) f->failed_neg++;
+        if (fabs(cv * e - 1) <= 1e-9) f->failed_recip++;
     }
     if (!(err > lv->max_err || (!f->have_worst && err > k->tol))) return;
     lv->max_err = err;

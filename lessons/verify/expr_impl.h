@@ -247,7 +247,7 @@ typedef struct {
     long failed_diag, failed_off, checked_diag, checked_off;
     long tiny;               /* entries where both values are below EXPR_FLOOR */
     double floor_gap;        /* the largest |right − left| among them */
-    long failed_pos, failed_neg;   /* failing entries where right = +left / −left */
+    long failed_neg, failed_recip; /* failing entries where claimed = −engine / 1/engine */
 } link_facts;
 
 typedef struct {

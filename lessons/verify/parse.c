@@ -414,7 +414,7 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
     char b[64];
     if (!is_op(P, '{')) FAIL_TOK(P, "\\frac takes two groups: \\frac{a}{b}, found %s", tok_desc(&P->t, b, sizeof b));
     lex_next(P);
-    if (is_dterm(P, &P->t, 0) && name_is(P->t.s, P->t.n, "d")) {
+    if (P->t.kind == T_NAME && is_dterm(P, &P->t, 1)) {
         tok at = P->t;
         if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
         ast *e = mk(P, E_DERIV, at.line, at.col, NULL, NULL);
@@ -461,9 +461,9 @@ NOINLINE static ast *parse_name_other(parser *P, const tok *t)
         lex_fail(P, t->line, t->col, "'%.*s' is being defined here: a let can only use quantities defined before it",
                 t->n, t->s);
     for (u = 1; u < t->n && t->s[u] != '_'; u++) {}
-    if (u < t->n && find_qty(P->p, t->s, u) < 0 && find_scope(P, t->s + u + 1, t->n - u - 1) >= 0)
-        lex_fail(P, t->line, t->col, "unknown name '%.*s': %.*s is not declared (did you mean %.*s[%.*s] for a "
-                 "quantity given %.*s[N]?)", t->n, t->s, u, t->s, u, t->s, t->n - u - 1, t->s + u + 1, u, t->s);
+    if (u + 1 < t->n && find_qty(P->p, t->s, u) < 0)
+        lex_fail(P, t->line, t->col, "unknown name '%.*s': did you mean %.*s[%.*s]? (declare %.*s with indices "
+                 "first, e.g. given %.*s[3])", t->n, t->s, u, t->s, t->n - u - 1, t->s + u + 1, u, t->s, u, t->s);
     lex_fail(P, t->line, t->col, "unknown name '%.*s' (define it with given or let first)", t->n, t->s);
 }
 

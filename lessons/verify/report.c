@@ -134,6 +134,8 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
     else if (same)
         sb_printf(b, INDENT "hint: claimed = %.6g x %s at every entry: a missing or extra factor?\n",
                   f->ratio, E);
+    else if (f->failed_recip == lv->failed)
+        sb_printf(b, INDENT "hint: claimed = 1/%s at every failing entry: the reciprocal of the derivative?\n", E);
     else if (f->failed_neg == lv->failed && lv->failed < lv->entries)
         sb_printf(b, INDENT "hint: claimed = -%s at the %ld failing entries, right at the other %ld: "
                   "a sign slip in one case?\n", E, lv->failed, lv->entries - lv->failed);
@@ -141,8 +143,8 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
         sb_printf(b, INDENT "hint: every error is below 1e-4: looks like rounding (a constant written "
                   "with too few digits?)\n");
     else if (c->nletters > 1 && f->checked_diag > 0 && f->failed_diag == 0 && f->failed_off > 0)
-        sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: "
-                  "a transposed or swapped index?\n");
+        sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: the "
+                  "off-diagonal entries are missing (a delta term?) or an index is swapped\n");
     else if (c->nletters > 1 && f->failed_off == 0 && f->checked_off > 0)
         sb_printf(b, INDENT "hint: wrong only where the indices are equal: a missing delta term?\n");
 }

@@ -272,6 +272,7 @@ static char *claim_text(parser *P, size_t from, size_t to)
     for (size_t k = from; k < to; k++) {
         char ch = P->src[k];
         if (ch == '#') { while (k < to && P->src[k] != '\n') k++; nl = 1; space = 1; continue; }
+        if (ch == '\\' && k + 1 < to && strchr(",;!:", P->src[k + 1])) { k++; space = 1; continue; }   /* \, */
         int cmd = ch == '\\' && k + 1 < to && ((P->src[k + 1] >= 'a' && P->src[k + 1] <= 'z') ||
                                               (P->src[k + 1] >= 'A' && P->src[k + 1] <= 'Z'));
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || (ch == '\\' && !cmd)) {
