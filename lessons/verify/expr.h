@@ -104,6 +104,10 @@ int expr_claim_line(const expr_prog *p, int c);
 /* A claim A = B = C has 2 links; side s (0 … links) as written. */
 int expr_claim_links(const expr_prog *p, int c);
 const char *expr_claim_side(const expr_prog *p, int c, int s);
+/* Are claims c1 and c2 about the same thing: both d A / d B of the same
+ * quantities (any subscripts), or both the value of the same quantity?
+ * (How a class's claims are matched to an assignment's.) */
+int expr_claim_same_target(const expr_prog *p, int c1, int c2);
 /* Estimated node visits per point for checking claim c (for callers that
  * want a smaller budget than EXPR_MAX_WORK, e.g. a fuzzer). */
 double expr_claim_work(const expr_prog *p, int c);

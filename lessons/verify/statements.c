@@ -535,6 +535,14 @@ expr_prog *expr_parse(const char *src, size_t len, expr_error *err)
 int expr_claims(const expr_prog *p) { return p ? p->nc : 0; }
 const char *expr_claim_text(const expr_prog *p, int c) { return p->c[c].text; }
 int expr_claim_links(const expr_prog *p, int c) { return p->c[c].nsides - 1; }
+
+int expr_claim_same_target(const expr_prog *p, int c1, int c2)
+{
+    const ast *a = p->c[c1].side[0], *b = p->c[c2].side[0];
+    if (a->kind != b->kind) return 0;
+    if (a->kind == E_DERIV) return a->q == b->q && a->dq == b->dq;
+    return a->kind == E_REF && a->q == b->q;
+}
 const char *expr_claim_side(const expr_prog *p, int c, int s) { return p->c[c].side_text[s]; }
 int expr_claim_line(const expr_prog *p, int c) { return p->c[c].line; }
 double expr_claim_work(const expr_prog *p, int c) { return p->c[c].work; }
