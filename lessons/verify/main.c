@@ -38,17 +38,30 @@ static void print_help(void)
     "  --seed N     seed of the sampled points (default 1); same seed, same output\n"
     "  --tol X      an entry agrees when |claimed - engine| <= X * max(|claimed|, |engine|, %g)\n"
     "               (default 1e-9: a constant rounded to 6 digits is caught)\n"
+    "  --json       the verdicts as one JSON document: a claim per object, a verdict per link\n"
+    "  --gradescope FILE   also write Gradescope's results.json (a test per claim)\n"
+    "  --defs FILE  batch: FILE is the assignment (givens, lets, a claim per question);\n"
+    "               each FILE after it is a student's submission, read after the\n"
+    "               assignment; a question scores 1 when the student's first claim\n"
+    "               about the same derivative (or value) holds. Prints a CSV\n"
+    "               student,question...,score (a malformed submission scores 0)\n"
     "  --help       this text\n"
     "\n"
     "Prints one line per claim, HOLDS or FAILS, the claim as written and its largest\n"
     "error; under a FAILS, the worst counterexample: the sampled inputs (at ...), the\n"
     "quantities the claim names (where ...), the entry, claimed vs engine value, and a\n"
     "hint when the error has a telling shape (a sign slip, a constant factor, rounding,\n"
-    "a transposed index). Exit 0 when every claim holds, 1 when any fails, 2 on a\n"
+    "a reciprocal, a transposed index, a missing delta term). A chain A = B = C gets a\n"
+    "verdict per link and names the first wrong one. Exit 0 when every claim holds, 1 when any fails, 2 on a\n"
     "malformed file, a file with no claim or a bad command line (with\n"
     "file:line:col and a caret).\n"
     "\n",
            VERIFY_MAX_POINTS, EXPR_MAX_RUN_WORK, EXPR_FLOOR);
+}
+
+/* --help, the language: statements, expressions, claims, checking. */
+static void print_help_language(void)
+{
     fputs(
     "THE LANGUAGE — one statement per line; '#' starts a comment; inside ( ) or [ ]\n"
     "a statement may go on over several lines, elsewhere end a line with \\ to go on.\n"
@@ -67,6 +80,11 @@ static void print_help(void)
     "  claim d y[i] / d o[i] = y[i]*(1 - y[i])             same letter twice: the diagonal\n"
     "  claim for i != j: d y[i] / d o[j] = -y[i]*y[j]      only the entries with i != j\n"
     "  claim d y[0] / d o[2] = -y[0]*y[2]                  one entry\n"
+    "  claim d l / d o[i] = sum(j, d l / d y[j] * d y[j] / d o[i]) = y[i] - t[i]\n"
+    "                              a chain: each '=' is a link with its own verdict;\n"
+    "                              d A / d B on the right is the engine's derivative\n"
+    "  claim sum(k, y[k]) = 1      a value claim: both sides compared as values\n"
+    "  let s[i] = sum(j != i, y[j])   a sum over every j but i\n"
     "\n"
     "Expressions: numbers (1, 0.5, 1e-3), e, pi; + - * / ^ with the usual precedence\n"
     "(-x^2 = -(x^2); ^ groups to the right), parentheses; exp log sqrt abs sin cos\n"
@@ -99,6 +117,42 @@ static void print_help(void)
     "the claim FAILS as 'cannot be checked', with the reason.\n"
     "\n",
            expr_defaults().max_tries);
+}
+
+/* --help, LaTeX and Unicode as reports write them, and the limits. */
+static void print_help_latex(void)
+{
+    fputs(
+    "FROM LaTeX — paste an equation as it stands (inside $...$, $$...$$ or bare):\n"
+    "\n"
+    "  LaTeX or Unicode                     reads as\n"
+    "  \\frac{a}{b}                          (a)/(b)\n"
+    "  \\frac{\\partial L}{\\partial o_i}, dL/do_i, ∂L/∂o_i   d L / d o[i]\n"
+    "  y_i, w_{hk}, W_{i,j}, y_1             y[i], w[h][k], W[i][j], y[0]: a subscript\n"
+    "                                       indexes a name declared with indices\n"
+    "                                       (numbers in subscripts count from 1)\n"
+    "  \\sum_k, \\sum_{k=1}^{K}, Σ_k          sum(k, ...) over the product that follows\n"
+    "  \\sum_{j \\neq i}                     sum(j != i, ...): every j but i\n"
+    "  \\prod_k, Π_k                         prod(k, ...)\n"
+    "  \\delta_{ij}, δ_{ij}                  delta(i, j)\n"
+    "  e^{x}, x^{2}, x²                     exp(x), x^2\n"
+    "  \\exp \\log \\ln \\tanh \\sinh \\cosh    exp log log tanh sinh cosh; \\log y_k\n"
+    "  \\sin \\cos \\sqrt{x}                   without parentheses takes what follows\n"
+    "  \\sigma(x), σ(x)                      sigmoid(x)\n"
+    "  \\tanh^2 x                            tanh(x)^2\n"
+    "  \\cdot \\times · × −                   * * * * -\n"
+    "  \\left( \\right) \\, \\quad & \\\\        layout, ignored (\\\\ and \\ at a line's end go on)\n"
+    "  \\mathbf{x} \\boldsymbol{x} \\mathrm{x}  x\n"
+    "  \\text{for } i \\neq j, \\text{if }     for i != j (a condition)\n"
+    "  \\tag{3}, other \\text{...}            ignored\n"
+    "  \\alpha \\lambda \\mu \\gamma ...       names: given \\lambda in (0, 1)\n"
+    "  2x, y_i(1 - y_i), \\delta_k a_j        products (a number after a name, x 2, is refused)\n"
+    "\n"
+    "Not read (refused with the place and what to write): other commands (\\mathbb,\n"
+    "\\begin{cases}, ...), sums over part of a range, f'(x), ^T; y_i for a name not\n"
+    "declared with indices says 'did you mean y[i]?'.\n"
+    "\n",
+          stdout);
     printf(
     "Limits (a bigger file is refused with a message, never hangs): at most %d\n"
     "entries per quantity (sizes 1 to %d), %d input entries in all, %d\n"
@@ -185,7 +239,12 @@ static void read_source(run *R, const char *name)
 static void parse_args(run *R, int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--help") == 0) { print_help(); exit(0); }
+        if (strcmp(argv[i], "--help") == 0) {
+            print_help();
+            print_help_language();
+            print_help_latex();
+            exit(0);
+        }
         if (strcmp(argv[i], "-e") == 0 && ++i == argc) cli_fail("-e needs the text of a derivation (try --help)");
     }
     R->src = calloc((size_t)argc + 1, sizeof *R->src);

@@ -451,6 +451,7 @@ NOINLINE static ast *parse_name_other(parser *P, const tok *t)
     if (name_is(t->s, t->n, "e") || name_is(t->s, t->n, "pi")) {
         ast *e = mk(P, E_NUM, t->line, t->col, NULL, NULL);
         e->num = t->s[0] == 'e' ? 2.718281828459045 : 3.141592653589793;
+        e->fn = t->s[0] == 'e';                    /* the name e: e^x is exp(x) */
         return e;
     }
     if (fn_lookup(t->s, t->n) >= 0 || name_is(t->s, t->n, "sum") || name_is(t->s, t->n, "prod") ||
@@ -627,6 +628,11 @@ static ast *parse_power(parser *P)
     tok op = P->t;
     lex_next(P);
     ast *ex = parse_unary(P);
+    if (base->kind == E_NUM && base->fn) {         /* e^{x}: exp(x), one node and its exact derivative */
+        ast *e = mk(P, E_FN, op.line, op.col, ex, NULL);
+        e->fn = F_EXP;
+        return e;
+    }
     return mk(P, E_POW, op.line, op.col, base, ex);
 }
 
