@@ -39,7 +39,7 @@ expect_status 1 mistakes
 links=$((claims + 1))
 [ "$(grep '^       at ' "$tmp/out" | grep -vc ': claimed ')" -eq "$links" ] && ok || bad "mistakes: an 'at' line per failing link"
 [ "$(grep -c ': claimed .*, \(engine\|left side\) ' "$tmp/out")" -eq "$links" ] && ok || bad "mistakes: claimed vs engine per failing link"
-grep -q '^FAILS  d L / d o\[i\] = sum(j, .*(link 2 of 3 is the first wrong one; max error 2; ' "$tmp/out" && ok \
+grep -q '^FAILS  d L / d o\[i\] = sum(j, .*(link 2 of 3 is the first wrong one; max rel. error 2; ' "$tmp/out" && ok \
     || bad "mistakes: the chain names its first wrong link"
 grep -q '^       link 1: .*  HOLDS  ' "$tmp/out" && [ "$(grep -c '^       link [23]: .*  FAILS  ' "$tmp/out")" -eq 2 ] && ok \
     || bad "mistakes: a verdict per link"
@@ -70,7 +70,7 @@ run -e 'given x
 let f = sigmoid(x)
 claim d f / d x = f*(1 + f)'
 expect_status 1 "-e fails"
-grep -q '^FAILS  d f / d x = f\*(1 + f)  (max error' "$tmp/out" && ok || bad "-e: FAILS line"
+grep -q '^FAILS  d f / d x = f\*(1 + f)  (max rel. error' "$tmp/out" && ok || bad "-e: FAILS line"
 "$V" - <"$D/03_scalar_backprop.txt" >"$tmp/a"; st=$?
 expect_status 0 "stdin"
 "$V" "$D/03_scalar_backprop.txt" | sed 's/; lessons\/verify\/derivations\/03_scalar_backprop.txt:/; -:/' | cmp -s - "$tmp/a" \

@@ -48,7 +48,7 @@ static void print_help(void)
     "  --help       this text\n"
     "\n"
     "Prints one line per claim, HOLDS or FAILS, the claim as written and its largest\n"
-    "error; under a FAILS, the worst counterexample: the sampled inputs (at ...), the\n"
+    "relative error (max rel. error); under a FAILS, the worst counterexample: the sampled inputs (at ...), the\n"
     "quantities the claim names (where ...), the entry, claimed vs engine value, and a\n"
     "hint when the error has a telling shape (a sign slip, a constant factor, rounding,\n"
     "a reciprocal, a transposed index, a missing delta term). A chain A = B = C gets a\n"
@@ -342,10 +342,10 @@ static void print_text(const source *s, int c, const expr_verdict *v)
     const char *text = expr_claim_text(s->prog, c);
     int line = expr_claim_line(s->prog, c);
     if (v->checked && v->first_failed >= 0 && v->nlinks > 1)
-        printf("FAILS  %s  (link %d of %d is the first wrong one; max error %.2g; %s:%d)\n", text,
+        printf("FAILS  %s  (link %d of %d is the first wrong one; max rel. error %.2g; %s:%d)\n", text,
                v->first_failed + 1, v->nlinks, v->max_err, s->name, line);
     else if (v->checked)
-        printf("%s  %s  (max error %.2g; %s:%d)\n", v->holds ? "HOLDS" : "FAILS", text, v->max_err, s->name, line);
+        printf("%s  %s  (max rel. error %.2g; %s:%d)\n", v->holds ? "HOLDS" : "FAILS", text, v->max_err, s->name, line);
     else
         printf("FAILS  %s  (not checked; %s:%d)\n", text, s->name, line);
     if (v->detail) fputs(v->detail, stdout);

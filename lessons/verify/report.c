@@ -173,7 +173,7 @@ int report_verdict(const checker *k, expr_verdict *v)
     for (int l = 0; l < v->nlinks; l++) {
         const expr_link *lv = &v->link[l];
         if (v->nlinks > 1)
-            sb_printf(&b, INDENT "link %d: %s = %s  %s  (max error %.2g)\n", l + 1, c->side_text[l],
+            sb_printf(&b, INDENT "link %d: %s = %s  %s  (max rel. error %.2g)\n", l + 1, c->side_text[l],
                       c->side_text[l + 1], lv->holds ? "HOLDS" : "FAILS", lv->max_err);
         if (!lv->holds) {
             report_counterexample(&b, k, lv, v->points, l);
