@@ -103,6 +103,22 @@ claim d f / d x = $rhs"
     grep -q '^FAILS' "$tmp/out" && ok || bad "non-finite claim $rhs: verdict"
 done
 
+# max and min (ReLU' and the like), with their kink resampled
+run -e 'given x in (-3, 3), y in (-2, 2)
+let r = max(0, x)
+claim d r / d x = step(x)
+claim max(x, y) = (x + y + abs(x - y))/2
+claim min(x, y) = -max(-x, -y)'
+expect_status 0 "max and min"
+[ "$(count HOLDS)" -eq 3 ] && ok || bad "max and min: $(count HOLDS) of 3 hold"
+run -e 'given x, y
+claim min(x, y) = max(x, y)'
+expect_status 1 "min = max fails"
+run -e 'given x
+let f = max(x)'
+expect_status 2 "max with one argument"
+grep -q "',' between the two arguments of max" "$tmp/err" && ok || bad "max with one argument: message"
+
 # malformed input: exit 2, file:line:col, the line, a caret; nothing on stdout
 printf 'given o[3]\nlet y[i] = exp(o[i]) / sum(k, exp(o[j]))\n' >"$tmp/bad.txt"
 run "$tmp/bad.txt"

@@ -41,7 +41,7 @@ typedef struct chunk {       /* one block of the program's arena */
 enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD, E_DERIV };
 
 enum { F_EXP, F_LOG, F_SQRT, F_ABS, F_SIN, F_COS, F_TANH, F_SINH, F_COSH, F_SECH,
-       F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_COUNT };
+       F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_MAX, F_MIN, F_COUNT };   /* max, min: two arguments */
 extern const char *const fn_names[F_COUNT];
 
 typedef struct { int lit, v; } sub;

@@ -324,14 +324,18 @@ NOINLINE static ast *parse_call(parser *P, const tok *nm)
                     nm->n, nm->s, nm->n, nm->s);
         lex_fail(P, nm->line, nm->col, "unknown function '%.*s' (try --help for the list)", nm->n, nm->s);
     }
-    ast *x = parse_expr(P);
+    ast *x = parse_expr(P), *y = NULL;
+    if (f == F_MAX || f == F_MIN) {
+        expect_op(P, ',', f == F_MAX ? "',' between the two arguments of max" : "',' between the two arguments of min");
+        y = parse_expr(P);
+    }
     if (is_op(P, ','))
-        FAIL_TOK(P, "%s takes one argument", fn_names[f]);
+        FAIL_TOK(P, "%s takes %s", fn_names[f], y ? "two arguments" : "one argument");
     if (!is_op(P, ')'))
         FAIL_TOK(P, "expected ')' to close %s( at %d:%d, found %s", fn_names[f], nm->line, nm->col,
                  tok_desc(&P->t, b, sizeof b));
     lex_next(P);
-    ast *e = mk(P, E_FN, nm->line, nm->col, x, NULL);
+    ast *e = mk(P, E_FN, nm->line, nm->col, x, y);
     e->fn = (unsigned char)f;
     return e;
 }
@@ -713,7 +717,7 @@ double ast_cost(const parser *P, const ast *e)
     case E_NUM: case E_DELTA: return total + 1;
     case E_SUM: case E_PROD: return total + P->slots[e->slot].range * (ast_cost(P, e->a) + 1);
     case E_POW: return total + 3 + ast_cost(P, e->a) + ast_cost(P, e->b);
-    default: return total + 2 + ast_cost(P, e->a);                     /* E_FN */
+    default: return total + 2 + ast_cost(P, e->a) + (e->b ? 2 + ast_cost(P, e->b) : 0);   /* E_FN */
     }
 }
 
