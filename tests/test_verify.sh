@@ -103,6 +103,30 @@ claim d f / d x = $rhs"
     grep -q '^FAILS' "$tmp/out" && ok || bad "non-finite claim $rhs: verdict"
 done
 
+# literal inputs: checked at that point only; a claimed decimal at its
+# printed precision, and a truncated one is called truncated
+run -e 'given x = 2, u[2] = [1, -1], W[2][3] = [[1, 1, 1], [-1, -1, -1]]
+let s = sigmoid(x)
+let g = tanh(-x/4)
+let k[j] = sum(i, u[i]*W[i][j])
+claim g = -0.4403985
+claim s = 0.8807971
+claim k[j] = 2
+claim d s / d x = s*(1 - s)'
+expect_status 1 "literal inputs"
+grep -q '^HOLDS  s = 0.8807971 ' "$tmp/out" && grep -q '^HOLDS  k\[j\] = 2 ' "$tmp/out" && ok || bad "literal inputs: holds"
+grep -q '^FAILS  g = -0.4403985 ' "$tmp/out" && ok || bad "literal inputs: tanh(-1/2) = -0.46211716 is not -0.4403985"
+grep -q '(1 points)' "$tmp/out" && ! grep -q '(20 points)' "$tmp/out" && ok || bad "literal inputs: one point"
+run -e 'given x = 2
+let s = sigmoid(x)
+claim s = 0.8807970'
+expect_status 1 "a truncated decimal"
+grep -q "hint: claimed = the engine's 0.880797078 cut after 7 decimals, not rounded: rounded it is 0.8807971" "$tmp/out" \
+    && ok || bad "a truncated decimal: hint"
+run -e 'given o[3] = [1, 2]'
+expect_status 2 "too few values"
+grep -q 'the list opened at 1:14 has 2 values; index 1 of o has 3' "$tmp/err" && ok || bad "too few values: message"
+
 # max and min (ReLU' and the like), with their kink resampled
 run -e 'given x in (-3, 3), y in (-2, 2)
 let r = max(0, x)

@@ -185,6 +185,9 @@ void sample(rng *r, const qty *q, double *x)
 {
     int n = q->size, row = q->rank ? q->dim[q->rank - 1] : 1;
     switch (q->dist) {
+    case D_LITERAL:
+        memcpy(x, q->lit, (size_t)n * sizeof *x);
+        break;
     case D_UNIFORM:
         for (int k = 0; k < n; k++) x[k] = rng_range(r, q->lo, q->hi);
         break;

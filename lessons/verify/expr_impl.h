@@ -69,13 +69,14 @@ typedef struct {
 } slot;
 
 enum { Q_GIVEN, Q_LET };
-enum { D_NORMAL, D_UNIFORM, D_ONEHOT, D_SIMPLEX };
+enum { D_NORMAL, D_UNIFORM, D_ONEHOT, D_SIMPLEX, D_LITERAL };
 
 typedef struct {
     const char *name;        /* into the source, nlen bytes */
     int nlen, kind, rank, dim[EXPR_MAX_RANK], size, line, col;
     int dist;                /* given: D_* */
     double lo, hi;           /* given in (lo, hi) */
+    double *lit;             /* given x[2] = [1, -1]: the values (arena) */
     ast *rhs;                /* let: the definition, slots 0…rank−1 the left side */
     slot *slots;             /* let: its index letters (arena) */
     int nslots, konst;
@@ -248,6 +249,9 @@ typedef struct {
     long tiny;               /* entries where both values are below EXPR_FLOOR */
     double floor_gap;        /* the largest |right − left| among them */
     long failed_neg, failed_recip; /* failing entries where claimed = −engine / 1/engine */
+    int decimals;            /* the claimed side is a number with this many decimals … */
+    double half;             /* … compared at its printed precision: half a unit of the last */
+    long truncated;          /* failing entries where the claim is the engine's value truncated */
 } link_facts;
 
 typedef struct {

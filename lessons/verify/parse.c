@@ -607,6 +607,7 @@ static ast *parse_primary(parser *P)
         lex_next(P);
         ast *e = mk(P, E_NUM, t.line, t.col, NULL, NULL);
         e->num = t.num;
+        e->nsub = (unsigned char)(t.c > 0 && t.c < 20 ? t.c : 0);   /* printed decimals + 1 */
         return e;
     }
     if (is_op(P, '(') || is_op(P, '{')) {

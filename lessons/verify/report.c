@@ -93,6 +93,7 @@ static void report_counterexample(sbuf *b, const checker *k, const expr_link *lv
     char cb[64], eb[64];
     int prec = lv->max_err > 0 && isfinite(lv->max_err) ? (int)ceil(-log10(lv->max_err)) + 2 : 6;
     if (prec < 6) prec = 6;
+    if (prec < f->decimals + 2) prec = f->decimals + 2;   /* a claimed decimal: show the digits it needs */
     if (prec > 17) prec = 17;
     sb_printf(b, INDENT "fails at %ld of %ld entries (%d points); the worst, at point %d:\n",
               lv->failed, lv->entries, points, f->worst_point + 1);
@@ -126,7 +127,10 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
     const link_facts *f = &k->link[l];
     const char *E = c->side[l]->kind == E_DERIV || c->side[l]->kind == E_REF ? "engine" : "left side";
     int same = f->ratio_ok && f->ratio_set;
-    if (same && fabs(f->ratio + 1) <= 1e-9)
+    if (f->half > 0 && f->truncated == lv->failed)
+        sb_printf(b, INDENT "hint: claimed = the engine's %.*f cut after %d decimals, not rounded: "
+                  "rounded it is %.*f\n", f->decimals + 2, lv->engine, f->decimals, f->decimals, lv->engine);
+    else if (same && fabs(f->ratio + 1) <= 1e-9)
         sb_printf(b, INDENT "hint: claimed = -%s at every entry: a sign slip?\n", E);
     else if (same && fabs(f->ratio - 1) < 1e-3)
         sb_printf(b, INDENT "hint: claimed = %.9g x %s at every entry: looks like rounding "

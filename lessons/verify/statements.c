@@ -48,6 +48,46 @@ static void parse_bound(parser *P, double *v)
     lex_next(P);
 }
 
+/* The values of a literal input at one level of its indices: a number,
+ * or [v, v, …] with as many entries as that index has. */
+static void parse_literal_level(parser *P, qty *q, int level, int *n)
+{
+    char b[64];
+    if (level == q->rank) {
+        double v;
+        if (!(P->t.kind == T_NUM || is_op(P, '-') || is_op(P, '+')))
+            FAIL_TOK(P, "expected a number in the values of %.*s, found %s", q->nlen, q->name,
+                     tok_desc(&P->t, b, sizeof b));
+        parse_bound(P, &v);
+        q->lit[(*n)++] = v;
+        return;
+    }
+    tok open = P->t;
+    expect_op(P, '[', "'[' and the values of the next index");
+    for (int i = 0; i < q->dim[level]; i++) {
+        if (i) {
+            if (is_op(P, ']'))
+                FAIL_TOK(P, "the list opened at %d:%d has %d values; index %d of %.*s has %d", open.line, open.col,
+                         i, level + 1, q->nlen, q->name, q->dim[level]);
+            expect_op(P, ',', "',' between the values");
+        }
+        parse_literal_level(P, q, level + 1, n);
+    }
+    if (is_op(P, ','))
+        FAIL_TOK(P, "too many values: index %d of %.*s has %d", level + 1, q->nlen, q->name, q->dim[level]);
+    expect_op(P, ']', "']' to close the values");
+}
+
+/* given x[2] = [1, -1], W[2][3] = [[1, 1, 1], [-1, -1, -1]]: a fixed point
+ * (a table of values can be checked); a claim on it is checked there only. */
+static void parse_literal(parser *P, qty *q)
+{
+    int n = 0;
+    q->lit = palloc(P, (size_t)q->size * sizeof *q->lit);
+    parse_literal_level(P, q, 0, &n);
+    q->dist = D_LITERAL;
+}
+
 static void parse_given(parser *P)
 {
     char b[64];
@@ -88,7 +128,10 @@ static void parse_given(parser *P)
             lex_fail(P, nm.line, nm.col, "too many inputs: the givens have more than %d entries together",
                     EXPR_MAX_INPUTS);
         q->dist = D_NORMAL;
-        if (is_name(P, "in")) {
+        if (is_op(P, '=')) {
+            lex_next(P);
+            parse_literal(P, q);
+        } else if (is_name(P, "in")) {
             lex_next(P);
             tok open = P->t;
             if (!is_op(P, '(') && !is_op(P, '['))
