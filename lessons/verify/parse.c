@@ -497,7 +497,14 @@ NOINLINE static ast *parse_latex_sum(parser *P, const tok *nm)
     lex_next(P);
     sub excl = {0, 0};
     int has_excl = 0;
-    if (braced && is_op(P, 'N')) { lex_next(P); parse_delta_arg(P, &excl); has_excl = 1; }
+    if (braced && is_op(P, 'N')) {
+        tok at = P->t;
+        lex_next(P);
+        parse_delta_arg(P, &excl);
+        has_excl = 1;
+        if (excl.lit && excl.v-- < 1)               /* LaTeX counts from 1, as its subscripts do */
+            lex_fail(P, at.line, at.col, "numbers in a LaTeX sum count from 1: \\sum_{%.*s \\neq 1}", k.n, k.s);
+    }
     else if (braced && is_op(P, '=')) { lex_next(P); lo = P->t; lex_next(P); }
     if (braced) expect_op(P, '}', "'}' to close the sum's subscript");
     if (is_op(P, '^')) {
