@@ -140,7 +140,7 @@ static void test_hints(void)
     expr_verdict_free(&v);
     v = check1(p, 2, &o);
     CHECK(!v.holds);
-    CHECK(v.detail && strstr(v.detail, "a transposed or swapped index?"));
+    CHECK(v.detail && strstr(v.detail, "the off-diagonal entries are missing (a delta term?) or an index is swapped"));
     expr_verdict_free(&v);
     v = check1(p, 3, &o);
     CHECK(!v.holds && v.detail && !strstr(v.detail, "hint"));

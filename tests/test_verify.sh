@@ -39,7 +39,7 @@ expect_status 1 mistakes
 links=$((claims + 1))
 [ "$(grep '^       at ' "$tmp/out" | grep -vc ': claimed ')" -eq "$links" ] && ok || bad "mistakes: an 'at' line per failing link"
 [ "$(grep -c ': claimed .*, \(engine\|left side\) ' "$tmp/out")" -eq "$links" ] && ok || bad "mistakes: claimed vs engine per failing link"
-grep -q '^FAILS  d L / d o\[i\] = sum(j, .*(link 2 of 3 is the first wrong one; max error 2; ' "$tmp/out" && ok \
+grep -q '^FAILS  d L / d o\[i\] = sum(j, .*(link 2 of 3 is the first wrong one; max rel. error 2; ' "$tmp/out" && ok \
     || bad "mistakes: the chain names its first wrong link"
 grep -q '^       link 1: .*  HOLDS  ' "$tmp/out" && [ "$(grep -c '^       link [23]: .*  FAILS  ' "$tmp/out")" -eq 2 ] && ok \
     || bad "mistakes: a verdict per link"
@@ -70,7 +70,7 @@ run -e 'given x
 let f = sigmoid(x)
 claim d f / d x = f*(1 + f)'
 expect_status 1 "-e fails"
-grep -q '^FAILS  d f / d x = f\*(1 + f)  (max error' "$tmp/out" && ok || bad "-e: FAILS line"
+grep -q '^FAILS  d f / d x = f\*(1 + f)  (max rel. error' "$tmp/out" && ok || bad "-e: FAILS line"
 "$V" - <"$D/03_scalar_backprop.txt" >"$tmp/a"; st=$?
 expect_status 0 "stdin"
 "$V" "$D/03_scalar_backprop.txt" | sed 's/; lessons\/verify\/derivations\/03_scalar_backprop.txt:/; -:/' | cmp -s - "$tmp/a" \
@@ -102,6 +102,46 @@ claim d f / d x = $rhs"
     expect_status 1 "non-finite claim $rhs"
     grep -q '^FAILS' "$tmp/out" && ok || bad "non-finite claim $rhs: verdict"
 done
+
+# literal inputs: checked at that point only; a claimed decimal at its
+# printed precision, and a truncated one is called truncated
+run -e 'given x = 2, u[2] = [1, -1], W[2][3] = [[1, 1, 1], [-1, -1, -1]]
+let s = sigmoid(x)
+let g = tanh(-x/4)
+let k[j] = sum(i, u[i]*W[i][j])
+claim g = -0.4403985
+claim s = 0.8807971
+claim k[j] = 2
+claim d s / d x = s*(1 - s)'
+expect_status 1 "literal inputs"
+grep -q '^HOLDS  s = 0.8807971 ' "$tmp/out" && grep -q '^HOLDS  k\[j\] = 2 ' "$tmp/out" && ok || bad "literal inputs: holds"
+grep -q '^FAILS  g = -0.4403985 ' "$tmp/out" && ok || bad "literal inputs: tanh(-1/2) = -0.46211716 is not -0.4403985"
+grep -q '(1 points)' "$tmp/out" && ! grep -q '(20 points)' "$tmp/out" && ok || bad "literal inputs: one point"
+run -e 'given x = 2
+let s = sigmoid(x)
+claim s = 0.8807970'
+expect_status 1 "a truncated decimal"
+grep -q "hint: claimed = the engine's 0.880797078 cut after 7 decimals, not rounded: rounded it is 0.8807971" "$tmp/out" \
+    && ok || bad "a truncated decimal: hint"
+run -e 'given o[3] = [1, 2]'
+expect_status 2 "too few values"
+grep -q 'the list opened at 1:14 has 2 values; index 1 of o has 3' "$tmp/err" && ok || bad "too few values: message"
+
+# max and min (ReLU' and the like), with their kink resampled
+run -e 'given x in (-3, 3), y in (-2, 2)
+let r = max(0, x)
+claim d r / d x = step(x)
+claim max(x, y) = (x + y + abs(x - y))/2
+claim min(x, y) = -max(-x, -y)'
+expect_status 0 "max and min"
+[ "$(count HOLDS)" -eq 3 ] && ok || bad "max and min: $(count HOLDS) of 3 hold"
+run -e 'given x, y
+claim min(x, y) = max(x, y)'
+expect_status 1 "min = max fails"
+run -e 'given x
+let f = max(x)'
+expect_status 2 "max with one argument"
+grep -q "',' between the two arguments of max" "$tmp/err" && ok || bad "max with one argument: message"
 
 # malformed input: exit 2, file:line:col, the line, a caret; nothing on stdout
 printf 'given o[3]\nlet y[i] = exp(o[i]) / sum(k, exp(o[j]))\n' >"$tmp/bad.txt"

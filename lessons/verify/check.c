@@ -207,14 +207,19 @@ static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, dou
         else if (!f->ratio_set) { f->ratio = cv / e; f->ratio_set = 1; }
         else if (fabs(cv / e - f->ratio) > 1e-9 * fabs(f->ratio)) f->ratio_ok = 0;
     }
-    if (err > k->tol) {
+    /* a claimed decimal is right when the engine's value rounds to it */
+    int fails = f->half > 0 ? !(fabs(cv - e) <= f->half * (1 + 1e-9)) : err > k->tol;
+    if (fails) {
         lv->failed++;
         if (diag) f->failed_diag++; else f->failed_off++;
         if (fabs(cv + e) <= 1e-9 * fmax(fabs(cv), fabs(e))) f->failed_neg++;
+        if (fabs(cv * e - 1) <= 1e-9) f->failed_recip++;
+        double scale = pow(10, f->decimals), cut = trunc(e * scale) / scale;
+        if (f->half > 0 && isfinite(e) && fabs(cut - cv) <= 1e-6 * f->half) f->truncated++;
     }
-    if (!(err > lv->max_err || (!f->have_worst && err > k->tol))) return;
+    if (!(err > lv->max_err || (!f->have_worst && fails))) return;
     lv->max_err = err;
-    if (!(err > k->tol)) return;
+    if (!fails) return;
     f->have_worst = 1;
     lv->claimed = cv;
     lv->engine = e;
@@ -291,6 +296,28 @@ static void check_release(checker *k)
     graph_free(k->g);
 }
 
+/* What the claim fixes: a claimed side that is a decimal number is
+ * compared at its printed precision; a claim whose inputs are all literal
+ * (given x[2] = [1, -1]) has one point to check, once. */
+static void check_fixed(checker *k)
+{
+    const claim *c = k->c;
+    for (int l = 0; l + 1 < c->nsides; l++) {
+        const ast *s = c->side[l + 1];
+        if (s->kind == E_NEG) s = s->a;
+        if (s->kind == E_NUM && s->nsub > 0) {
+            k->link[l].decimals = s->nsub - 1;
+            k->link[l].half = 0.5 * pow(10, -(s->nsub - 1));
+        }
+    }
+    int literal = 1;
+    for (int i = 0; i < c->nclosure; i++) {
+        const qty *q = &k->p->q[c->closure[i]];
+        if (q->kind == Q_GIVEN && q->dist != D_LITERAL) literal = 0;
+    }
+    if (literal) k->points = k->max_tries = 1;
+}
+
 int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -307,6 +334,7 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
         k.max_tries = k.c->nodes * 3 > 2e7 ? 3 : (int)(2e7 / k.c->nodes);
     k.tol = o->tol > 0 ? o->tol : EXPR_TOL;
     if (check_alloc(&k) != 0) { check_release(&k); return -1; }
+    check_fixed(&k);
     rng_seed(&k.r, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(ci + 1)));
     k.E = (evctx){p, k.g, p->tab, p->base, k.env, NULL, 0, 0, "", k.spine, 0, check_deriv, &k};
     k.empty = graph_mark(k.g);

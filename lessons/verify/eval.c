@@ -29,6 +29,19 @@ int flat_index(const qty *q, const sub *s, const int *env)
 
 const char *nonfinite(double v) { return isnan(v) ? "nan" : v > 0 ? "inf" : "-inf"; }
 
+/* max(x, y) = y + relu(x − y), min(x, y) = x − relu(x − y): the kink
+ * where x = y makes the draw unusable, as relu's does. */
+static node ev_maxmin(evctx *c, const ast *e, node x)
+{
+    graph *g = c->g;
+    node y = ev(c, e->b);
+    node d = op_sub(g, x, y);
+    if (c->watch && graph_get(g, d, 0) == 0.0 && !(e->a->konst && e->b->konst))
+        note_bad(c, "%s at %d:%d has equal arguments: its kink", fn_names[e->fn], e->line, e->col);
+    node r = op_relu(g, d);
+    return e->fn == F_MAX ? op_add(g, y, r) : op_sub(g, x, r);
+}
+
 /* A function of one argument; a kink at exactly 0 makes the draw unusable
  * (the derivative there is not defined). */
 static node ev_fn(evctx *c, const ast *e)
@@ -36,6 +49,7 @@ static node ev_fn(evctx *c, const ast *e)
     graph *g = c->g;
     node r, x, y;
     x = ev(c, e->a);
+    if (e->b) return ev_maxmin(c, e, x);
     double v = graph_get(g, x, 0);
     int kinked = e->fn == F_RELU || e->fn == F_ABS || e->fn == F_STEP || e->fn == F_SIGN;
     if (c->watch && kinked && v == 0.0 && !e->a->konst)
@@ -171,6 +185,9 @@ void sample(rng *r, const qty *q, double *x)
 {
     int n = q->size, row = q->rank ? q->dim[q->rank - 1] : 1;
     switch (q->dist) {
+    case D_LITERAL:
+        memcpy(x, q->lit, (size_t)n * sizeof *x);
+        break;
     case D_UNIFORM:
         for (int k = 0; k < n; k++) x[k] = rng_range(r, q->lo, q->hi);
         break;

@@ -1,18 +1,24 @@
 /* expr.h — the derivation language behind `verify`: a student writes the
- * quantities of a derivation (`given`, `let`) and the derivatives they
- * claim (`claim d A / d B = …`); each claim is checked at seeded random
- * points against the Jacobian the tape computes by reverse mode.
+ * quantities of a derivation (`given`, `let`) and what they claim about
+ * them (`claim …`), in plain text or in LaTeX pasted from a report; each
+ * claim is checked at seeded random points against the Jacobian the tape
+ * computes by reverse mode.
  *
  *   given o[3]                                   # entries ~ N(0, 1)
  *   let y[i] = exp(o[i]) / sum(k, exp(o[k]))     # i ranges over o's 3 entries
  *   claim d y[i] / d o[j] = y[i]*(delta(i,j) - y[j])
+ *   claim $\frac{\partial y_i}{\partial o_i} = y_i \sum_{j \neq i} y_j$
+ *   claim d l / d o[i] = sum(j, d l / d y[j] * d y[j] / d o[i]) = y[i] - t[i]
  *
- * Pipeline: text → tokens → AST (ranges of index letters inferred while
- * parsing) → per point, one scalar graph node per entry of each quantity →
- * one reverse sweep per entry of A → compared entry by entry with the
- * claimed expression, evaluated on the same tape.
+ * A claim is a chain of sides joined by '=', each link checked on its own;
+ * d A / d B inside a side is the engine's derivative at the point.
+ * Pipeline: text or LaTeX → tokens (lex.c) → AST, ranges of index letters
+ * inferred while parsing (parse.c, statements.c) → per point, one scalar
+ * graph node per entry of each quantity (eval.c) → every side at every
+ * entry of the claim's letters, derivatives by one reverse sweep per entry
+ * of A → compared link by link (check.c) → the verdict's text (report.c).
  *
- * Not here: printing, files, the command line (lessons/verify/main.c). The
+ * Not here: printing, files, the command line (main.c, output.c). The
  * library never prints; errors come back as an expr_error that
  * expr_format_error turns into "file:line:col: message", the line, a caret.
  * Work is bounded (EXPR_MAX_*): any input, of any size, ends in a verdict
@@ -104,6 +110,10 @@ int expr_claim_line(const expr_prog *p, int c);
 /* A claim A = B = C has 2 links; side s (0 … links) as written. */
 int expr_claim_links(const expr_prog *p, int c);
 const char *expr_claim_side(const expr_prog *p, int c, int s);
+/* Are claims c1 and c2 about the same thing: both d A / d B of the same
+ * quantities (any subscripts), or both the value of the same quantity?
+ * (How a class's claims are matched to an assignment's.) */
+int expr_claim_same_target(const expr_prog *p, int c1, int c2);
 /* Estimated node visits per point for checking claim c (for callers that
  * want a smaller budget than EXPR_MAX_WORK, e.g. a fuzzer). */
 double expr_claim_work(const expr_prog *p, int c);

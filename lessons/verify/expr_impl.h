@@ -41,7 +41,7 @@ typedef struct chunk {       /* one block of the program's arena */
 enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD, E_DERIV };
 
 enum { F_EXP, F_LOG, F_SQRT, F_ABS, F_SIN, F_COS, F_TANH, F_SINH, F_COSH, F_SECH,
-       F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_COUNT };
+       F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_MAX, F_MIN, F_COUNT };   /* max, min: two arguments */
 extern const char *const fn_names[F_COUNT];
 
 typedef struct { int lit, v; } sub;
@@ -69,13 +69,14 @@ typedef struct {
 } slot;
 
 enum { Q_GIVEN, Q_LET };
-enum { D_NORMAL, D_UNIFORM, D_ONEHOT, D_SIMPLEX };
+enum { D_NORMAL, D_UNIFORM, D_ONEHOT, D_SIMPLEX, D_LITERAL };
 
 typedef struct {
     const char *name;        /* into the source, nlen bytes */
     int nlen, kind, rank, dim[EXPR_MAX_RANK], size, line, col;
     int dist;                /* given: D_* */
     double lo, hi;           /* given in (lo, hi) */
+    double *lit;             /* given x[2] = [1, -1]: the values (arena) */
     ast *rhs;                /* let: the definition, slots 0…rank−1 the left side */
     slot *slots;             /* let: its index letters (arena) */
     int nslots, konst;
@@ -247,7 +248,10 @@ typedef struct {
     long failed_diag, failed_off, checked_diag, checked_off;
     long tiny;               /* entries where both values are below EXPR_FLOOR */
     double floor_gap;        /* the largest |right − left| among them */
-    long failed_pos, failed_neg;   /* failing entries where right = +left / −left */
+    long failed_neg, failed_recip; /* failing entries where claimed = −engine / 1/engine */
+    int decimals;            /* the claimed side is a number with this many decimals … */
+    double half;             /* … compared at its printed precision: half a unit of the last */
+    long truncated;          /* failing entries where the claim is the engine's value truncated */
 } link_facts;
 
 typedef struct {

@@ -171,6 +171,9 @@ static void lex_number(parser *P, tok *t)
     t->num = strtod(buf, NULL);
     if (!isfinite(t->num)) FAIL_TOK(P, "number '%s' is too large", buf);
     t->kind = T_NUM; t->n = (int)(k - st);
+    /* a decimal written without exponent keeps its precision: 1 + digits after '.' */
+    const char *dot = memchr(buf, '.', k - st);
+    if (dot && !strpbrk(buf, "eE")) t->c = 1 + (int)(k - st - (size_t)(dot - buf) - 1);
     lx_advance(P, k - st);
 }
 

@@ -19,6 +19,7 @@
 #include <string.h>
 #include "cli.h"
 #include "expr.h"
+#include "output.h"
 
 #define VERIFY_MAX_POINTS 10000
 
@@ -37,17 +38,30 @@ static void print_help(void)
     "  --seed N     seed of the sampled points (default 1); same seed, same output\n"
     "  --tol X      an entry agrees when |claimed - engine| <= X * max(|claimed|, |engine|, %g)\n"
     "               (default 1e-9: a constant rounded to 6 digits is caught)\n"
+    "  --json       the verdicts as one JSON document: a claim per object, a verdict per link\n"
+    "  --gradescope FILE   also write Gradescope's results.json (a test per claim)\n"
+    "  --defs FILE  batch: FILE is the assignment (givens, lets, a claim per question);\n"
+    "               each FILE after it is a student's submission, read after the\n"
+    "               assignment; a question scores 1 when the student's first claim\n"
+    "               about the same derivative (or value) holds. Prints a CSV\n"
+    "               student,question...,score (a malformed submission scores 0)\n"
     "  --help       this text\n"
     "\n"
     "Prints one line per claim, HOLDS or FAILS, the claim as written and its largest\n"
-    "error; under a FAILS, the worst counterexample: the sampled inputs (at ...), the\n"
+    "relative error (max rel. error); under a FAILS, the worst counterexample: the sampled inputs (at ...), the\n"
     "quantities the claim names (where ...), the entry, claimed vs engine value, and a\n"
     "hint when the error has a telling shape (a sign slip, a constant factor, rounding,\n"
-    "a transposed index). Exit 0 when every claim holds, 1 when any fails, 2 on a\n"
+    "a reciprocal, a transposed index, a missing delta term). A chain A = B = C gets a\n"
+    "verdict per link and names the first wrong one. Exit 0 when every claim holds, 1 when any fails, 2 on a\n"
     "malformed file, a file with no claim or a bad command line (with\n"
     "file:line:col and a caret).\n"
     "\n",
            VERIFY_MAX_POINTS, EXPR_MAX_RUN_WORK, EXPR_FLOOR);
+}
+
+/* --help, the language: statements, expressions, claims, checking. */
+static void print_help_language(void)
+{
     fputs(
     "THE LANGUAGE — one statement per line; '#' starts a comment; inside ( ) or [ ]\n"
     "a statement may go on over several lines, elsewhere end a line with \\ to go on.\n"
@@ -57,6 +71,10 @@ static void print_help(void)
     "  given W[2][3], t[3] onehot  a matrix; a one-hot vector (a random class)\n"
     "  given p[4] simplex          positive entries summing to 1\n"
     "                              (onehot and simplex apply per row of a matrix)\n"
+    "  given u[2] = [1, -1]        a fixed input (also W[2][3] = [[...], [...]]): a claim\n"
+    "                              on fixed inputs only is checked at that point, and a\n"
+    "                              claimed decimal (claim s = 0.8807971) at its printed\n"
+    "                              precision: right when the engine's value rounds to it\n"
     "  let f = 1/(1 + exp(-x))     a defined quantity, from earlier ones\n"
     "  let y[i] = exp(o[i]) / sum(k, exp(o[k]))\n"
     "                              indexed: evaluated for every i; the range of an\n"
@@ -66,11 +84,17 @@ static void print_help(void)
     "  claim d y[i] / d o[i] = y[i]*(1 - y[i])             same letter twice: the diagonal\n"
     "  claim for i != j: d y[i] / d o[j] = -y[i]*y[j]      only the entries with i != j\n"
     "  claim d y[0] / d o[2] = -y[0]*y[2]                  one entry\n"
+    "  claim d l / d o[i] = sum(j, d l / d y[j] * d y[j] / d o[i]) = y[i] - t[i]\n"
+    "                              a chain: each '=' is a link with its own verdict;\n"
+    "                              d A / d B on the right is the engine's derivative\n"
+    "  claim sum(k, y[k]) = 1      a value claim: both sides compared as values\n"
+    "  let s[i] = sum(j != i, y[j])   a sum over every j but i\n"
     "\n"
     "Expressions: numbers (1, 0.5, 1e-3), e, pi; + - * / ^ with the usual precedence\n"
     "(-x^2 = -(x^2); ^ groups to the right), parentheses; exp log sqrt abs sin cos\n"
     "tanh sinh cosh sech sigmoid relu; stanh(x) = 1.7159*tanh(2x/3); step(x) (1 for\n"
-    "x > 0, else 0) and sign(x), the derivatives of relu and abs; delta(i, j);\n"
+    "x > 0, else 0) and sign(x), the derivatives of relu and abs; max(a, b), min(a, b);\n"
+    "delta(i, j);\n"
     "sum(k, expr) and prod(k, expr) over every value of the index k. Indices are\n"
     "letters or whole numbers from 0: v[i], W[i][j], y[0]; at most 4 per quantity.\n"
     "x^p with p fixed is a power (x may be negative for whole p); x^y with y\n"
@@ -98,6 +122,42 @@ static void print_help(void)
     "the claim FAILS as 'cannot be checked', with the reason.\n"
     "\n",
            expr_defaults().max_tries);
+}
+
+/* --help, LaTeX and Unicode as reports write them, and the limits. */
+static void print_help_latex(void)
+{
+    fputs(
+    "FROM LaTeX — paste an equation as it stands (inside $...$, $$...$$ or bare):\n"
+    "\n"
+    "  LaTeX or Unicode                     reads as\n"
+    "  \\frac{a}{b}                          (a)/(b)\n"
+    "  \\frac{\\partial L}{\\partial o_i}, dL/do_i, ∂L/∂o_i   d L / d o[i]\n"
+    "  y_i, w_{hk}, W_{i,j}, y_1             y[i], w[h][k], W[i][j], y[0]: a subscript\n"
+    "                                       indexes a name declared with indices\n"
+    "                                       (numbers in subscripts count from 1)\n"
+    "  \\sum_k, \\sum_{k=1}^{K}, Σ_k          sum(k, ...) over the product that follows\n"
+    "  \\sum_{j \\neq i}                     sum(j != i, ...): every j but i\n"
+    "  \\prod_k, Π_k                         prod(k, ...)\n"
+    "  \\delta_{ij}, δ_{ij}                  delta(i, j)\n"
+    "  e^{x}, x^{2}, x²                     exp(x), x^2\n"
+    "  \\exp \\log \\ln \\tanh \\sinh \\cosh    exp log log tanh sinh cosh; \\log y_k\n"
+    "  \\sin \\cos \\sqrt{x}                   without parentheses takes what follows\n"
+    "  \\sigma(x), σ(x)                      sigmoid(x)\n"
+    "  \\tanh^2 x                            tanh(x)^2\n"
+    "  \\cdot \\times · × −                   * * * * -\n"
+    "  \\left( \\right) \\, \\quad & \\\\        layout, ignored (\\\\ and \\ at a line's end go on)\n"
+    "  \\mathbf{x} \\boldsymbol{x} \\mathrm{x}  x\n"
+    "  \\text{for } i \\neq j, \\text{if }     for i != j (a condition)\n"
+    "  \\tag{3}, other \\text{...}            ignored\n"
+    "  \\alpha \\lambda \\mu \\gamma ...       names: given \\lambda in (0, 1)\n"
+    "  2x, y_i(1 - y_i), \\delta_k a_j        products (a number after a name, x 2, is refused)\n"
+    "\n"
+    "Not read (refused with the place and what to write): other commands (\\mathbb,\n"
+    "\\begin{cases}, ...), sums over part of a range, f'(x), ^T; y_i for a name not\n"
+    "declared with indices says 'did you mean y[i]?'.\n"
+    "\n",
+          stdout);
     printf(
     "Limits (a bigger file is refused with a message, never hangs): at most %d\n"
     "entries per quantity (sizes 1 to %d), %d input entries in all, %d\n"
@@ -126,6 +186,11 @@ typedef struct {
     int nsrc;
     int points, seed;
     double tol;
+    int json;                /* --json: one JSON document on stdout instead of text */
+    const char *gradescope;  /* --gradescope FILE: Gradescope's results.json */
+    const char *defs;        /* --defs FILE: batch mode, the assignment */
+    char **rest;             /* the arguments that were not -e (owned) */
+    char **subs; int nsubs;  /* … of them the submissions */
     int status;              /* the exit status so far */
 } run;
 
@@ -179,7 +244,12 @@ static void read_source(run *R, const char *name)
 static void parse_args(run *R, int argc, char **argv)
 {
     for (int i = 1; i < argc && strcmp(argv[i], "--") != 0; i++) {
-        if (strcmp(argv[i], "--help") == 0) { print_help(); exit(0); }
+        if (strcmp(argv[i], "--help") == 0) {
+            print_help();
+            print_help_language();
+            print_help_latex();
+            exit(0);
+        }
         if (strcmp(argv[i], "-e") == 0 && ++i == argc) cli_fail("-e needs the text of a derivation (try --help)");
     }
     R->src = calloc((size_t)argc + 1, sizeof *R->src);
@@ -203,13 +273,23 @@ static void parse_args(run *R, int argc, char **argv)
         {"--points", CLI_INT, &R->points, "N", "points per claim (default 20)"},
         {"--seed", CLI_INT, &R->seed, "N", "seed of the sampled points (default 1)"},
         {"--tol", CLI_DOUBLE, &R->tol, "X", "relative tolerance (default 1e-9)"},
+        {"--json", CLI_FLAG, &R->json, NULL, "the verdicts as JSON"},
+        {"--gradescope", CLI_STRING, &R->gradescope, "FILE", "also write Gradescope's results.json"},
+        {"--defs", CLI_STRING, &R->defs, "FILE", "batch: the assignment; a CSV of the class"},
         {0}};
     int first = cli_parse(nrest, rest, "verify — check a derivation (try --help)", opts);
     if (R->points < 1 || R->points > VERIFY_MAX_POINTS)
         cli_fail("--points: %d is out of range (1 to %d)", R->points, VERIFY_MAX_POINTS);
     if (!(R->tol > 0 && R->tol < 1)) cli_fail("--tol: %g is out of range (between 0 and 1)", R->tol);
+    if (R->defs && (R->json || R->gradescope || R->nsrc))
+        cli_fail("--defs grades submission FILEs into a CSV: it takes no -e, --json or --gradescope");
+    R->rest = rest;
+    if (R->defs) {                            /* the FILEs are submissions, read one at a time */
+        R->subs = rest + first;
+        R->nsubs = nrest - first;
+        return;
+    }
     for (int i = first; i < nrest; i++) read_source(R, rest[i]);
-    free(rest);
     if (R->nsrc == 0 && R->status == 0) cli_fail("no derivation to check: give a FILE or -e 'TEXT' (try --help)");
 }
 
@@ -252,15 +332,38 @@ static void check_budget(const run *R)
              "(check fewer files at once)", per_point, EXPR_MAX_RUN_WORK);
 }
 
-/* Checks every claim of every parsed source; one line per claim, the
- * counterexample under a FAILS, a summary line. */
-static void check_sources(run *R)
+static expr_options run_options(const run *R)
 {
     expr_options o = expr_defaults();
     o.points = R->points;
     o.seed = (uint64_t)(int64_t)R->seed;
     o.tol = R->tol;
+    return o;
+}
+
+/* One claim's verdict as text: the line, then the counterexample. */
+static void print_text(const source *s, int c, const expr_verdict *v)
+{
+    const char *text = expr_claim_text(s->prog, c);
+    int line = expr_claim_line(s->prog, c);
+    if (v->checked && v->first_failed >= 0 && v->nlinks > 1)
+        printf("FAILS  %s  (link %d of %d is the first wrong one; max rel. error %.2g; %s:%d)\n", text,
+               v->first_failed + 1, v->nlinks, v->max_err, s->name, line);
+    else if (v->checked)
+        printf("%s  %s  (max rel. error %.2g; %s:%d)\n", v->holds ? "HOLDS" : "FAILS", text, v->max_err, s->name, line);
+    else
+        printf("FAILS  %s  (not checked; %s:%d)\n", text, s->name, line);
+    if (v->detail) fputs(v->detail, stdout);
+}
+
+/* Checks every claim of every parsed source: text (or JSON) on stdout, a
+ * Gradescope test per claim into gs when it is open, a summary. */
+static void check_sources(run *R, FILE *gs)
+{
+    expr_options o = run_options(R);
     long total = 0, held = 0;
+    if (R->json) fputs("{\"claims\": [", stdout);
+    if (gs) fputs("{\"tests\": [", gs);
     for (int k = 0; k < R->nsrc; k++) {
         source *s = &R->src[k];
         for (int c = 0; s->prog && c < expr_claims(s->prog); c++) {
@@ -270,43 +373,138 @@ static void check_sources(run *R)
                 R->status = 2;
                 continue;
             }
-            if (v.checked && v.first_failed >= 0 && v.nlinks > 1)
-                printf("FAILS  %s  (link %d of %d is the first wrong one; max error %.2g; %s:%d)\n",
-                       expr_claim_text(s->prog, c), v.first_failed + 1, v.nlinks, v.max_err, s->name,
-                       expr_claim_line(s->prog, c));
-            else if (v.checked)
-                printf("%s  %s  (max error %.2g; %s:%d)\n", v.holds ? "HOLDS" : "FAILS",
-                       expr_claim_text(s->prog, c), v.max_err, s->name, expr_claim_line(s->prog, c));
-            else
-                printf("FAILS  %s  (not checked; %s:%d)\n", expr_claim_text(s->prog, c), s->name,
-                       expr_claim_line(s->prog, c));
-            if (v.detail) fputs(v.detail, stdout);
+            if (R->json) {
+                fputs(total ? ",\n  " : "\n  ", stdout);
+                out_json_claim(stdout, s->prog, c, s->name, &v);
+            } else {
+                print_text(s, c, &v);
+            }
+            if (gs) {
+                fputs(total ? ",\n  " : "\n  ", gs);
+                out_gradescope_test(gs, s->prog, c, s->name, &v);
+            }
             total++;
             held += v.holds;
             if (!v.holds && R->status == 0) R->status = 1;
             expr_verdict_free(&v);
         }
     }
-    if (total)
+    if (R->json) printf("\n], \"total\": %ld, \"hold\": %ld, \"fail\": %ld}\n", total, held, total - held);
+    else if (total)
         printf("%ld claim%s: %ld hold%s, %ld fail%s\n", total, total == 1 ? "" : "s", held, held == 1 ? "s" : "",
                total - held, total - held == 1 ? "s" : "");
+    if (gs) fprintf(gs, "\n], \"score\": %ld}\n", held);
+}
+
+/* The name of a submission in the CSV: its file name without directory
+ * and extension. */
+static void student_name(const char *path, char *out, size_t n)
+{
+    const char *b = strrchr(path, '/');
+    b = b ? b + 1 : path;
+    snprintf(out, n, "%s", b);
+    char *dot = strrchr(out, '.');
+    if (dot && dot != out) *dot = '\0';
+}
+
+/* One submission: the assignment's text with the student's after it, as
+ * one derivation; each of the assignment's claims scores 1 when the
+ * student's first claim about the same derivative (or value) holds. */
+static void grade_one(run *R, const source *defs, int nask, const char *path, const expr_options *o)
+{
+    source sub = {0};
+    char who[256];
+    student_name(path, who, sizeof who);
+    run one = *R;
+    one.src = &sub;
+    one.nsrc = 0;
+    read_source(&one, path);
+    int *score = calloc((size_t)nask + 1, sizeof *score), total = 0;
+    size_t len = defs->len + 1 + sub.len;
+    char *text = sub.text ? malloc(len + 1) : NULL;
+    expr_prog *p = NULL;
+    if (text && score) {
+        memcpy(text, defs->text, defs->len);
+        text[defs->len] = '\n';
+        memcpy(text + defs->len + 1, sub.text, sub.len);
+        expr_error err;
+        if (!(p = expr_parse(text, len, &err))) {
+            int dl = 1;
+            for (size_t k = 0; k < defs->len; k++) dl += defs->text[k] == '\n';
+            fprintf(stderr, "verify: %s:%d:%d: %s (scored 0)\n", err.line > dl ? path : defs->name,
+                    err.line > dl ? err.line - dl : err.line, err.col, err.msg);
+        }
+    }
+    for (int a = 0; p && a < nask; a++)
+        for (int c = nask; c < expr_claims(p); c++) {
+            if (!expr_claim_same_target(p, a, c)) continue;
+            expr_verdict v;
+            if (expr_check(p, c, o, &v) == 0) { score[a] = v.holds; expr_verdict_free(&v); }
+            break;
+        }
+    out_csv_field(stdout, who);
+    for (int a = 0; a < nask; a++) { printf(",%d", score[a]); total += score[a]; }
+    printf(",%d\n", total);
+    expr_free(p);
+    free(text);
+    free(sub.text);
+    free(score);
+}
+
+/* verify --defs assignment.txt submissions…: a CSV, student,claim…,score. */
+static void run_batch(run *R, char **argv, int argc)
+{
+    source defs = {0};
+    run one = *R;
+    one.src = &defs;
+    one.nsrc = 0;
+    read_source(&one, R->defs);
+    if (one.status) exit(2);
+    expr_error err;
+    expr_prog *p = expr_parse(defs.text, defs.len, &err);
+    if (!p) {
+        char buf[1024];
+        expr_format_error(buf, sizeof buf, defs.name, defs.text, defs.len, &err);
+        fputs(buf, stderr);
+        exit(2);
+    }
+    int nask = expr_claims(p);
+    if (nask == 0) cli_fail("%s: no claims: the assignment names what is to be proved with claims", R->defs);
+    if (argc == 0) cli_fail("--defs: no submissions to grade (give the students' FILEs)");
+    fputs("student", stdout);
+    for (int a = 0; a < nask; a++) { fputc(',', stdout); out_csv_field(stdout, expr_claim_side(p, a, 0)); }
+    fputs(",score\n", stdout);
+    expr_options o = run_options(R);
+    for (int i = 0; i < argc; i++) grade_one(R, &defs, nask, argv[i], &o);
+    expr_free(p);
+    free(defs.text);
 }
 
 int main(int argc, char **argv)
 {
-    run R = {NULL, 0, 20, 1, EXPR_TOL, 0};
+    run R = {NULL, 0, 20, 1, EXPR_TOL, 0, NULL, NULL, NULL, NULL, 0, 0};
     parse_args(&R, argc, argv);
-    parse_sources(&R);
-    check_budget(&R);
-    check_sources(&R);
+    if (R.defs) {
+        run_batch(&R, R.subs, R.nsubs);
+    } else {
+        parse_sources(&R);
+        check_budget(&R);
+        char tmp[4096];
+        FILE *gs = R.gradescope ? out_begin(R.gradescope, tmp, sizeof tmp) : NULL;
+        if (R.gradescope && !gs) cli_fail("--gradescope: cannot write '%s': %s", R.gradescope, strerror(errno));
+        check_sources(&R, gs);
+        if (gs && out_commit(gs, tmp, R.gradescope) != 0)
+            cli_fail("--gradescope: cannot write '%s': %s", R.gradescope, strerror(errno));
+    }
     for (int k = 0; k < R.nsrc; k++) {
         expr_free(R.src[k].prog);
         free(R.src[k].text);
     }
     free(R.src);
+    free(R.rest);
     /* output that did not reach its file is an error, not a verdict */
     if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "verify: cannot write the verdicts to stdout: %s\n", strerror(errno));
+        fprintf(stderr, "verify: cannot write to stdout: %s\n", strerror(errno));
         return 2;
     }
     return R.status;

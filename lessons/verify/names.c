@@ -14,7 +14,7 @@ const char *const fn_names[F_COUNT] = {
     [F_EXP] = "exp", [F_LOG] = "log", [F_SQRT] = "sqrt", [F_ABS] = "abs",
     [F_SIN] = "sin", [F_COS] = "cos", [F_TANH] = "tanh", [F_SINH] = "sinh",
     [F_COSH] = "cosh", [F_SECH] = "sech", [F_SIGMOID] = "sigmoid", [F_RELU] = "relu",
-    [F_STANH] = "stanh", [F_STEP] = "step", [F_SIGN] = "sign",
+    [F_STANH] = "stanh", [F_STEP] = "step", [F_SIGN] = "sign", [F_MAX] = "max", [F_MIN] = "min",
 };
 _Static_assert(sizeof fn_names / sizeof fn_names[0] == F_COUNT, "one name per function");
 

@@ -324,14 +324,18 @@ NOINLINE static ast *parse_call(parser *P, const tok *nm)
                     nm->n, nm->s, nm->n, nm->s);
         lex_fail(P, nm->line, nm->col, "unknown function '%.*s' (try --help for the list)", nm->n, nm->s);
     }
-    ast *x = parse_expr(P);
+    ast *x = parse_expr(P), *y = NULL;
+    if (f == F_MAX || f == F_MIN) {
+        expect_op(P, ',', f == F_MAX ? "',' between the two arguments of max" : "',' between the two arguments of min");
+        y = parse_expr(P);
+    }
     if (is_op(P, ','))
-        FAIL_TOK(P, "%s takes one argument", fn_names[f]);
+        FAIL_TOK(P, "%s takes %s", fn_names[f], y ? "two arguments" : "one argument");
     if (!is_op(P, ')'))
         FAIL_TOK(P, "expected ')' to close %s( at %d:%d, found %s", fn_names[f], nm->line, nm->col,
                  tok_desc(&P->t, b, sizeof b));
     lex_next(P);
-    ast *e = mk(P, E_FN, nm->line, nm->col, x, NULL);
+    ast *e = mk(P, E_FN, nm->line, nm->col, x, y);
     e->fn = (unsigned char)f;
     return e;
 }
@@ -414,7 +418,7 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
     char b[64];
     if (!is_op(P, '{')) FAIL_TOK(P, "\\frac takes two groups: \\frac{a}{b}, found %s", tok_desc(&P->t, b, sizeof b));
     lex_next(P);
-    if (is_dterm(P, &P->t, 0) && name_is(P->t.s, P->t.n, "d")) {
+    if (P->t.kind == T_NAME && is_dterm(P, &P->t, 1)) {
         tok at = P->t;
         if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
         ast *e = mk(P, E_DERIV, at.line, at.col, NULL, NULL);
@@ -451,6 +455,7 @@ NOINLINE static ast *parse_name_other(parser *P, const tok *t)
     if (name_is(t->s, t->n, "e") || name_is(t->s, t->n, "pi")) {
         ast *e = mk(P, E_NUM, t->line, t->col, NULL, NULL);
         e->num = t->s[0] == 'e' ? 2.718281828459045 : 3.141592653589793;
+        e->fn = t->s[0] == 'e';                    /* the name e: e^x is exp(x) */
         return e;
     }
     if (fn_lookup(t->s, t->n) >= 0 || name_is(t->s, t->n, "sum") || name_is(t->s, t->n, "prod") ||
@@ -461,9 +466,9 @@ NOINLINE static ast *parse_name_other(parser *P, const tok *t)
         lex_fail(P, t->line, t->col, "'%.*s' is being defined here: a let can only use quantities defined before it",
                 t->n, t->s);
     for (u = 1; u < t->n && t->s[u] != '_'; u++) {}
-    if (u < t->n && find_qty(P->p, t->s, u) < 0 && find_scope(P, t->s + u + 1, t->n - u - 1) >= 0)
-        lex_fail(P, t->line, t->col, "unknown name '%.*s': %.*s is not declared (did you mean %.*s[%.*s] for a "
-                 "quantity given %.*s[N]?)", t->n, t->s, u, t->s, u, t->s, t->n - u - 1, t->s + u + 1, u, t->s);
+    if (u + 1 < t->n && find_qty(P->p, t->s, u) < 0)
+        lex_fail(P, t->line, t->col, "unknown name '%.*s': did you mean %.*s[%.*s]? (declare %.*s with indices "
+                 "first, e.g. given %.*s[3])", t->n, t->s, u, t->s, t->n - u - 1, t->s + u + 1, u, t->s, u, t->s);
     lex_fail(P, t->line, t->col, "unknown name '%.*s' (define it with given or let first)", t->n, t->s);
 }
 
@@ -492,7 +497,14 @@ NOINLINE static ast *parse_latex_sum(parser *P, const tok *nm)
     lex_next(P);
     sub excl = {0, 0};
     int has_excl = 0;
-    if (braced && is_op(P, 'N')) { lex_next(P); parse_delta_arg(P, &excl); has_excl = 1; }
+    if (braced && is_op(P, 'N')) {
+        tok at = P->t;
+        lex_next(P);
+        parse_delta_arg(P, &excl);
+        has_excl = 1;
+        if (excl.lit && excl.v-- < 1)               /* LaTeX counts from 1, as its subscripts do */
+            lex_fail(P, at.line, at.col, "numbers in a LaTeX sum count from 1: \\sum_{%.*s \\neq 1}", k.n, k.s);
+    }
     else if (braced && is_op(P, '=')) { lex_next(P); lo = P->t; lex_next(P); }
     if (braced) expect_op(P, '}', "'}' to close the sum's subscript");
     if (is_op(P, '^')) {
@@ -602,6 +614,7 @@ static ast *parse_primary(parser *P)
         lex_next(P);
         ast *e = mk(P, E_NUM, t.line, t.col, NULL, NULL);
         e->num = t.num;
+        e->nsub = (unsigned char)(t.c > 0 && t.c < 20 ? t.c : 0);   /* printed decimals + 1 */
         return e;
     }
     if (is_op(P, '(') || is_op(P, '{')) {
@@ -627,6 +640,11 @@ static ast *parse_power(parser *P)
     tok op = P->t;
     lex_next(P);
     ast *ex = parse_unary(P);
+    if (base->kind == E_NUM && base->fn) {         /* e^{x}: exp(x), one node and its exact derivative */
+        ast *e = mk(P, E_FN, op.line, op.col, ex, NULL);
+        e->fn = F_EXP;
+        return e;
+    }
     return mk(P, E_POW, op.line, op.col, base, ex);
 }
 
@@ -707,7 +725,7 @@ double ast_cost(const parser *P, const ast *e)
     case E_NUM: case E_DELTA: return total + 1;
     case E_SUM: case E_PROD: return total + P->slots[e->slot].range * (ast_cost(P, e->a) + 1);
     case E_POW: return total + 3 + ast_cost(P, e->a) + ast_cost(P, e->b);
-    default: return total + 2 + ast_cost(P, e->a);                     /* E_FN */
+    default: return total + 2 + ast_cost(P, e->a) + (e->b ? 2 + ast_cost(P, e->b) : 0);   /* E_FN */
     }
 }
 

@@ -93,6 +93,7 @@ static void report_counterexample(sbuf *b, const checker *k, const expr_link *lv
     char cb[64], eb[64];
     int prec = lv->max_err > 0 && isfinite(lv->max_err) ? (int)ceil(-log10(lv->max_err)) + 2 : 6;
     if (prec < 6) prec = 6;
+    if (prec < f->decimals + 2) prec = f->decimals + 2;   /* a claimed decimal: show the digits it needs */
     if (prec > 17) prec = 17;
     sb_printf(b, INDENT "fails at %ld of %ld entries (%d points); the worst, at point %d:\n",
               lv->failed, lv->entries, points, f->worst_point + 1);
@@ -126,7 +127,10 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
     const link_facts *f = &k->link[l];
     const char *E = c->side[l]->kind == E_DERIV || c->side[l]->kind == E_REF ? "engine" : "left side";
     int same = f->ratio_ok && f->ratio_set;
-    if (same && fabs(f->ratio + 1) <= 1e-9)
+    if (f->half > 0 && f->truncated == lv->failed)
+        sb_printf(b, INDENT "hint: claimed = the engine's %.*f cut after %d decimals, not rounded: "
+                  "rounded it is %.*f\n", f->decimals + 2, lv->engine, f->decimals, f->decimals, lv->engine);
+    else if (same && fabs(f->ratio + 1) <= 1e-9)
         sb_printf(b, INDENT "hint: claimed = -%s at every entry: a sign slip?\n", E);
     else if (same && fabs(f->ratio - 1) < 1e-3)
         sb_printf(b, INDENT "hint: claimed = %.9g x %s at every entry: looks like rounding "
@@ -134,6 +138,8 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
     else if (same)
         sb_printf(b, INDENT "hint: claimed = %.6g x %s at every entry: a missing or extra factor?\n",
                   f->ratio, E);
+    else if (f->failed_recip == lv->failed)
+        sb_printf(b, INDENT "hint: claimed = 1/%s at every failing entry: the reciprocal of the derivative?\n", E);
     else if (f->failed_neg == lv->failed && lv->failed < lv->entries)
         sb_printf(b, INDENT "hint: claimed = -%s at the %ld failing entries, right at the other %ld: "
                   "a sign slip in one case?\n", E, lv->failed, lv->entries - lv->failed);
@@ -141,8 +147,8 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
         sb_printf(b, INDENT "hint: every error is below 1e-4: looks like rounding (a constant written "
                   "with too few digits?)\n");
     else if (c->nletters > 1 && f->checked_diag > 0 && f->failed_diag == 0 && f->failed_off > 0)
-        sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: "
-                  "a transposed or swapped index?\n");
+        sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: the "
+                  "off-diagonal entries are missing (a delta term?) or an index is swapped\n");
     else if (c->nletters > 1 && f->failed_off == 0 && f->checked_off > 0)
         sb_printf(b, INDENT "hint: wrong only where the indices are equal: a missing delta term?\n");
 }
@@ -171,7 +177,7 @@ int report_verdict(const checker *k, expr_verdict *v)
     for (int l = 0; l < v->nlinks; l++) {
         const expr_link *lv = &v->link[l];
         if (v->nlinks > 1)
-            sb_printf(&b, INDENT "link %d: %s = %s  %s  (max error %.2g)\n", l + 1, c->side_text[l],
+            sb_printf(&b, INDENT "link %d: %s = %s  %s  (max rel. error %.2g)\n", l + 1, c->side_text[l],
                       c->side_text[l + 1], lv->holds ? "HOLDS" : "FAILS", lv->max_err);
         if (!lv->holds) {
             report_counterexample(&b, k, lv, v->points, l);

@@ -48,6 +48,46 @@ static void parse_bound(parser *P, double *v)
     lex_next(P);
 }
 
+/* The values of a literal input at one level of its indices: a number,
+ * or [v, v, …] with as many entries as that index has. */
+static void parse_literal_level(parser *P, qty *q, int level, int *n)
+{
+    char b[64];
+    if (level == q->rank) {
+        double v;
+        if (!(P->t.kind == T_NUM || is_op(P, '-') || is_op(P, '+')))
+            FAIL_TOK(P, "expected a number in the values of %.*s, found %s", q->nlen, q->name,
+                     tok_desc(&P->t, b, sizeof b));
+        parse_bound(P, &v);
+        q->lit[(*n)++] = v;
+        return;
+    }
+    tok open = P->t;
+    expect_op(P, '[', "'[' and the values of the next index");
+    for (int i = 0; i < q->dim[level]; i++) {
+        if (i) {
+            if (is_op(P, ']'))
+                FAIL_TOK(P, "the list opened at %d:%d has %d values; index %d of %.*s has %d", open.line, open.col,
+                         i, level + 1, q->nlen, q->name, q->dim[level]);
+            expect_op(P, ',', "',' between the values");
+        }
+        parse_literal_level(P, q, level + 1, n);
+    }
+    if (is_op(P, ','))
+        FAIL_TOK(P, "too many values: index %d of %.*s has %d", level + 1, q->nlen, q->name, q->dim[level]);
+    expect_op(P, ']', "']' to close the values");
+}
+
+/* given x[2] = [1, -1], W[2][3] = [[1, 1, 1], [-1, -1, -1]]: a fixed point
+ * (a table of values can be checked); a claim on it is checked there only. */
+static void parse_literal(parser *P, qty *q)
+{
+    int n = 0;
+    q->lit = palloc(P, (size_t)q->size * sizeof *q->lit);
+    parse_literal_level(P, q, 0, &n);
+    q->dist = D_LITERAL;
+}
+
 static void parse_given(parser *P)
 {
     char b[64];
@@ -88,7 +128,10 @@ static void parse_given(parser *P)
             lex_fail(P, nm.line, nm.col, "too many inputs: the givens have more than %d entries together",
                     EXPR_MAX_INPUTS);
         q->dist = D_NORMAL;
-        if (is_name(P, "in")) {
+        if (is_op(P, '=')) {
+            lex_next(P);
+            parse_literal(P, q);
+        } else if (is_name(P, "in")) {
             lex_next(P);
             tok open = P->t;
             if (!is_op(P, '(') && !is_op(P, '['))
@@ -272,6 +315,7 @@ static char *claim_text(parser *P, size_t from, size_t to)
     for (size_t k = from; k < to; k++) {
         char ch = P->src[k];
         if (ch == '#') { while (k < to && P->src[k] != '\n') k++; nl = 1; space = 1; continue; }
+        if (ch == '\\' && k + 1 < to && strchr(",;!:", P->src[k + 1])) { k++; space = 1; continue; }   /* \, */
         int cmd = ch == '\\' && k + 1 < to && ((P->src[k + 1] >= 'a' && P->src[k + 1] <= 'z') ||
                                               (P->src[k + 1] >= 'A' && P->src[k + 1] <= 'Z'));
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || (ch == '\\' && !cmd)) {
@@ -534,6 +578,14 @@ expr_prog *expr_parse(const char *src, size_t len, expr_error *err)
 int expr_claims(const expr_prog *p) { return p ? p->nc : 0; }
 const char *expr_claim_text(const expr_prog *p, int c) { return p->c[c].text; }
 int expr_claim_links(const expr_prog *p, int c) { return p->c[c].nsides - 1; }
+
+int expr_claim_same_target(const expr_prog *p, int c1, int c2)
+{
+    const ast *a = p->c[c1].side[0], *b = p->c[c2].side[0];
+    if (a->kind != b->kind) return 0;
+    if (a->kind == E_DERIV) return a->q == b->q && a->dq == b->dq;
+    return a->kind == E_REF && a->q == b->q;
+}
 const char *expr_claim_side(const expr_prog *p, int c, int s) { return p->c[c].side_text[s]; }
 int expr_claim_line(const expr_prog *p, int c) { return p->c[c].line; }
 double expr_claim_work(const expr_prog *p, int c) { return p->c[c].work; }

@@ -1,6 +1,9 @@
-/* verify_bench.c — how fast verify checks claims (goals of issue 6):
+/* verify_bench.c — how fast verify checks claims (goals of issues 6, 10):
  *   a claim over a 10×10 Jacobian at 20 points in ≤ 20 ms,
- *   a 100-claim file (parse + check, 20 points each) in ≤ 1 s.
+ *   the same written in LaTeX at most 10 % slower than in plain text,
+ *   a 100-claim file (parse + check, 20 points each) in ≤ 1 s,
+ *   a class of 200 submissions × 10 claims graded (as verify --defs does:
+ *   the assignment's text, then the student's, parsed and checked) ≤ 2 s.
  * Prints key=value lines; the best of a few repetitions, wall clock. */
 #define _POSIX_C_SOURCE 199309L
 #include <stdio.h>
@@ -52,6 +55,11 @@ static const char jac10[] =
     "let y[i] = exp(o[i]) / sum(k, exp(o[k]))\n"
     "claim d y[i] / d o[j] = y[i]*(delta(i,j) - y[j])\n";
 
+static const char jac10_latex[] =
+    "given o[10]\n"
+    "let y[i] = \\frac{e^{o_i}}{\\sum_k e^{o_k}}\n"
+    "claim $\\frac{\\partial y_i}{\\partial o_j} = y_i \\left(\\delta_{ij} - y_j\\right)$\n";
+
 /* the 2-3-2 network of lesson 03 and the softmax of lesson 02 */
 static const char head[] =
     "given x[2], W[2][3], b[3], V[3][2], c[2]\n"
@@ -80,16 +88,46 @@ static const char *const claims[] = {
     "claim d f / d u = 2/3*(1.7159 - f^2/1.7159)\n",
 };
 
+/* 200 submissions of 10 claims each, every one parsed after the
+ * assignment's text and checked at 20 points; returns the claims that hold. */
+static int grade_class(const char *assignment, int students, int *nclaims)
+{
+    size_t cap = strlen(assignment) + 4096;
+    char *src = malloc(cap);
+    int held = 0, n = 0;
+    if (!src) return -1;
+    for (int s = 0; s < students; s++) {
+        strcpy(src, assignment);
+        int nc = (int)(sizeof claims / sizeof claims[0]);
+        for (int c = 0; c < 10; c++) strcat(src, claims[(s + c) % nc]);
+        int k, h = run(src, &k);
+        if (h < 0) { free(src); return -1; }
+        held += h;
+        n += k;
+    }
+    free(src);
+    *nclaims = n;
+    return held;
+}
+
 int main(int argc, char **argv)
 {
     cli_opt opts[] = {{0}};
-    cli_no_positional(cli_parse(argc, argv, "verify_bench — how fast verify checks a claim and a 100-claim file.", opts),
+    cli_no_positional(cli_parse(argc, argv, "verify_bench — how fast verify checks a claim, a 100-claim file and a class.", opts),
                       argc, argv);
-    int held, n;
+    int held, n, bad = 0;
     double t = best_of(jac10, 5, &held, &n);
     printf("verify_jacobian_10x10_20pts_ms=%.3f\n", t);
     printf("verify_jacobian_10x10_goal_ms=20\n");
     printf("verify_jacobian_10x10_holds=%d\n", held == 1);
+    bad |= held != 1;
+    int lheld;
+    double tl = best_of(jac10_latex, 5, &lheld, &n);
+    printf("verify_jacobian_10x10_latex_ms=%.3f\n", tl);
+    printf("verify_latex_over_plain=%.3f\n", tl / t);
+    printf("verify_latex_over_plain_goal=1.10\n");
+    printf("verify_jacobian_10x10_latex_holds=%d\n", lheld == 1);
+    bad |= lheld != 1;
 
     size_t cap = sizeof head + 100 * 64;
     char *src = malloc(cap);
@@ -102,6 +140,20 @@ int main(int argc, char **argv)
     printf("verify_100_claims_goal_ms=1000\n");
     printf("verify_100_claims_count=%d\n", n);
     printf("verify_100_claims_hold=%d\n", held);
+    bad |= held != 100;
     free(src);
-    return held == 100 ? 0 : 1;
+
+    double best = 1e30;
+    for (int r = 0; r < 3; r++) {
+        double t0 = now_ms();
+        held = grade_class(head, 200, &n);
+        double dt = now_ms() - t0;
+        if (dt < best) best = dt;
+    }
+    printf("verify_class_200x10_ms=%.1f\n", best);
+    printf("verify_class_200x10_goal_ms=2000\n");
+    printf("verify_class_200x10_claims=%d\n", n);
+    printf("verify_class_200x10_hold=%d\n", held);
+    bad |= held != 2000;
+    return bad;
 }

@@ -1,6 +1,9 @@
-/* fuzz_expr.c — libFuzzer target for the derivation language: any bytes
- * are parsed; a parse error must be located and formattable; a program that
- * parses has its claims checked (2 points, small work budget). Nothing may
+/* fuzz_expr.c — libFuzzer target for the derivation language, plain and
+ * LaTeX (the seed corpus is lessons/verify/derivations/, the LaTeX course
+ * material and the class example included, plus tests/fuzz/expr/): any
+ * bytes are parsed; a parse error must be located and formattable; a
+ * program that parses has its claims checked (2 points, small work
+ * budget), and a claim's verdict must agree with its links'. Nothing may
  * crash, leak, hang or trip a sanitizer.
  *   FUZZ_ONLY=expr FUZZ_RUNS=1000000 make fuzz
  */
@@ -32,6 +35,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         expr_verdict v;
         if (expr_check(p, c, &o, &v) != 0) continue;
         if (v.holds && v.failed) __builtin_trap();
+        if (v.nlinks != expr_claim_links(p, c) || v.nlinks < 1 || v.nlinks > EXPR_MAX_LINKS) __builtin_trap();
+        int all = v.checked;
+        for (int l = 0; l < v.nlinks; l++) all &= v.link[l].holds;
+        if (all != v.holds || (v.first_failed >= 0) == v.holds) __builtin_trap();
         if (!v.holds && v.checked && !v.detail) __builtin_trap();
         expr_verdict_free(&v);
     }
