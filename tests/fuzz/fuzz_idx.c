@@ -2,8 +2,10 @@
  * from memory as images and as labels, then written to a file and loaded
  * through the file path; the two paths must agree on the status, the
  * message and the data (they share the header check but read differently).
- * Any disagreement aborts, which libFuzzer reports as a crash. */
+ * Any disagreement aborts, which libFuzzer reports as a crash, and so does
+ * a loaded set whose pixel count does not fit an int. */
 #define _POSIX_C_SOURCE 200809L
+#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,6 +38,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (s == IDX_OK) {
         size_t count = (size_t)n * (size_t)r * (size_t)c;
         if (n != fn || r != fr || c != fc || count != size - 16) abort();
+        if (count > INT_MAX) abort();    /* the reader's promise: every count fits an int */
         if (memcmp(x, fx, count * sizeof *x)) abort();
         for (size_t i = 0; i < count; i++)
             if (x[i] != (float)data[16 + i]) abort();
