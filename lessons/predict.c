@@ -6,8 +6,9 @@
  * by its centre of mass in 28 × 28), draws that 28 × 28 input in the
  * terminal as lesson 00 draws MNIST, and prints the model's ten
  * probabilities and its top class. The model is a file saved by a lesson's
- * --save (lesson 05: `05_mnist --save FILE`); its kind is chosen by the
- * file's magic, so another kind of network plugs into the table below.
+ * --save (lesson 05: `05_mnist --save FILE`) or by cnn_save (the lesson-10
+ * network, models/cnn.h); its kind is chosen by the file's magic, one row
+ * of the table below per kind.
  * Inputs are pixels / 255, as the lessons train.
  *
  * Exit status: 0; 2 for a bad flag, model or image (one line each on
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cli.h"
+#include "cnn.h"
 #include "draw.h"
 #include "image.h"
 #include "mlp.h"
@@ -61,8 +63,39 @@ static int mlp_kind_probs(void *model, const float *x, float *p)
 
 static void mlp_kind_free(void *model) { mlp_free(model); }
 
+static void *cnn_kind_load(const char *path, char *err, size_t errlen)
+{
+    int st;
+    cnn *m = cnn_load(path, &st);
+    if (!m) { snprintf(err, errlen, "%s: %s", path, cnn_status_msg(st)); return NULL; }
+    if (m->cfg.bn == CNN_BN_FEATURE) {   /* it normalises by the evaluated batch: one image is all zeros */
+        snprintf(err, errlen, "%s: the network's batch norm uses the statistics of the batch it evaluates "
+                 "(CNN_BN_FEATURE), so it cannot classify one image; use per-channel batch norm or none", path);
+        cnn_free(m);
+        return NULL;
+    }
+    if (m->cfg.H != MNIST_SIDE || m->cfg.W != MNIST_SIDE || m->cfg.C_in != 1 || m->cfg.classes > MAX_K) {
+        snprintf(err, errlen, "%s: the network takes %d × %d × %d inputs with %d classes, predict gives 28 × 28 × 1",
+                 path, m->cfg.H, m->cfg.W, m->cfg.C_in, m->cfg.classes);
+        cnn_free(m);
+        return NULL;
+    }
+    return m;
+}
+
+static int cnn_kind_probs(void *model, const float *x, float *p)
+{
+    cnn *m = model;
+    cnn_forward(m, x, NULL, 1, 0);
+    memcpy(p, cnn_probs(m), (size_t)m->cfg.classes * sizeof *p);
+    return m->cfg.classes;
+}
+
+static void cnn_kind_free(void *model) { cnn_free(model); }
+
 static const model_kind kinds[] = {
     {"mlp", "CHRMLP2\n", mlp_kind_load, mlp_kind_probs, mlp_kind_free},
+    {"cnn", "CHRCNN1\n", cnn_kind_load, cnn_kind_probs, cnn_kind_free},
 };
 
 /* The kind whose magic the file starts with; NULL with a message. */
@@ -77,7 +110,7 @@ static const model_kind *model_kind_of(const char *path, char *err, size_t errle
         size_t len = strlen(kinds[k].magic);
         if (n >= len && memcmp(head, kinds[k].magic, len) == 0) return &kinds[k];
     }
-    snprintf(err, errlen, "%s: not a chainrule model this predict reads (kinds: mlp, saved by 05_mnist --save)", path);
+    snprintf(err, errlen, "%s: not a chainrule model this predict reads (kinds: mlp, saved by 05_mnist --save; cnn, by cnn_save)", path);
     return NULL;
 }
 

@@ -2,7 +2,8 @@
  * MNIST slice in tests/data (train.h) and saves it (mlp_save); writes the
  * slice's test digits out as PGM (P5 and P2) and PNG (every kind: grey 8
  * and 16 bits, palette, alpha, RGB), and blown up on white pages off-centre;
- * predict must give each the class the network gives the digit itself.
+ * predict must give each the class the network gives the digit itself;
+ * a CNN (cnn_save) is read by its magic and gives its own classes too.
  * Hand-made digits (thick strokes, several sizes, off-centre) come out
  * centred (--show), the 1s and 0s classified right. Every bad image and model exits 2 with one line naming
  * the file. Prints the time per image, model load included.
@@ -13,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "check.h"
+#include "cnn.h"
 #include "data.h"
 #include "digits.h"
 #include "image.h"
@@ -113,6 +115,49 @@ static void same_classes(mlp *m, const dataset *te)
            agree[0], NT, agree[1], NT, agree[2], NT, right, NT);
     for (int j = 0; j < 3; j++) CHECK(agree[j] == NT);
     CHECK(strstr(out, "probabilities:\n  0: ") != NULL);
+}
+
+/* A model of the other kind, the CNN (cnn_save), chosen by its magic: the
+ * same class and top probability as its own forward on the digits. */
+static void cnn_kind(const dataset *te)
+{
+    enum { N = 12 };
+    cnn_cfg c = cnn_defaults();
+    c.filters = 8; c.hidden = 32;
+    char path[700], args[1 << 14], out[1 << 16], err[4096];
+    snprintf(path, sizeof path, "%s/cnn.bin", dir);
+    cnn *m = cnn_new(&c);                   /* the assignment's batch norm: refused */
+    CHECK(m && cnn_save(m, path) == CNN_OK);
+    cnn_free(m);
+    snprintf(args, sizeof args, "--model %s %s/d000.pgm", path, dir);
+    CHECK(run(args, NULL, 0) == 2);
+    read_stderr(err, sizeof err);
+    CHECK(strstr(err, "cannot classify one image") != NULL);
+    c.bn = CNN_BN_CHANNEL;                  /* running statistics: one image at a time */
+    m = cnn_new(&c);
+    CHECK(m && cnn_save(m, path) == CNN_OK);
+    if (!m) return;
+    int len = snprintf(args, sizeof args, "--model %s", path);
+    for (int i = 0; i < N; i++) len += snprintf(args + len, sizeof args - (size_t)len, " %s/d%03d.pgm", dir, i);
+    CHECK(run(args, out, sizeof out) == 0);
+    cnn_forward(m, te->x, NULL, N, 0);
+    const char *p = out;
+    int agree = 0;
+    for (int i = 0; i < N; i++) {
+        const float *pr = cnn_probs(m) + i * c.classes;
+        int top = 0;
+        for (int k = 1; k < c.classes; k++) if (pr[k] > pr[top]) top = k;
+        p = p ? strstr(p, ": top class ") : NULL;
+        if (!p) break;
+        int got = atoi(p + 12);
+        const char *q = strstr(p, "(probability ");
+        double prob = q ? atof(q + 13) : -1;
+        agree += got == top && fabs(prob - pr[top]) <= 0.01;   /* the ink stretched to 255 moves it a little */
+        p++;
+    }
+    printf("  a CNN model (CHRCNN1): predict agrees with its forward on %d/%d digits\n", agree, N);
+    CHECK(agree == N);
+    cnn_free(m);
 }
 
 /* Hand-made digits land centred in the 28 × 28 input (--show). */
@@ -260,6 +305,7 @@ int main(void)
     data_scale(&te, 255);
     mlp *m = train_model(&tr);
     same_classes(m, &te);
+    cnn_kind(&te);
     hand_made();
     bad_inputs();
     timing();
