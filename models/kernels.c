@@ -326,9 +326,59 @@ static kern_fn kern_pick(void)
 
 const char *kernels_isa(void) { kern_pick(); return kern_isa; }
 
+/* ------------------------------------------------------------ Adam */
+
+/*   g ← g + λw (λ ≠ 0);  v ← b1·v + (1−b1)·g;  s ← b2·s + (1−b2)·g·g;
+ *   w ← w − (lr_t·v) / (√s + eps)
+ * each operation rounded as written, left to right. */
+static void adam_portable(float *restrict w, const float *restrict g, float *restrict v,
+                          float *restrict s, size_t n, float b1, float b2, float lr_t, float eps, float lam)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = lam != 0.0f ? g[i] + lam * w[i] : g[i];
+        v[i] = b1 * v[i] + (1.0f - b1) * gi;
+        s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
+        w[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
+    }
+}
+
+#ifdef HAVE_X86
+/* adam_portable eight at a time: the same operations in the same order
+ * (IEEE multiply, add, divide and square root round alike in both), then
+ * adam_portable for the tail. */
+__attribute__((target("avx2")))
+static void adam_avx2(float *restrict w, const float *restrict g, float *restrict v,
+                      float *restrict s, size_t n, float b1, float b2, float lr_t, float eps, float lam)
+{
+    const __m256 B1 = _mm256_set1_ps(b1), B2 = _mm256_set1_ps(b2), C1 = _mm256_set1_ps(1.0f - b1);
+    const __m256 C2 = _mm256_set1_ps(1.0f - b2), LR = _mm256_set1_ps(lr_t), EPS = _mm256_set1_ps(eps);
+    const __m256 LAM = _mm256_set1_ps(lam);
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        __m256 wi = _mm256_loadu_ps(w + i), gi = _mm256_loadu_ps(g + i);
+        if (lam != 0.0f) gi = _mm256_add_ps(gi, _mm256_mul_ps(LAM, wi));
+        __m256 vi = _mm256_add_ps(_mm256_mul_ps(B1, _mm256_loadu_ps(v + i)), _mm256_mul_ps(C1, gi));
+        __m256 si = _mm256_add_ps(_mm256_mul_ps(B2, _mm256_loadu_ps(s + i)), _mm256_mul_ps(_mm256_mul_ps(C2, gi), gi));
+        __m256 d = _mm256_div_ps(_mm256_mul_ps(LR, vi), _mm256_add_ps(_mm256_sqrt_ps(si), EPS));
+        _mm256_storeu_ps(v + i, vi);
+        _mm256_storeu_ps(s + i, si);
+        _mm256_storeu_ps(w + i, _mm256_sub_ps(wi, d));
+    }
+    adam_portable(w + i, g + i, v + i, s + i, n - i, b1, b2, lr_t, eps, lam);
+}
+#endif
+
+void adam_apply(float *w, const float *g, size_t n, const adam_step *a)
+{
+#ifdef HAVE_X86
+    if (isa_avx2()) { adam_avx2(w, g, a->v, a->s, n, a->b1, a->b2, a->lr_t, a->eps, a->lam); return; }
+#endif
+    adam_portable(w, g, a->v, a->s, n, a->b1, a->b2, a->lr_t, a->eps, a->lam);
+}
+
 /* ------------------------------------------------------------ the product */
 
-typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_IGRAD } ep_kind;
+typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_WADAM, EP_IGRAD } ep_kind;
 
 typedef struct {
     ep_kind kind;
@@ -337,6 +387,7 @@ typedef struct {
     const float *bias;      /* forward: (N) or NULL */
     act_kind act;
     float lr;
+    const adam_step *adam;  /* EP_WADAM: the moments (same layout as c) and constants */
 } epilogue;
 
 /* The operands of C = A · Bm, read in place through strides and optional
@@ -394,6 +445,19 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
             const float *restrict tr = t + ii * NR;
             if (nr == NR) for (int jj = 0; jj < NR; jj++) cr[jj] -= lr * tr[jj];
             else for (int jj = 0; jj < nr; jj++) cr[jj] -= lr * tr[jj];
+        }
+        break;
+    }
+    case EP_WADAM: {
+        /* train.c's Adam step on each weight, its gradient g = 0 + Σ (the
+         * bits of a zeroed dw plus the sum) */
+        adam_step a = *e->adam;
+        float g[NR];
+        for (int ii = 0; ii < mr; ii++) {
+            size_t off = (size_t)(rows[ii] - e->c);
+            for (int jj = 0; jj < nr; jj++) g[jj] = 0.0f + t[ii * NR + jj];
+            a.v = e->adam->v + off; a.s = e->adam->s + off;
+            adam_apply(rows[ii], g, (size_t)nr, &a);
         }
         break;
     }
@@ -719,7 +783,7 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     ASSERT(B >= 0 && D >= 0 && H >= 0, "negative size B=%d D=%d H=%d", B, D, H);
     if (B == 0 || H == 0) return;
     if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
-    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f};
+    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL};
     operands o = {inp, (size_t)D, 1, w, (size_t)H, 1, NULL, NULL};
     /* Drop the inputs d that are zero in every row (MNIST's borders and
      * more: about a third of the pixels of a batch of 100), when the rows
@@ -751,7 +815,7 @@ static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, fl
 static void weight_grad(float *w, const float *inp, const float *dout, int B, int D, int H,
                         ep_kind kind, float lr)
 {
-    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr};
+    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
@@ -780,6 +844,16 @@ void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
     weight_grad(w, inp, dout, B, D, H, EP_WSGD, lr);
 }
 
+void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
+                                 int B, int D, int H, const adam_step *a)
+{
+    if (B == 0 || H == 0 || D == 0) return;
+    /* every row: a zero gradient still moves a weight under Adam */
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
+    operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
+    gemm(D, H, B, &o, &e);
+}
+
 void matmul_backward_input(float *dinp, const float *dout, const float *w,
                            int B, int D, int H)
 {
@@ -791,7 +865,7 @@ void matmul_backward_input(float *dinp, const float *dout, const float *w,
                 dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
         return;
     }
-    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f};
+    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f, NULL};
     operands o = {dout, (size_t)H, 1, w, 1, (size_t)H, NULL, NULL};
     gemm(B, D, H, &o, &e);
 }

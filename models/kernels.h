@@ -70,6 +70,18 @@ void matmul_backward_weight(float *dw, float *dbias, const float *inp,
 void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
                                 const float *dout, int B, int D, int H, float lr);
 
+/* The sums applied as an Adam step (train.h's OPT_ADAM) without storing
+ * them: for each weight, g = Σ_b inp[b][d]·dout[b][h] (+ λ·w with lam ≠ 0),
+ *     v ← b1·v + (1−b1)·g;  s ← b2·s + (1−b2)·g²;  w ← w − lr_t·v / (√s + eps)
+ * v and s are (D, H) like w. Bit-identical to zeroing dw,
+ * matmul_backward_weight, then train.c's Adam step on w. */
+typedef struct { float *v, *s; float b1, b2, lr_t, eps, lam; } adam_step;
+void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
+                                 int B, int D, int H, const adam_step *a);
+/* One Adam step on n weights w from gradients g (moments a->v, a->s at
+ * the same offsets as w), as above with g in place of the sum. */
+void adam_apply(float *w, const float *g, size_t n, const adam_step *a);
+
 /* Input gradient: dinp (B, D) = dout · w^T, i.e.
  *     dinp[b][d] = Σ_h dout[b][h] · w[d][h]
  * dout is (B, H), w is (D, H) (only its first D rows are read). Overwrites. */
