@@ -406,7 +406,7 @@ typedef struct {
  * (a call to memcpy per row of a tile costs more than the copy). */
 static inline void copy_row(float *restrict dst, const float *restrict src, int n)
 {
-    if (n == NR) for (int j = 0; j < NR; j++) dst[j] = src[j];
+    if (n == NR) memcpy(dst, src, NR * sizeof *dst);     /* a constant size: inlined moves */
     else for (int j = 0; j < n; j++) dst[j] = src[j];
 }
 
@@ -499,8 +499,7 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
         for (int k = 0; k < kc; k++) {
             const float *src = o->b + (size_t)(kk ? kk[k0 + k] : k0 + k) * o->brs + j0;
             float *dst = bp + (size_t)k * NR;
-            if (nr == NR) for (int jj = 0; jj < NR; jj++) dst[jj] = src[jj];
-            else for (int jj = 0; jj < nr; jj++) dst[jj] = src[jj];
+            copy_row(dst, src, nr);
         }
     } else {                    /* columns of Bm contiguous (brs == 1): a transpose */
         for (int jj = 0; jj < nr; jj++) {
