@@ -10,8 +10,10 @@
  * threads split the outputs (column panels), never a sum: results are
  * bit-identical for any thread count. The speed comes from register tiles
  * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
- * an AVX2 copy of the inner kernel chosen at run time where the CPU has it
- * (same bits as the portable copy). Inputs that are zero in every row of a
+ * AVX2/FMA twins of the ISA-dependent routines (kernels_avx2.c, one table
+ * chosen once at start-up, kernels_isa.h) where the CPU has them, with the
+ * bits of the portable copies; CHAINRULE_PORTABLE=1 forces the portable
+ * ones (any other value is ignored). Inputs that are zero in every row of a
  * batch are skipped where that provably keeps the bits (see kernels.c).
  *
  * Not here: the network (mlp.h), optimisers (train.h). No allocation in the
@@ -105,9 +107,9 @@ void argmax_rows(uint8_t *pred, const float *x, int B, int K);
 
 /* Naive reference products (triple loops of fmaf, same summation order), for tests
  * and for anyone reading the fast ones. */
-void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N);
-void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
-void matmul_nt_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (M,K) = a (M,N)·b^T, b (K,N) */
+void matmul_forward_naive(float *c, const float *a, const float *b, int M, int K, int N);
+void matmul_backward_weight_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
+void matmul_backward_input_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (M,K) = a (M,N)·b^T, b (K,N) */
 
 /* Which inner kernel the products use on this CPU: "avx2" or "portable". */
 const char *kernels_isa(void);
