@@ -261,7 +261,9 @@ const float *cnn_probs(const cnn *m) { return m->probs; }
 
 const uint8_t *cnn_dropout_mask(const cnn *m) { return m->masked ? m->mask : NULL; }
 
-void cnn_backward(cnn *m)
+/* cnn_backward, or with W1's weight gradient applied as the Adam step a
+ * (dW1 then untouched) when a ≠ NULL. */
+static void backward(cnn *m, const adam_step *a)
 {
     const cnn_cfg *c = &m->cfg;
     ASSERT(m->B > 0 && m->labels, "cnn_backward: the last forward had no labels");
@@ -269,7 +271,10 @@ void cnn_backward(cnn *m)
     size_t conv = (size_t)B * Ho * Wo;
     double t = 0.0;
     stage(m, -1, &t);
-    memset(m->grads, 0, m->n_params * sizeof *m->grads);
+    if (a) {   /* all but dW1, which the fused product never writes */
+        memset(m->grads, 0, (size_t)(m->dW1 - m->grads) * sizeof *m->grads);
+        memset(m->db1, 0, (m->n_params - (size_t)(m->db1 - m->grads)) * sizeof *m->grads);
+    } else memset(m->grads, 0, m->n_params * sizeof *m->grads);
     // dW2 = h1^T · dlogits, db2 = Σ_b dlogits;  dh1 = dlogits · W2^T
     matmul_backward_weight(m->dW2, m->db2, m->h1, m->dlogits, B, H1, K);
     matmul_backward_input(m->dh1, m->dlogits, m->W2, B, H1, K);
@@ -277,9 +282,13 @@ void cnn_backward(cnn *m)
     // through ReLU and dropout: dz = dh1 · s where h1 > 0 (s = 1/keep, or 1), else 0
     float s = m->masked ? (float)(1.0 / c->keep) : 1.0f;
     for (size_t i = 0; i < (size_t)B * H1; i++) m->dh1[i] = m->h1[i] > 0.0f ? (m->masked ? m->dh1[i] * s : m->dh1[i]) : 0.0f;
-    // dW1 = pooled^T · dz, db1 = Σ_b dz;  dpooled = dz · W1^T
-    matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
+    // dpooled = dz · W1^T (first: the fused step below changes W1);
+    // dW1 = pooled^T · dz, db1 = Σ_b dz
     matmul_backward_input(m->dpooled, m->dh1, m->W1, B, m->D, H1);
+    if (a) {
+        matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, 0, H1);   /* db1 only */
+        matmul_backward_weight_adam(m->W1, m->pooled, m->dh1, B, m->D, H1, a);
+    } else matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
     stage(m, CNN_STAGE_FC1_B, &t);
     // to each window's first maximum
     maxpool_backward(m->da, m->dpooled, m->argmax, conv * F, (size_t)B * m->D);
@@ -297,6 +306,10 @@ void cnn_backward(cnn *m)
                            c->ksize * c->ksize * c->C_in, F);
     stage(m, CNN_STAGE_CONV_B, &t);
 }
+
+void cnn_backward(cnn *m) { backward(m, NULL); }
+
+void cnn_backward_adam(cnn *m, const adam_step *w1) { backward(m, w1); }
 
 /* ------------------------------------------------------------ summary */
 

@@ -40,6 +40,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "kernels.h"
 #include "rng.h"
 
 typedef enum {
@@ -151,6 +152,13 @@ const float *cnn_probs(const cnn *m);
 /* Backward of the last forward (which needs labels): grads are SET (not
  * accumulated) to d(mean loss)/dparams. The input x is not differentiated. */
 void cnn_backward(cnn *m);
+
+/* cnn_backward with W1's weight gradient applied straight to W1 as the
+ * Adam step w1 (its moments, constants and λ) inside the product, never
+ * stored: dW1 is left as it was, every other gradient is set. Used by
+ * train.h's optim_backward_step_cnn; the same bits as cnn_backward then
+ * the Adam step. */
+void cnn_backward_adam(cnn *m, const adam_step *w1);
 
 /* The dropout mask of the last training forward, (B, hidden) of 0/1, so the
  * graph can apply the same one; NULL when keep == 1 or not training. */

@@ -28,6 +28,12 @@
  * never one the compiler chose (-ffp-contract=off): the bits are fixed by
  * the code. Deliberately not here: threading of the per-sample path (too
  * little work).
+ *
+ * The instruction set: the routines whose code depends on it (micro-kernel,
+ * sigmoid, axpy/dot, sparse rows, the per-sample SGD row, Adam) are one
+ * table (kernels_isa.h), chosen once at start-up; their portable copies are
+ * here, their AVX2/FMA twins in kernels_avx2.c. Nothing else here branches
+ * on the instruction set. The naive references come first.
  */
 #include <math.h>
 #include <stdio.h>
@@ -37,16 +43,44 @@
 #ifdef _OPENMP
 #include <omp.h>
 #endif
-#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
-#include <immintrin.h>
-#define HAVE_X86 1
-#endif
-
-#define MR 6
-#define NR 16
-#define KC 256
+#include "kernels_isa.h"
 
 #include "fail.h"
+
+/* ------------------------------------------------------------ naive references
+ * First, as the definition each fast kernel must match bit for bit: the
+ * triple loop, one fmaf per term in index order. */
+
+void matmul_forward_naive(float *c, const float *a, const float *b, int M, int K, int N)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int k = 0; k < K; k++) acc = fmaf(a[(size_t)i * K + k], b[(size_t)k * N + j], acc);
+            c[(size_t)i * N + j] = acc;
+        }
+}
+
+void matmul_backward_weight_naive(float *c, const float *a, const float *b, int M, int K, int N)
+{
+    for (int i = 0; i < K; i++)
+        for (int j = 0; j < N; j++) {
+            float acc = 0.0f;
+            for (int m = 0; m < M; m++) acc = fmaf(a[(size_t)m * K + i], b[(size_t)m * N + j], acc);
+            c[(size_t)i * N + j] += acc;
+        }
+}
+
+void matmul_backward_input_naive(float *c, const float *a, const float *b, int M, int K, int N)
+{
+    for (int i = 0; i < M; i++)
+        for (int j = 0; j < K; j++) {
+            float acc = 0.0f;
+            for (int n = 0; n < N; n++) acc = fmaf(a[(size_t)i * N + n], b[(size_t)j * N + n], acc);
+            c[(size_t)i * K + j] = acc;
+        }
+}
+
 
 /* ------------------------------------------------------------ activations */
 
@@ -70,24 +104,28 @@ int act_needs_input(act_kind a) { return a == ACT_STANH_LIN; }
 #define STANH_A 1.7159f
 #define STANH_B (2.0f / 3.0f)
 
-/* 1 when the AVX2 copies of the kernels run here: the CPU has AVX2 and FMA, and
- * CHAINRULE_PORTABLE is unset or "0" (set, it tests that the portable
- * copies give the same bits). Checked once. */
-static int isa_avx2(void)
+/* The table of ISA-dependent routines (kernels_isa.h), chosen once at
+ * start-up: the AVX2 twins where the CPU has AVX2 and FMA, unless
+ * CHAINRULE_PORTABLE=1 forces the portable copies (which must give the same
+ * bits; the tests compare both with the naive references). Any other value
+ * of CHAINRULE_PORTABLE, "0" or empty included, is ignored. */
+static const kernels_isa_table *isa_table;
+
+static const kernels_isa_table *isa_choose(void)
 {
-    static int v = -1;
-    if (v < 0) {
-        int ok = 0;
 #ifdef HAVE_X86
-        const char *force = getenv("CHAINRULE_PORTABLE");
-        __builtin_cpu_init();
-        ok = !(force && *force && strcmp(force, "0") != 0) && __builtin_cpu_supports("avx2")
-             && __builtin_cpu_supports("fma");
+    const char *force = getenv("CHAINRULE_PORTABLE");
+    __builtin_cpu_init();
+    if (!(force && strcmp(force, "1") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return &kernels_avx2;
 #endif
-        v = ok;
-    }
-    return v;
+    return &kernels_portable;
 }
+
+/* Before main: no first call can race inside a parallel region. */
+__attribute__((constructor)) static void isa_init(void) { isa_table = isa_choose(); }
+
+static const kernels_isa_table *isa(void) { return isa_table ? isa_table : (isa_table = isa_choose()); }
 
 /* e^x in float for the sigmoid, by the algorithm of glibc's expf (from
  * ARM's optimized-routines): x·32/ln 2 = k + r with k an integer and
@@ -96,7 +134,8 @@ static int isa_avx2(void)
  * (error ≤ 0.502 ulp). Our own copy, with plain multiplies and adds, so the
  * sigmoid has the same bits on every machine and libm, and an AVX2 twin
  * (exp4_avx2) that does the same operations lane by lane. */
-static const uint64_t exp_tab[32] = {   /* bits of 2^(j/32), less j << 47 */
+
+const uint64_t kernels_exp_tab[32] = {   /* bits of 2^(j/32), less j << 47 */
     0x3ff0000000000000, 0x3fefd9b0d3158574, 0x3fefb5586cf9890f, 0x3fef9301d0125b51,
     0x3fef72b83c7d517b, 0x3fef54873168b9aa, 0x3fef387a6e756238, 0x3fef1e9df51fdee1,
     0x3fef06fe0a31b715, 0x3feef1a7373aa9cb, 0x3feedea64c123422, 0x3feece086061892d,
@@ -106,15 +145,8 @@ static const uint64_t exp_tab[32] = {   /* bits of 2^(j/32), less j << 47 */
     0x3feee89f995ad3ad, 0x3feeff76f2fb5e47, 0x3fef199bdd85529c, 0x3fef3720dcef9069,
     0x3fef5818dcfba487, 0x3fef7c97337b9b5f, 0x3fefa4afa2a490da, 0x3fefd0765b6e4540,
 };
-#define EXP_INVLN2N (0x1.71547652b82fep+0 * 32)        /* 32/ln 2 */
-#define EXP_SHIFT 0x1.8p+52                            /* z + SHIFT rounds z to an integer */
-#define EXP_C0 (0x1.c6af84b912394p-5 / (32.0 * 32 * 32))
-#define EXP_C1 (0x1.ebfce50fac4f3p-3 / (32.0 * 32))
-#define EXP_C2 (0x1.62e42ff0c52d6p-1 / 32)
-#define EXP_HI 0x1.62e42ep6f                           /* above: e^x overflows a float */
-#define EXP_LO (-0x1.9fe368p6f)                        /* below: e^x rounds to 0 */
 
-static float exp_f(float x)
+float kernels_exp_f(float x)
 {
     if (!(x <= EXP_HI)) return x > 0.0f ? INFINITY : x + x;   /* overflow, or NaN */
     if (x < EXP_LO) return 0.0f;
@@ -123,49 +155,13 @@ static float exp_f(float x)
     memcpy(&ki, &kd, sizeof ki);
     kd -= EXP_SHIFT;
     double r = z - kd;
-    t = exp_tab[ki % 32] + (ki << 47);                 /* 2^(k/32): table × 2^((k − j)/32) */
+    t = kernels_exp_tab[ki % 32] + (ki << 47);                 /* 2^(k/32): table × 2^((k − j)/32) */
     double sc, p = EXP_C0 * r + EXP_C1, r2 = r * r, y = EXP_C2 * r + 1.0;
     memcpy(&sc, &t, sizeof sc);
     y = p * r2 + y;
     return (float)(y * sc);
 }
 
-#ifdef HAVE_X86
-/* exp_f on four lanes: the same operations in the same order. */
-__attribute__((target("avx2")))
-static inline __m128 exp4_avx2(__m128 x)
-{
-    __m128 xc = _mm_min_ps(_mm_max_ps(x, _mm_set1_ps(EXP_LO)), _mm_set1_ps(EXP_HI));
-    __m256d xd = _mm256_cvtps_pd(xc), shift = _mm256_set1_pd(EXP_SHIFT);
-    __m256d z = _mm256_mul_pd(_mm256_set1_pd(EXP_INVLN2N), xd);
-    __m256d kd = _mm256_add_pd(z, shift);
-    __m256i ki = _mm256_castpd_si256(kd);
-    kd = _mm256_sub_pd(kd, shift);
-    __m256d r = _mm256_sub_pd(z, kd);
-    __m256i t = _mm256_i64gather_epi64((const long long *)exp_tab, _mm256_and_si256(ki, _mm256_set1_epi64x(31)), 8);
-    t = _mm256_add_epi64(t, _mm256_slli_epi64(ki, 47));
-    __m256d p = _mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(EXP_C0), r), _mm256_set1_pd(EXP_C1));
-    __m256d r2 = _mm256_mul_pd(r, r);
-    __m256d y = _mm256_add_pd(_mm256_mul_pd(_mm256_set1_pd(EXP_C2), r), _mm256_set1_pd(1.0));
-    y = _mm256_add_pd(_mm256_mul_pd(p, r2), y);
-    __m128 e = _mm256_cvtpd_ps(_mm256_mul_pd(y, _mm256_castsi256_pd(t)));
-    e = _mm_blendv_ps(e, _mm_set1_ps(INFINITY), _mm_cmpgt_ps(x, _mm_set1_ps(EXP_HI)));
-    e = _mm_blendv_ps(e, _mm_setzero_ps(), _mm_cmplt_ps(x, _mm_set1_ps(EXP_LO)));
-    return _mm_blendv_ps(e, _mm_add_ps(x, x), _mm_cmpunord_ps(x, x));
-}
-
-/* y = 1 / (1 + e^−x), eight at a time; n a multiple of 8. */
-__attribute__((target("avx2")))
-static void sigmoid_avx2(float *y, const float *x, size_t n)
-{
-    const __m256 one = _mm256_set1_ps(1.0f), sign = _mm256_set1_ps(-0.0f);
-    for (size_t i = 0; i < n; i += 8) {
-        __m256 nx = _mm256_xor_ps(_mm256_loadu_ps(x + i), sign);
-        __m256 e = _mm256_set_m128(exp4_avx2(_mm256_extractf128_ps(nx, 1)), exp4_avx2(_mm256_castps256_ps128(nx)));
-        _mm256_storeu_ps(y + i, _mm256_div_ps(one, _mm256_add_ps(one, e)));
-    }
-}
-#endif
 
 void act_forward(float *y, const float *x, size_t n, act_kind a)
 {
@@ -173,11 +169,7 @@ void act_forward(float *y, const float *x, size_t n, act_kind a)
     case ACT_IDENTITY: if (y != x) memmove(y, x, n * sizeof *y); break;
     // y = σ(x) = 1 / (1 + e^−x)
     case ACT_SIGMOID: {
-        size_t i = 0;
-#ifdef HAVE_X86
-        if (isa_avx2()) { i = n / 8 * 8; sigmoid_avx2(y, x, i); }
-#endif
-        for (; i < n; i++) y[i] = 1.0f / (1.0f + exp_f(-x[i]));
+        isa()->sigmoid(y, x, n);
         break;
     }
     case ACT_TANH:    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
@@ -267,68 +259,36 @@ static void kern_portable(int kc, const float *restrict ap, const float *restric
     memcpy(tout, c, sizeof c);
 }
 
-#ifdef HAVE_X86
-/* The same sums with 8-wide AVX registers: twelve accumulators, two panel
- * rows, one broadcast at a time, one FMA per term, so the bits equal
- * kern_portable's and the naive loop's. (Measured on this Zen 3: the FMA
- * kernel makes the MNIST epoch ~17% faster than a multiply then an add,
- * which have the same peak on paper: half the instructions to issue.) */
-__attribute__((target("avx2,fma")))
-static void kern_avx2(int kc, const float *restrict ap, const float *restrict bp,
-                      const float *tin, float *tout)
-{
-    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
-    if (tin) {
-        c00 = _mm256_loadu_ps(tin + 0);  c01 = _mm256_loadu_ps(tin + 8);
-        c10 = _mm256_loadu_ps(tin + 16); c11 = _mm256_loadu_ps(tin + 24);
-        c20 = _mm256_loadu_ps(tin + 32); c21 = _mm256_loadu_ps(tin + 40);
-        c30 = _mm256_loadu_ps(tin + 48); c31 = _mm256_loadu_ps(tin + 56);
-        c40 = _mm256_loadu_ps(tin + 64); c41 = _mm256_loadu_ps(tin + 72);
-        c50 = _mm256_loadu_ps(tin + 80); c51 = _mm256_loadu_ps(tin + 88);
-    } else {
-        c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
-        c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
-    }
-    for (int k = 0; k < kc; k++) {
-        __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), x;
-#define ROW(i, x0, x1) x = _mm256_broadcast_ss(ap + i); \
-        x0 = _mm256_fmadd_ps(x, b0, x0); x1 = _mm256_fmadd_ps(x, b1, x1);
-        ROW(0, c00, c01) ROW(1, c10, c11) ROW(2, c20, c21)
-        ROW(3, c30, c31) ROW(4, c40, c41) ROW(5, c50, c51)
-#undef ROW
-        ap += MR; bp += NR;
-    }
-    _mm256_storeu_ps(tout + 0, c00);  _mm256_storeu_ps(tout + 8, c01);
-    _mm256_storeu_ps(tout + 16, c10); _mm256_storeu_ps(tout + 24, c11);
-    _mm256_storeu_ps(tout + 32, c20); _mm256_storeu_ps(tout + 40, c21);
-    _mm256_storeu_ps(tout + 48, c30); _mm256_storeu_ps(tout + 56, c31);
-    _mm256_storeu_ps(tout + 64, c40); _mm256_storeu_ps(tout + 72, c41);
-    _mm256_storeu_ps(tout + 80, c50); _mm256_storeu_ps(tout + 88, c51);
-}
-#endif
 
 typedef void (*kern_fn)(int, const float *, const float *, const float *, float *);
-static kern_fn kern;
-static const char *kern_isa = "portable";
 
-/* The AVX2 copy where isa_avx2 says so. */
-static kern_fn kern_pick(void)
+const char *kernels_isa(void) { return isa()->name; }
+
+/* ------------------------------------------------------------ Adam */
+
+/*   g ← g + λw (λ ≠ 0);  v ← b1·v + (1−b1)·g;  s ← b2·s + (1−b2)·g·g;
+ *   w ← w − (lr_t·v) / (√s + eps)
+ * each operation rounded as written, left to right. */
+static void adam_portable(float *restrict w, const float *restrict g, float *restrict v,
+                          float *restrict s, size_t n, float b1, float b2, float lr_t, float eps, float lam)
 {
-    if (!kern) {
-        kern_fn k = kern_portable;
-#ifdef HAVE_X86
-        if (isa_avx2()) { k = kern_avx2; kern_isa = "avx2"; }
-#endif
-        kern = k;
+    for (size_t i = 0; i < n; i++) {
+        float gi = lam != 0.0f ? g[i] + lam * w[i] : g[i];
+        v[i] = b1 * v[i] + (1.0f - b1) * gi;
+        s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
+        w[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
     }
-    return kern;
 }
 
-const char *kernels_isa(void) { kern_pick(); return kern_isa; }
+
+void adam_apply(float *w, const float *g, size_t n, const adam_step *a)
+{
+    isa()->adam(w, g, a->v, a->s, n, a->b1, a->b2, a->lr_t, a->eps, a->lam);
+}
 
 /* ------------------------------------------------------------ the product */
 
-typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_IGRAD } ep_kind;
+typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_WADAM, EP_IGRAD } ep_kind;
 
 typedef struct {
     ep_kind kind;
@@ -337,6 +297,7 @@ typedef struct {
     const float *bias;      /* forward: (N) or NULL */
     act_kind act;
     float lr;
+    const adam_step *adam;  /* EP_WADAM: the moments (same layout as c) and constants */
 } epilogue;
 
 /* The operands of C = A · Bm, read in place through strides and optional
@@ -355,7 +316,7 @@ typedef struct {
  * (a call to memcpy per row of a tile costs more than the copy). */
 static inline void copy_row(float *restrict dst, const float *restrict src, int n)
 {
-    if (n == NR) for (int j = 0; j < NR; j++) dst[j] = src[j];
+    if (n == NR) memcpy(dst, src, NR * sizeof *dst);     /* a constant size: inlined moves */
     else for (int j = 0; j < n; j++) dst[j] = src[j];
 }
 
@@ -397,6 +358,19 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
         }
         break;
     }
+    case EP_WADAM: {
+        /* train.c's Adam step on each weight, its gradient g = 0 + Σ (the
+         * bits of a zeroed dw plus the sum) */
+        adam_step a = *e->adam;
+        float g[NR];
+        for (int ii = 0; ii < mr; ii++) {
+            size_t off = (size_t)(rows[ii] - e->c);
+            for (int jj = 0; jj < nr; jj++) g[jj] = 0.0f + t[ii * NR + jj];
+            a.v = e->adam->v + off; a.s = e->adam->s + off;
+            adam_apply(rows[ii], g, (size_t)nr, &a);
+        }
+        break;
+    }
     case EP_IGRAD:
         for (int ii = 0; ii < mr; ii++) copy_row(rows[ii], t + ii * NR, nr);
         break;
@@ -435,8 +409,7 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
         for (int k = 0; k < kc; k++) {
             const float *src = o->b + (size_t)(kk ? kk[k0 + k] : k0 + k) * o->brs + j0;
             float *dst = bp + (size_t)k * NR;
-            if (nr == NR) for (int jj = 0; jj < NR; jj++) dst[jj] = src[jj];
-            else for (int jj = 0; jj < nr; jj++) dst[jj] = src[jj];
+            copy_row(dst, src, nr);
         }
     } else {                    /* columns of Bm contiguous (brs == 1): a transpose */
         for (int jj = 0; jj < nr; jj++) {
@@ -477,7 +450,7 @@ int kernels_thread_count(void) { return 1; }
  * own buffer (in L1) and keeps partial tiles between k blocks. */
 static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 {
-    kern_fn kf = kern_pick();
+    kern_fn kf = isa()->kern;
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, nkb = (K + KC - 1) / KC;
     double work = (double)M * N * K;   /* threads only where it pays */
     int tmax = work > 4e5 ? kernels_threads((long)nib * njp) : 1;
@@ -569,30 +542,11 @@ static int all_finite(const float *x, size_t n)
 #define DOT_BODY float acc = 0.0f; for (int i = 0; i < n; i++) acc = fmaf(x[i], y[i], acc); return acc;
 static void axpy_portable(float *restrict y, const float *restrict x, float a, int n) { AXPY_BODY }
 static float dot_portable(const float *restrict x, const float *restrict y, int n) { DOT_BODY }
-#ifdef HAVE_X86
-__attribute__((target("avx2,fma")))
-static void axpy_fma(float *restrict y, const float *restrict x, float a, int n) { AXPY_BODY }
-__attribute__((target("avx2,fma")))
-static float dot_fma(const float *restrict x, const float *restrict y, int n) { DOT_BODY }
-#endif
 #undef AXPY_BODY
 #undef DOT_BODY
 
-static void axpy(float *restrict y, const float *restrict x, float a, int n)
-{
-#ifdef HAVE_X86
-    if (isa_avx2()) { axpy_fma(y, x, a, n); return; }
-#endif
-    axpy_portable(y, x, a, n);
-}
-
-static float dot(const float *restrict x, const float *restrict y, int n)
-{
-#ifdef HAVE_X86
-    if (isa_avx2()) return dot_fma(x, y, n);
-#endif
-    return dot_portable(x, y, n);
-}
+static void axpy(float *restrict y, const float *restrict x, float a, int n) { isa()->axpy(y, x, a, n); }
+static float dot(const float *restrict x, const float *restrict y, int n) { return isa()->dot(x, y, n); }
 
 /* w −= lr·fma(a, g, 0): one SGD row for a batch of one (the sum of one
  * term that starts at zero, with its bits). */
@@ -601,86 +555,36 @@ static void sgd_row1(float *restrict w, const float *restrict g, float a, float 
     for (int i = 0; i < n; i++) w[i] -= lr * fmaf(a, g[i], 0.0f);
 }
 
-#ifdef HAVE_X86
-/* acc[0..H) = Σ_q val[q]·w[idx[q]][·] over the non-zero inputs, in order:
- * 64 outputs at a time held in eight 8-wide registers while the rows stream
- * by (one FMA per term, the bits of the scalar loop). */
-__attribute__((target("avx2,fma")))
-static void sparse_rows_avx2(float *restrict acc, const float *restrict w, int H,
-                             const int *restrict idx, const float *restrict val, int nnz)
+/* acc[0..H) = Σ_q val[q]·w[idx[q]][·] over the non-zero inputs, in order. */
+static void sparse_rows_portable(float *restrict acc, const float *restrict w, int H,
+                                 const int *restrict idx, const float *restrict val, int nnz)
 {
-    int h = 0;
-    for (; h + 64 <= H; h += 64) {
-        __m256 c0 = _mm256_setzero_ps(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0, c6 = c0, c7 = c0;
-        for (int q = 0; q < nnz; q++) {
-            const float *r = w + (size_t)idx[q] * H + h;
-            __m256 v = _mm256_set1_ps(val[q]);
-            c0 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r), c0);
-            c1 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 8), c1);
-            c2 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 16), c2);
-            c3 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 24), c3);
-            c4 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 32), c4);
-            c5 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 40), c5);
-            c6 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 48), c6);
-            c7 = _mm256_fmadd_ps(v, _mm256_loadu_ps(r + 56), c7);
-        }
-        _mm256_storeu_ps(acc + h, c0);      _mm256_storeu_ps(acc + h + 8, c1);
-        _mm256_storeu_ps(acc + h + 16, c2); _mm256_storeu_ps(acc + h + 24, c3);
-        _mm256_storeu_ps(acc + h + 32, c4); _mm256_storeu_ps(acc + h + 40, c5);
-        _mm256_storeu_ps(acc + h + 48, c6); _mm256_storeu_ps(acc + h + 56, c7);
-    }
-    for (; h + 8 <= H; h += 8) {
-        __m256 c0 = _mm256_setzero_ps();
-        for (int q = 0; q < nnz; q++)
-            c0 = _mm256_fmadd_ps(_mm256_set1_ps(val[q]), _mm256_loadu_ps(w + (size_t)idx[q] * H + h), c0);
-        _mm256_storeu_ps(acc + h, c0);
-    }
-    for (; h < H; h++) {
-        float c = 0.0f;
-        for (int q = 0; q < nnz; q++) c = fmaf(val[q], w[(size_t)idx[q] * H + h], c);
-        acc[h] = c;
-    }
+    memset(acc, 0, (size_t)H * sizeof *acc);
+    for (int q = 0; q < nnz; q++) axpy_portable(acc, w + (size_t)idx[q] * H, val[q], H);
 }
 
-/* w −= lr·fma(a, g, 0), 8 at a time. */
-__attribute__((target("avx2,fma")))
-static void sgd_row1_avx2(float *restrict w, const float *restrict g, float a, float lr, int n)
+static void sigmoid_portable(float *y, const float *x, size_t n)
 {
-    int i = 0;
-    __m256 va = _mm256_set1_ps(a), vl = _mm256_set1_ps(lr), z = _mm256_setzero_ps();
-    for (; i + 8 <= n; i += 8) {
-        __m256 t = _mm256_fmadd_ps(va, _mm256_loadu_ps(g + i), z);
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(_mm256_loadu_ps(w + i), _mm256_mul_ps(vl, t)));
-    }
-    for (; i < n; i++) w[i] -= lr * fmaf(a, g[i], 0.0f);
+    for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + kernels_exp_f(-x[i]));
 }
-#endif
+
+const kernels_isa_table kernels_portable = {
+    "portable", kern_portable, sigmoid_portable, axpy_portable, dot_portable, sparse_rows_portable,
+    sgd_row1, adam_portable,
+};
+
 
 static void forward_rows(float *out, float *zout, const float *inp, const float *w,
                          const float *bias, int B, int D, int H, act_kind act)
 {
-    kern_pick();
     float *acc = ws_get((size_t)H + 2 * (size_t)D + 32);
     int *idx = (int *)(acc + H + 16);
     float *val = acc + H + 16 + D + 8;
     for (int r = 0; r < B; r++) {
         const float *x = inp + (size_t)r * D;
-#ifdef HAVE_X86
-        if (kern == kern_avx2) {
-            int nnz = 0;
-            for (int d = 0; d < D; d++) if (x[d] != 0.0f) { idx[nnz] = d; val[nnz++] = x[d]; }
-            sparse_rows_avx2(acc, w, H, idx, val, nnz);
-        } else
-#endif
-        {
-            (void)idx; (void)val;
-            memset(acc, 0, (size_t)H * sizeof *acc);
-            for (int d = 0; d < D; d++) {
-                float v = x[d];
-                if (v == 0.0f) continue;
-                axpy(acc, w + (size_t)d * H, v, H);
-            }
-        }
+        int nnz = 0;
+        for (int d = 0; d < D; d++) if (x[d] != 0.0f) { idx[nnz] = d; val[nnz++] = x[d]; }
+        isa()->sparse_rows(acc, w, H, idx, val, nnz);
         if (bias) for (int h = 0; h < H; h++) acc[h] += bias[h];
         if (zout) memcpy(zout + (size_t)r * H, acc, (size_t)H * sizeof *acc);
         act_forward(out + (size_t)r * H, acc, (size_t)H, act);
@@ -691,17 +595,13 @@ static void wgrad_rows(float *w, const float *inp, const float *dout, int B, int
                        int sgd, float lr)
 {
     float *acc = ws_get((size_t)H);
-    kern_pick();
     for (int d = 0; d < D; d++) {
         int any = 0;
         for (int r = 0; r < B; r++) any |= inp[(size_t)r * D + d] != 0.0f;
         if (!any) continue;
         float *wr = w + (size_t)d * H;
         if (B == 1 && sgd) {
-#ifdef HAVE_X86
-            if (kern == kern_avx2) { sgd_row1_avx2(wr, dout, inp[d], lr, H); continue; }
-#endif
-            sgd_row1(wr, dout, inp[d], lr, H);
+            isa()->sgd_row1(wr, dout, inp[d], lr, H);
             continue;
         }
         memset(acc, 0, (size_t)H * sizeof *acc);
@@ -719,7 +619,7 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     ASSERT(B >= 0 && D >= 0 && H >= 0, "negative size B=%d D=%d H=%d", B, D, H);
     if (B == 0 || H == 0) return;
     if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
-    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f};
+    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL};
     operands o = {inp, (size_t)D, 1, w, (size_t)H, 1, NULL, NULL};
     /* Drop the inputs d that are zero in every row (MNIST's borders and
      * more: about a third of the pixels of a batch of 100), when the rows
@@ -751,7 +651,7 @@ static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, fl
 static void weight_grad(float *w, const float *inp, const float *dout, int B, int D, int H,
                         ep_kind kind, float lr)
 {
-    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr};
+    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
@@ -780,6 +680,16 @@ void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
     weight_grad(w, inp, dout, B, D, H, EP_WSGD, lr);
 }
 
+void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
+                                 int B, int D, int H, const adam_step *a)
+{
+    if (B == 0 || H == 0 || D == 0) return;
+    /* every row: a zero gradient still moves a weight under Adam */
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
+    operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
+    gemm(D, H, B, &o, &e);
+}
+
 void matmul_backward_input(float *dinp, const float *dout, const float *w,
                            int B, int D, int H)
 {
@@ -791,7 +701,7 @@ void matmul_backward_input(float *dinp, const float *dout, const float *w,
                 dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
         return;
     }
-    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f};
+    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f, NULL};
     operands o = {dout, (size_t)H, 1, w, 1, (size_t)H, NULL, NULL};
     gemm(B, D, H, &o, &e);
 }
@@ -838,36 +748,4 @@ void argmax_rows(uint8_t *pred, const float *x, int B, int K)
         for (int k = 1; k < K; k++) if (o[k] > o[best]) best = k;
         pred[r] = (uint8_t)best;
     }
-}
-
-/* ------------------------------------------------------------ naive references */
-
-void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N)
-{
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < N; j++) {
-            float acc = 0.0f;
-            for (int k = 0; k < K; k++) acc = fmaf(a[(size_t)i * K + k], b[(size_t)k * N + j], acc);
-            c[(size_t)i * N + j] = acc;
-        }
-}
-
-void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N)
-{
-    for (int i = 0; i < K; i++)
-        for (int j = 0; j < N; j++) {
-            float acc = 0.0f;
-            for (int m = 0; m < M; m++) acc = fmaf(a[(size_t)m * K + i], b[(size_t)m * N + j], acc);
-            c[(size_t)i * N + j] += acc;
-        }
-}
-
-void matmul_nt_naive(float *c, const float *a, const float *b, int M, int K, int N)
-{
-    for (int i = 0; i < M; i++)
-        for (int j = 0; j < K; j++) {
-            float acc = 0.0f;
-            for (int n = 0; n < N; n++) acc = fmaf(a[(size_t)i * N + n], b[(size_t)j * N + n], acc);
-            c[(size_t)i * K + j] = acc;
-        }
 }

@@ -10,8 +10,10 @@
  * threads split the outputs (column panels), never a sum: results are
  * bit-identical for any thread count. The speed comes from register tiles
  * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
- * an AVX2 copy of the inner kernel chosen at run time where the CPU has it
- * (same bits as the portable copy). Inputs that are zero in every row of a
+ * AVX2/FMA twins of the ISA-dependent routines (kernels_avx2.c, one table
+ * chosen once at start-up, kernels_isa.h) where the CPU has them, with the
+ * bits of the portable copies; CHAINRULE_PORTABLE=1 forces the portable
+ * ones (any other value is ignored). Inputs that are zero in every row of a
  * batch are skipped where that provably keeps the bits (see kernels.c).
  *
  * Not here: the network (mlp.h), optimisers (train.h). No allocation in the
@@ -70,6 +72,18 @@ void matmul_backward_weight(float *dw, float *dbias, const float *inp,
 void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
                                 const float *dout, int B, int D, int H, float lr);
 
+/* The sums applied as an Adam step (train.h's OPT_ADAM) without storing
+ * them: for each weight, g = Σ_b inp[b][d]·dout[b][h] (+ λ·w with lam ≠ 0),
+ *     v ← b1·v + (1−b1)·g;  s ← b2·s + (1−b2)·g²;  w ← w − lr_t·v / (√s + eps)
+ * v and s are (D, H) like w. Bit-identical to zeroing dw,
+ * matmul_backward_weight, then train.c's Adam step on w. */
+typedef struct { float *v, *s; float b1, b2, lr_t, eps, lam; } adam_step;
+void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
+                                 int B, int D, int H, const adam_step *a);
+/* One Adam step on n weights w from gradients g (moments a->v, a->s at
+ * the same offsets as w), as above with g in place of the sum. */
+void adam_apply(float *w, const float *g, size_t n, const adam_step *a);
+
 /* Input gradient: dinp (B, D) = dout · w^T, i.e.
  *     dinp[b][d] = Σ_h dout[b][h] · w[d][h]
  * dout is (B, H), w is (D, H) (only its first D rows are read). Overwrites. */
@@ -93,9 +107,9 @@ void argmax_rows(uint8_t *pred, const float *x, int B, int K);
 
 /* Naive reference products (triple loops of fmaf, same summation order), for tests
  * and for anyone reading the fast ones. */
-void matmul_naive(float *c, const float *a, const float *b, int M, int K, int N);
-void matmul_tn_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
-void matmul_nt_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (M,K) = a (M,N)·b^T, b (K,N) */
+void matmul_forward_naive(float *c, const float *a, const float *b, int M, int K, int N);
+void matmul_backward_weight_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
+void matmul_backward_input_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (M,K) = a (M,N)·b^T, b (K,N) */
 
 /* Which inner kernel the products use on this CPU: "avx2" or "portable". */
 const char *kernels_isa(void);

@@ -117,8 +117,9 @@ void im2col(float *cols, const float *x, int B, int H, int W, int C, int k, int 
             for (int dx = 0; dx < k; dx++) {
                 int xx = xo + dx - p;
                 float *d = dst + ((size_t)dy * k + dx) * C;
-                if (yy < 0 || yy >= H || xx < 0 || xx >= W) memset(d, 0, (size_t)C * sizeof *d);
-                else memcpy(d, x + (((size_t)b * H + yy) * W + xx) * C, (size_t)C * sizeof *d);
+                int in = yy >= 0 && yy < H && xx >= 0 && xx < W;
+                const float *s = in ? x + (((size_t)b * H + yy) * W + xx) * C : x;
+                for (int c = 0; c < C; c++) d[c] = in ? s[c] : 0.0f;   /* C is small: no call */
             }
         }
     }
@@ -183,20 +184,23 @@ void maxpool_forward(float *out, int32_t *argmax, const float *in, int B, int H,
 #pragma omp parallel for num_threads(nt) schedule(static)
     for (int b = 0; b < B; b++)
         for (int y = 0; y < Hp; y++)
-            for (int x = 0; x < Wp; x++)
-                for (int c = 0; c < C; c++) {
-                    /* the first maximum in row-major window order wins: strict > */
-                    int32_t bi = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C + c);
-                    float best = in[bi];
-                    for (int i = 0; i < pool; i++)
-                        for (int j = 0; j < pool; j++) {
-                            int32_t idx = (int32_t)((((size_t)b * H + y * pool + i) * W + x * pool + j) * C + c);
-                            if (in[idx] > best) { best = in[idx]; bi = idx; }
-                        }
-                    size_t o = (((size_t)b * Hp + y) * Wp + x) * C + c;
-                    out[o] = best;
-                    argmax[o] = bi;
-                }
+            for (int x = 0; x < Wp; x++) {
+                /* the window's top-left pixel, then the others in row-major
+                 * order; the first maximum wins (strict >), channel by channel */
+                int32_t base = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C);
+                size_t o = (((size_t)b * Hp + y) * Wp + x) * C;
+                float *restrict ob = out + o;
+                int32_t *restrict ab = argmax + o;
+                for (int c = 0; c < C; c++) { ob[c] = in[base + c]; ab[c] = base + c; }
+                for (int i = 0; i < pool; i++)
+                    for (int j = 0; j < pool; j++) {
+                        if (i == 0 && j == 0) continue;
+                        int32_t off = base + (int32_t)(((size_t)i * W + j) * C);
+                        const float *restrict src = in + off;
+                        for (int c = 0; c < C; c++)
+                            if (src[c] > ob[c]) { ob[c] = src[c]; ab[c] = off + c; }
+                    }
+            }
 }
 
 void maxpool_backward(float *din, const float *dout, const int32_t *argmax, size_t n_in, size_t n_out)

@@ -88,14 +88,12 @@ static void step_range(optim *o, float *restrict p, const float *restrict g,
     case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
         for (size_t i = 0; i < n; i++) { v[i] = mu * v[i] - lr * GI; p[i] += v[i]; }
         break;
-    case OPT_ADAM:                                          // w ← w − α_t m / (√v + ε)
-        for (size_t i = 0; i < n; i++) {
-            float gi = GI;
-            v[i] = b1 * v[i] + (1.0f - b1) * gi;
-            s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
-            p[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
-        }
+    case OPT_ADAM: {                                        // w ← w − α_t m / (√v + ε)
+        /* m ← β1 m + (1−β1)g;  v ← β2 v + (1−β2)g²  (kernels.h, vectorised) */
+        adam_step a = {v, s, b1, b2, lr_t, eps, lam};
+        adam_apply(p, g, n, &a);
         break;
+    }
     case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
         for (size_t i = 0; i < n; i++) {
             float gi = GI;
@@ -108,14 +106,19 @@ static void step_range(optim *o, float *restrict p, const float *restrict g,
 #undef GI
 }
 
+/* α_t = α·√(1 − β2^t) / (1 − β1^t) for step t (Adam; 0 otherwise). */
+static float adam_lr(const optim *o, long t)
+{
+    if (o->c.kind != OPT_ADAM) return 0.0f;
+    return (float)(o->c.lr * sqrt(1.0 - pow(o->c.beta2, (double)t)) / (1.0 - pow(o->c.beta1, (double)t)));
+}
+
 void optim_step_spans(optim *o, float *params, const float *grads, size_t n_params,
                       const optim_span *spans, int n_spans)
 {
     if (o->n != n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, n_params);
     o->t++;
-    float lr_t = 0.0f;
-    if (o->c.kind == OPT_ADAM)      /* α_t = α·√(1 − β2^t) / (1 − β1^t) */
-        lr_t = (float)(o->c.lr * sqrt(1.0 - pow(o->c.beta2, (double)o->t)) / (1.0 - pow(o->c.beta1, (double)o->t)));
+    float lr_t = adam_lr(o, o->t);
     float lam = (float)o->c.l2;
     for (int i = 0; i < n_spans; i++) {
         size_t off = spans[i].off, n = spans[i].n;
@@ -157,6 +160,21 @@ void optim_step_cnn(optim *o, cnn *m)
     optim_span sp[8];
     int k = cnn_spans(m, sp);
     optim_step_spans(o, m->params, m->grads, m->n_params, sp, k);
+}
+
+void optim_backward_step_cnn(optim *o, cnn *m)
+{
+    if (o->c.kind != OPT_ADAM) { cnn_backward(m); optim_step_cnn(o, m); return; }
+    if (o->n != m->n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
+    size_t w1 = (size_t)(m->W1 - m->params);
+    adam_step a = {o->v + w1, o->s + w1, (float)o->c.beta1, (float)o->c.beta2, adam_lr(o, o->t + 1),
+                   (float)o->c.eps, (float)o->c.l2};
+    cnn_backward_adam(m, &a);
+    /* the step of every other span, as optim_step_cnn takes it (t + 1) */
+    optim_span sp[8], rest[8];
+    int k = cnn_spans(m, sp), n = 0;
+    for (int i = 0; i < k; i++) if (sp[i].off != w1) rest[n++] = sp[i];
+    optim_step_spans(o, m->params, m->grads, m->n_params, rest, n);
 }
 
 /* ------------------------------------------------------------ metrics */

@@ -90,6 +90,12 @@ void optim_step_spans(optim *o, float *params, const float *grads, size_t n_para
 /* For a cnn (cnn.h): L2 on conv_w, W1 and W2 only. */
 optim *optim_new_cnn(const optim_cfg *cfg, const cnn *m);
 void optim_step_cnn(optim *o, cnn *m);
+/* cnn_backward then optim_step_cnn, with Adam's update of W1 fused into
+ * W1's weight-gradient product (4.9 M of its 4.9 M + 8 K parameters:
+ * w, v, s are read and written once, the gradient never stored; dW1 is
+ * left untouched). The same bits as the two calls; other kinds: the two
+ * calls. */
+void optim_backward_step_cnn(optim *o, cnn *m);
 
 /* ---------------------------------------------------------------- metrics */
 

@@ -280,6 +280,33 @@ static void optimisers(void)
     cnn_free(m);
 }
 
+/* Adam fused into W1's weight-gradient product: the bits of cnn_backward
+ * then optim_step_cnn, over a few steps, with and without L2. */
+static void fused_adam(double l2)
+{
+    cnn_cfg c = small_cfg(CNN_BN_CHANNEL, CNN_PAD_SAME, 0.8);
+    cnn *a = cnn_new(&c), *b = cnn_new(&c);
+    optim_cfg oc = optim_defaults(OPT_ADAM);
+    oc.l2 = l2;
+    optim *oa = optim_new_cnn(&oc, a), *ob = optim_new_cnn(&oc, b);
+    enum { B = 7 };
+    float x[B * 128];
+    uint8_t y[B];
+    rng r; rng_seed(&r, 9);
+    for (int step = 0; step < 4; step++) {
+        batch(&r, x, y, B, 128, c.classes);
+        cnn_forward(a, x, y, B, 1);
+        cnn_backward(a);
+        optim_step_cnn(oa, a);
+        cnn_forward(b, x, y, B, 1);
+        optim_backward_step_cnn(ob, b);
+    }
+    CHECK(same(a->params, b->params, a->n_params));
+    CHECK(same(a->dconv_w, b->dconv_w, (size_t)(a->dW1 - a->dconv_w)));
+    optim_free(oa); optim_free(ob);
+    cnn_free(a); cnn_free(b);
+}
+
 /* cnn_new on c in a child: it must stop (abort) with file:line and `want`. */
 static void refuses(cnn_cfg c, const char *want)
 {
@@ -321,6 +348,8 @@ int main(void)
     threads_same();
     save_load();
     optimisers();
+    fused_adam(0.0);
+    fused_adam(1e-3);
     cnn_cfg c = small_cfg(CNN_BN_NONE, CNN_PAD_VALID, 1.0);
     c.ksize = 9;
     refuses(c, "kernel 9×9×2 is larger than the input 8×8×2");

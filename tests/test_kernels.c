@@ -33,7 +33,7 @@ static void shape(int B, int D, int H, double zf, uint64_t seed)
     float *out = malloc(sizeof(float) * B * H), *ref = malloc(sizeof(float) * B * H);
     float *z = malloc(sizeof(float) * B * H);
     /* forward, identity and sigmoid, with bias */
-    matmul_naive(ref, x, w, B, D, H);
+    matmul_forward_naive(ref, x, w, B, D, H);
     for (int i = 0; i < B * H; i++) ref[i] += bias[i % H];
     matmul_forward(out, z, x, w, bias, B, D, H, ACT_IDENTITY);
     CHECK(same(out, ref, (size_t)B * H));
@@ -45,7 +45,7 @@ static void shape(int B, int D, int H, double zf, uint64_t seed)
     float *dw = rnd(&r, (size_t)D * H, 0), *dw2 = malloc(sizeof(float) * D * H);
     memcpy(dw2, dw, sizeof(float) * D * H);
     float *db = calloc((size_t)H, sizeof *db), *db2 = calloc((size_t)H, sizeof *db2);
-    matmul_tn_naive(dw2, x, g, B, D, H);
+    matmul_backward_weight_naive(dw2, x, g, B, D, H);
     for (int h = 0; h < H; h++) { float acc = 0; for (int b = 0; b < B; b++) acc += g[b * H + h]; db2[h] += acc; }
     matmul_backward_weight(dw, db, x, g, B, D, H);
     CHECK(same(dw, dw2, (size_t)D * H));
@@ -65,7 +65,7 @@ static void shape(int B, int D, int H, double zf, uint64_t seed)
     CHECK(same(b1, b2, (size_t)H));
     /* input gradient: dx = g w^T */
     float *dx = malloc(sizeof(float) * B * D), *dx2 = malloc(sizeof(float) * B * D);
-    matmul_nt_naive(dx2, g, w, B, D, H);
+    matmul_backward_input_naive(dx2, g, w, B, D, H);
     matmul_backward_input(dx, g, w, B, D, H);
     CHECK(same(dx, dx2, (size_t)B * D));
     free(x); free(w); free(bias); free(g); free(out); free(ref); free(z);
@@ -113,7 +113,7 @@ static void nonfinite(void)
     float *w1 = malloc(sizeof(float) * D * H), *w2 = malloc(sizeof(float) * D * H), *dw = calloc((size_t)D * H, sizeof *dw);
     for (int b = 0; b < B; b++) x[b * D + 3] = x[b * D + 17] = 0.0f;   /* inputs 3 and 17: zero everywhere */
     w[3 * H + 5] = INFINITY;                                            /* ∞ in a row the forward could drop */
-    matmul_naive(o2, x, w, B, D, H);
+    matmul_forward_naive(o2, x, w, B, D, H);
     matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
     CHECK(isnan(o1[5]) && isnan(o2[5]));
     int eq = 1;
@@ -122,7 +122,7 @@ static void nonfinite(void)
     w[3 * H + 5] = 0.5f;
     g[2 * H + 7] = NAN;                                                  /* NaN in dout: 0·NaN rows too */
     memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
-    matmul_tn_naive(dw, x, g, B, D, H);
+    matmul_backward_weight_naive(dw, x, g, B, D, H);
     for (int i = 0; i < D * H; i++) w2[i] -= 0.1f * dw[i];
     matmul_backward_weight_sgd(w1, NULL, x, g, B, D, H, 0.1f);
     CHECK(isnan(w1[3 * H + 7]) && isnan(w2[3 * H + 7]));

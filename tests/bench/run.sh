@@ -34,6 +34,8 @@ bench() {
     line=${lines[$((line - 1))]}
     RESULT[$label]=$line
     printf '%-16s %s\n' "$label" "$line"
+    # further lines of the last run (per-layer figures): indented, after it
+    printf '%s\n' "$out" | grep -E '^(layer|peak_gflops)=' | sed 's/^/                 /'
 }
 
 field() {  # field LABEL KEY → value or empty
@@ -87,6 +89,16 @@ if $PY -c 'import numpy' 2>/dev/null; then
     bench numpy_b100    "$REPS" $PY tests/bench/mnist_ref.py --impl numpy --batch 100 --data "$DATA"
     bench numpy_b1      1       $PY tests/bench/mnist_ref.py --impl numpy --batch 1 --limit 3000 --data "$DATA"
 else echo "numpy/torch: python3-numpy is not installed; skipped"; fi
+# The CNN (lesson 10's network, per-channel batch norm, Adam 1e-4, batch 32):
+# a quarter of an epoch for the fast path and a tenth for PyTorch, each
+# scaled to 60,000 images (full_epoch_s; the lines say scaled=1 train=N).
+CNN_TRAIN=${CNN_TRAIN:-15000}
+TORCH_CNN_TRAIN=${TORCH_CNN_TRAIN:-6000}
+bench cnn_t1        1       "$B/bench/mnist_cnn" --threads 1 --train "$CNN_TRAIN" --data "$DATA"
+bench cnn_t2        1       "$B/bench/mnist_cnn" --threads 2 --train "$CNN_TRAIN" --data "$DATA"
+if $PY -c 'import torch' 2>/dev/null; then
+    bench torch_cnn     1       $PY tests/bench/cnn_ref.py --train "$TORCH_CNN_TRAIN" --data "$DATA"
+else echo "torch_cnn: python3-torch is not installed; skipped"; fi
 # (add further programs here, one line each)
 
 # ---- the comparison ---------------------------------------------------------
@@ -114,3 +126,20 @@ echo "  (torch/numpy batch 1: timed on 3,000 images and scaled to 60,000)"
 blas=$(readlink -f /usr/lib/x86_64-linux-gnu/libblas.so.3 2>/dev/null)
 echo "  BLAS behind numpy (and torch's non-MKLDNN paths): ${blas:-unknown}"
 case "$blas" in */blas/libblas*) echo "  note: that is netlib's reference BLAS, not OpenBLAS: the python figures here are far slower than usual";; esac
+echo
+echo "== the CNN: one epoch of 60,000 at batch 32 (scaled from --train; ratio = fast path / PyTorch, lower is better; goal <= 0.2)"
+rowf() {  # rowf WHAT FAST_LABEL REF_LABEL, on full_epoch_s
+    local f r
+    f=$(field "$2" full_epoch_s); r=$(field "$3" full_epoch_s)
+    printf '  %-34s fast %7ss   %-10s %7ss   ratio %s\n' "$1" "${f:-n/a}" "$3" "${r:-n/a}" "$(ratio "$f" "$r")"
+}
+rowf "CNN batch 32, 1 thread"  cnn_t1 torch_cnn
+rowf "CNN batch 32, 2 threads" cnn_t2 torch_cnn
+f1=$(field cnn_t1 full_epoch_s); f2=$(field cnn_t2 full_epoch_s)
+echo "  CNN 2 threads speed-up over 1: $(ratio "$f1" "$f2") (goal >= 1.7)"
+b1=$(field cnn_t1 loss_bits); b2=$(field cnn_t2 loss_bits)
+if [ -n "$b1" ] && [ "$b1" = "$b2" ]; then same=yes; else same=NO; fi
+echo "  CNN 1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
+echo "  CNN GFLOP/s: 1 thread $(field cnn_t1 gflops), 2 threads $(field cnn_t2 gflops), torch $(field torch_cnn gflops)"
+echo "  CNN peak RSS MB: fast $(field cnn_t1 peak_rss_mb) (goal <= 400), torch $(field torch_cnn peak_rss_mb)"
+echo "  CNN test accuracy after the timed part: fast $(field cnn_t1 test_acc), torch $(field torch_cnn test_acc)"

@@ -1,0 +1,55 @@
+/* kernels_isa.h — private to the kernels: the one table of the routines
+ * whose code depends on the instruction set, and what its two copies share.
+ * kernels.c holds the portable copies and chooses the table once at start-
+ * up; kernels_avx2.c holds the AVX2/FMA twins (compiled for that target by
+ * function attributes, so the rest of the build stays plain -O2). Each twin
+ * must give the bits of its portable copy: tests/test_portable.sh runs the
+ * tests with CHAINRULE_PORTABLE=1 against the same naive references.
+ */
+#ifndef CHAINRULE_KERNELS_ISA_H
+#define CHAINRULE_KERNELS_ISA_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define MR 6
+#define NR 16
+#define KC 256
+
+typedef struct {
+    const char *name;   /* "portable", "avx2" */
+    /* tout (MR×NR) = tin (or 0) + ap (kc×MR packed) · bp (kc×NR packed), one fma per term */
+    void (*kern)(int kc, const float *ap, const float *bp, const float *tin, float *tout);
+    /* y = 1/(1 + e^−x), n values */
+    void (*sigmoid)(float *y, const float *x, size_t n);
+    /* y += a·x (fmaf each), and Σ x·y in order (fmaf) */
+    void (*axpy)(float *y, const float *x, float a, int n);
+    float (*dot)(const float *x, const float *y, int n);
+    /* acc[0..H) = Σ_q val[q]·w[idx[q]][·] in q order (fmaf), from 0 */
+    void (*sparse_rows)(float *acc, const float *w, int H, const int *idx, const float *val, int nnz);
+    /* w −= lr·fmaf(a, g, 0) */
+    void (*sgd_row1)(float *w, const float *g, float a, float lr, int n);
+    /* train.h's Adam on n weights (kernels.h: adam_apply) */
+    void (*adam)(float *w, const float *g, float *v, float *s, size_t n, float b1, float b2,
+                 float lr_t, float eps, float lam);
+} kernels_isa_table;
+
+extern const kernels_isa_table kernels_portable;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+#define HAVE_X86 1
+extern const kernels_isa_table kernels_avx2;
+#endif
+
+/* e^x of the sigmoid (kernels.c: glibc's algorithm in plain double ops),
+ * its table of 2^(j/32) and constants, shared with the AVX2 twin. */
+float kernels_exp_f(float x);
+extern const uint64_t kernels_exp_tab[32];
+#define EXP_INVLN2N (0x1.71547652b82fep+0 * 32)        /* 32/ln 2 */
+#define EXP_SHIFT 0x1.8p+52                            /* z + SHIFT rounds z to an integer */
+#define EXP_C0 (0x1.c6af84b912394p-5 / (32.0 * 32 * 32))
+#define EXP_C1 (0x1.ebfce50fac4f3p-3 / (32.0 * 32))
+#define EXP_C2 (0x1.62e42ff0c52d6p-1 / 32)
+#define EXP_HI 0x1.62e42ep6f                           /* above: e^x overflows a float */
+#define EXP_LO (-0x1.9fe368p6f)                        /* below: e^x rounds to 0 */
+
+#endif
