@@ -83,14 +83,15 @@ static optim_cfg adam(double l2)
 
 /* One epoch of Adam steps over tr in shuffled batches of 32; the mean
  * training loss and accuracy over its steps (Keras's train columns). */
-static void train_epoch(cnn *m, optim *o, data_batches *it, int epoch, double *loss, double *acc)
+static void train_epoch(cnn *m, optim *o, data_order *it, const dataset *tr, float *bx, uint8_t *by,
+                        double *loss, double *acc)
 {
     double sl = 0;
     long right = 0, n = 0;
-    data_batches_epoch(it, epoch);
-    int b;
-    while ((b = data_batches_next(it)) > 0) {
-        sl += b * cnn_forward(m, it->x, it->labels, b, 1);
+    data_order_epoch(it);
+    for (long s = 0; s < data_order_steps(it); s++) {
+        int b = data_order_gather(it, s, tr->x, tr->labels, tr->d, bx, by);
+        sl += b * cnn_forward(m, bx, by, b, 1);
         right += m->correct;
         n += b;
         cnn_backward(m);
@@ -106,8 +107,10 @@ static outcome run(const setting *s, plan *p)
     cnn *m = cnn_new(&c);
     optim_cfg oc = adam(s->l2);
     optim *o = m ? optim_new_cnn(&oc, m) : NULL;
-    data_batches it;
-    if (!m || !o || data_batches_init(&it, p->tr, 32, DATA_SHUFFLE, p->seed) != 0) cli_fail("out of memory");
+    data_order it;
+    float *bx = malloc(32 * (size_t)p->tr->d * sizeof *bx);
+    uint8_t *by = malloc(32);
+    if (!m || !o || !bx || !by || data_order_init(&it, p->tr->n, 32, 1, 0, p->seed) != 0) cli_fail("out of memory");
     char file[64];
     snprintf(file, sizeof file, "10_cnn_%s.dat", s->tag);
     FILE *f = cli_data_file(file);
@@ -117,7 +120,7 @@ static outcome run(const setting *s, plan *p)
     printf("  %s\n", s->label);
     for (int e = 1; e <= p->epochs; e++) {
         double tl, ta, vl, va, el, ea;
-        train_epoch(m, o, &it, e - 1, &tl, &ta);
+        train_epoch(m, o, &it, p->tr, bx, by, &tl, &ta);
         evaluate(m, p->va, &vl, &va);
         evaluate(m, p->te, &el, &ea);
         fprintf(f, "%d %.6f %.6f %.6f %.6f %.6f %.6f\n", e, tl, ta, vl, va, el, ea);
@@ -138,7 +141,9 @@ static outcome run(const setting *s, plan *p)
     }
     r.epochs = p->epochs;
     cli_data_close(f, file);
-    data_batches_free(&it);
+    data_order_free(&it);
+    free(bx);
+    free(by);
     optim_free(o);
     if (p->best_params) {   /* the baseline: keep it, at its best epoch's weights */
         memcpy(m->params, p->best_params, m->n_params * sizeof *m->params);

@@ -212,3 +212,53 @@ int data_normalize(dataset *ds, double mean, double std)
     for (size_t i = 0; i < n; i++) ds->x[i] = (float)((ds->x[i] - mean) / std);
     return 0;
 }
+
+/* ---- batches -------------------------------------------------------------- */
+
+int data_order_init(data_order *o, int n, int batch, int shuffle, int drop_last, uint64_t seed)
+{
+    ASSERT(n >= 0 && batch >= 1, "data_order_init: %d rows in batches of %d", n, batch);
+    memset(o, 0, sizeof *o);
+    o->order = malloc((n ? (size_t)n : 1) * sizeof *o->order);
+    if (!o->order) return -1;
+    for (int i = 0; i < n; i++) o->order[i] = (uint32_t)i;
+    o->n = n;
+    o->batch = batch;
+    o->shuffle = shuffle;
+    o->drop_last = drop_last;
+    rng_seed(&o->r, seed);
+    return 0;
+}
+
+void data_order_epoch(data_order *o)
+{
+    /* each epoch shuffles the previous epoch's order further, on one stream */
+    if (o->shuffle) rng_shuffle(&o->r, o->order, (size_t)o->n);
+}
+
+long data_order_steps(const data_order *o)
+{
+    long n = o->n, b = o->batch;
+    return o->drop_last ? n / b : (n + b - 1) / b;
+}
+
+int data_order_gather(const data_order *o, long s, const float *x, const uint8_t *y, int d,
+                      float *bx, uint8_t *by)
+{
+    long i0 = s * o->batch;
+    int nb = o->n - i0 < o->batch ? (int)(o->n - i0) : o->batch;
+    ASSERT(s >= 0 && nb > 0, "data_order_gather: step %ld of %ld", s, data_order_steps(o));
+    for (int q = 0; q < nb; q++) {
+        uint32_t r = o->order[i0 + q];
+        memcpy(bx + (size_t)q * d, x + (size_t)r * d, (size_t)d * sizeof *bx);
+        by[q] = y[r];
+    }
+    return nb;
+}
+
+void data_order_free(data_order *o)
+{
+    if (!o) return;
+    free(o->order);
+    o->order = NULL;
+}

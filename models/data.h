@@ -14,8 +14,10 @@
  *   mlp_data tr = {train.x, train.labels, train.n, train.d};
  *   train_run(m, &tr, NULL, &cfg, &res);                // batches, shuffles (train.h)
  *
- * Not here: reading IDX bytes (idx.h), the synthetic set (synth.h), batching
- * and shuffling for training (train_run, train.h: the one batcher).
+ * Batches: data_order is the one batcher. train_run (train.h) batches an
+ * mlp's training with it, lesson 10 a cnn's.
+ *
+ * Not here: reading IDX bytes (idx.h), the synthetic set (synth.h).
  */
 #ifndef CHAINRULE_DATA_H
 #define CHAINRULE_DATA_H
@@ -23,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "idx.h"
+#include "rng.h"
 
 typedef struct {
     float *x;          /* N × D features, row-major: example i at x + i·D; owned */
@@ -111,5 +114,32 @@ void data_mean_std(const dataset *ds, double *mean, double *std);
  * a set whose pixels are all one value (blank images) is the user's data,
  * not a bug: the caller names the file and stops with status 2. */
 int data_normalize(dataset *ds, double mean, double std);
+
+/* ---- batches -------------------------------------------------------------- */
+
+/* The one batcher: an order of the rows 0 … N−1, shuffled at the start of
+ * every epoch (when shuffle is set) by one rng stream seeded once with
+ * seed, so epoch e's order is a function of (seed, e). Step s of an epoch
+ * takes the rows order[s·B …], B at a time; the last batch is partial, or
+ * dropped with drop_last. */
+typedef struct {
+    uint32_t *order;   /* N row numbers, this epoch's order; owned */
+    int n, batch;      /* N rows, B per step */
+    int shuffle, drop_last;
+    rng r;             /* the shuffle's stream */
+} data_order;
+
+/* Returns 0, or −1 when out of memory (then *o is empty: data_order_free is
+ * still fine). batch ≥ 1. */
+int data_order_init(data_order *o, int n, int batch, int shuffle, int drop_last, uint64_t seed);
+/* The next epoch's order: a fresh shuffle (or file order, without shuffle). */
+void data_order_epoch(data_order *o);
+/* Steps per epoch. */
+long data_order_steps(const data_order *o);
+/* Step s's rows gathered: x (N × d) rows into bx (B × d) and their labels
+ * y into by (B); returns how many (B, or fewer for the last). */
+int data_order_gather(const data_order *o, long s, const float *x, const uint8_t *y, int d,
+                      float *bx, uint8_t *by);
+void data_order_free(data_order *o);
 
 #endif

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "data.h"
 #include "train.h"
 
 #include "fail.h"
@@ -377,37 +378,30 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
     long per_epoch = cfg->drop_last ? tr->n / B : (tr->n + B - 1) / B;
     int fused = cfg->opt.kind == OPT_SGD && cfg->opt.l2 == 0.0;
     optim *opt = fused ? NULL : optim_new(&cfg->opt, m);
-    uint32_t *order = malloc((size_t)tr->n * sizeof *order);
+    data_order ord;
+    int ord_ok = data_order_init(&ord, tr->n, B, cfg->shuffle, cfg->drop_last, cfg->seed) == 0;
     float *bx = B > 1 ? malloc((size_t)B * D * sizeof *bx) : NULL;
     uint8_t *by = malloc((size_t)B);
     float *best = cfg->restore_best ? malloc(m->n_params * sizeof *best) : NULL;
     int cap = 0, rc = 0;
-    if ((!fused && !opt) || !order || (B > 1 && !bx) || !by || (cfg->restore_best && !best)) {
+    if ((!fused && !opt) || !ord_ok || (B > 1 && !bx) || !by || (cfg->restore_best && !best)) {
         snprintf(res->err, sizeof res->err, "out of memory");
         rc = -1; goto out;
     }
-    rng shuf;
-    rng_seed(&shuf, cfg->seed);
     mlp_set_dropout(m, cfg->keep, cfg->seed ^ 0x9e3779b97f4a7c15ull);
-    for (int i = 0; i < tr->n; i++) order[i] = (uint32_t)i;
     int tty = cfg->progress && isatty(2);
     double run_loss = 0.0, best_loss = INFINITY, last_loss = NAN;
     long run_right = 0, run_n = 0, since_best = 0, step = 0;
     int stop = 0;
     for (int ep = 0; ep < cfg->epochs && !stop; ep++) {
         res->epochs_run = ep + 1;
-        if (cfg->shuffle) rng_shuffle(&shuf, order, (size_t)tr->n);
+        data_order_epoch(&ord);
         for (long s = 0; s < per_epoch && !stop; s++) {
-            int i0 = (int)(s * B), nb = tr->n - i0 < B ? tr->n - i0 : B;
+            int nb = 1;
             const float *x;
-            if (B == 1) { x = tr->x + (size_t)order[i0] * D; by[0] = tr->y[order[i0]]; }
-            else {
-                for (int q = 0; q < nb; q++) {
-                    memcpy(bx + (size_t)q * D, tr->x + (size_t)order[i0 + q] * D, (size_t)D * sizeof *bx);
-                    by[q] = tr->y[order[i0 + q]];
-                }
-                x = bx;
-            }
+            /* batch 1 reads its row in place; larger batches are gathered */
+            if (B == 1) { x = tr->x + (size_t)ord.order[s] * D; by[0] = tr->y[ord.order[s]]; }
+            else { nb = data_order_gather(&ord, s, tr->x, tr->y, D, bx, by); x = bx; }
             mlp_forward(m, x, by, nb, 1);
             const char *why = step_fault(m, by, nb);
             if (why) { rc = fault(res, cfg, why, ep, s, per_epoch, step, last_loss); goto end; }
@@ -457,6 +451,6 @@ end:
     res->steps = step;
 out:
     optim_free(opt);
-    free(order); free(bx); free(by); free(best);
+    data_order_free(&ord); free(bx); free(by); free(best);
     return rc;
 }
