@@ -6,8 +6,9 @@
  * from the loss down to node 0: no recursion, no sort, no hash set, and the
  * gradients are summed in the same order on every run.
  *
- * Not here: the operations themselves (ops.h), gradient checks (check.h),
- * printing (print.h). The library never prints and never exits; programmer
+ * Not here: the operations themselves (ops.h), gradient checks (gradcheck.h),
+ * printing (print.h), the tape as a picture and the traced sweep as text
+ * (dot.h). The library never prints and never exits; programmer
  * errors (shape mismatch, backward from a non-scalar) stop with file:line.
  */
 #ifndef CHAINRULE_GRAPH_H
@@ -22,7 +23,7 @@ typedef struct graph graph;
  * the arena grows (pointers into values do not; see graph_val). */
 typedef struct { uint32_t id; } node;
 
-typedef struct { uint32_t nodes, elems; } graph_mark_t;
+typedef struct { uint32_t nodes, elems, aux; } graph_mark_t;
 
 /* A new empty tape, or NULL when out of memory. Pair with graph_free. */
 graph *graph_new(void);
@@ -75,5 +76,32 @@ void graph_forward(graph *g);
  * Handles made after the mark become invalid. */
 graph_mark_t graph_mark(const graph *g);
 void graph_rewind(graph *g, graph_mark_t m);
+
+/* Names, for pictures and traces (dot.h): graph_name gives node n a name
+ * ("k1", copied; NULL removes it; renaming replaces). Names live in a side
+ * table, not in the node, so an unnamed tape costs nothing; graph_rewind
+ * drops the names of the nodes it drops. Returns 0, or -1 when out of
+ * memory (the node keeps its old name). graph_node_name: the name, or NULL;
+ * valid until the node is renamed, rewound or freed; do not free. */
+int graph_name(graph *g, node n, const char *name);
+const char *graph_node_name(const graph *g, node n);
+
+/* The backward sweep, watched: the same sweep as graph_backward (same
+ * bits), calling fn once per node from the loss down to node 0, right
+ * after that node's step. graph_backward itself never calls anything, so
+ * tracing costs nothing when unused. For a 1×1 node with 1×1 operands the
+ * step tells the local derivatives and what was added; for larger nodes
+ * only which node ran (scalar = 0). */
+typedef struct {
+    node n;              /* the node whose step just ran */
+    int nops;            /* operands: 0 (a leaf), 1 or 2 */
+    node op[2];          /* the operands */
+    int scalar;          /* 1: n and its operands are 1×1, the numbers below hold */
+    double grad;         /* dL/dn, what the step passed on */
+    double local[2];     /* ∂n/∂op[k] at the current values */
+    double before[2], after[2];   /* dL/dop[k] before and after the step */
+} graph_trace_step;
+typedef void (*graph_trace_fn)(const graph *g, const graph_trace_step *s, void *ctx);
+void graph_backward_trace(graph *g, node loss, graph_trace_fn fn, void *ctx);
 
 #endif

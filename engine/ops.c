@@ -6,14 +6,31 @@
  * Notation in the comments: y is this node, x (or a, b) its operands,
  * g = dL/dy the gradient arriving from above.
  *
- * Not here: storage, the sweep and mark/rewind (graph.c).
+ * Reading guide, top to bottom:
+ *   - the derivative pairs: the arithmetic ops' scalar f and d in arith.h,
+ *     the unary ops as f / d pairs (y = f(x), dy/dx), then matrices,
+ *     reductions, softmax and the losses, each op's derivative in the
+ *     comment on the line above the code that applies it;
+ *   - run(): one switch from an op to its function, used by the forward
+ *     replay (ops_forward) and by the sweep's general case (ops_backward);
+ *   - the constructors op_*: shape rules, then the forward value;
+ *   - the composites: softmax and cross-entropy written as explicit nodes.
+ * Only for speed: the scalar fast paths — binary() when building a 1×1
+ * node, and backward_node() in tape.h during the sweep — which call the
+ * same arith.h functions as the general loops and give the same bits.
+ * To add an op: its OP_ name in tape.h's op_kind, its name in names[], its
+ * function here, its case in run(), its constructor below and in ops.h,
+ * and its value and central-difference test in tests/test_ops.c.
+ *
+ * Not here: storage, the reverse loop and mark/rewind (graph.c).
  */
 #include <math.h>
 #include <string.h>
 #include "tape.h"
+#include "arith.h"
 #include "ops.h"
 
-static const char *const names[OP_COUNT] = {
+static const char *const names[] = {
     [OP_LEAF] = "leaf",
     [OP_ADD] = "add", [OP_SUB] = "sub", [OP_MUL] = "mul", [OP_DIV] = "div",
     [OP_NEG] = "neg", [OP_SCALE] = "scale", [OP_POW] = "pow",
@@ -26,20 +43,17 @@ static const char *const names[OP_COUNT] = {
     [OP_MEAN] = "mean",
     [OP_SOFTMAX] = "softmax", [OP_LOG_SOFTMAX] = "log_softmax",
     [OP_SOFTMAX_CE] = "softmax_ce", [OP_MSE] = "mse",
+    [OP_RESHAPE] = "reshape", [OP_CONV2D] = "conv2d", [OP_MAXPOOL2D] = "maxpool2d",
+    [OP_BN_TRAIN] = "batchnorm", [OP_BN_INFER] = "batchnorm_infer",
 };
+/* Unsized, so a new op at the end of op_kind without a name fails here;
+ * test_graph checks that no name in the middle is missing. */
 _Static_assert(sizeof names / sizeof names[0] == OP_COUNT, "one name per op");
 
-const char *op_name(op_kind k)
+const char *tape_op_name(unsigned k)
 {
     return (unsigned)k < OP_COUNT && names[k] ? names[k] : "?";
 }
-
-/* Forced inlining where a function pointer argument must fold away. */
-#if defined(__GNUC__)
-#define ALWAYS_INLINE static inline __attribute__((always_inline))
-#else
-#define ALWAYS_INLINE static inline
-#endif
 
 #define REC(id) (&g->nodes[(id)])
 #define VAL(id) (g->val + g->nodes[(id)].off)
@@ -74,47 +88,8 @@ static inline uint32_t bidx(uint32_t ar, uint32_t ac, uint32_t i, uint32_t j)
         }                                                                     \
     } while (0)
 
-/* Each binary op is written once, as its scalar forward f and derivative
- * d; binary_op runs them over (broadcast) tensors, and the scalar fast
- * paths in binary() and ops_sweep() call the same two functions. */
-typedef double (*bin_f)(double a, double b);
-typedef void (*bin_d)(double g, double a, double b, double y, double *ga, double *gb);
-
-// y = a + b;  dL/da += g;  dL/db += g
-ALWAYS_INLINE double add_f(double a, double b) { return a + b; }
-ALWAYS_INLINE void add_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)a; (void)b; (void)y;
-    *ga += g;
-    *gb += g;
-}
-
-// y = a − b;  dL/da += g;  dL/db −= g
-ALWAYS_INLINE double sub_f(double a, double b) { return a - b; }
-ALWAYS_INLINE void sub_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)a; (void)b; (void)y;
-    *ga += g;
-    *gb -= g;
-}
-
-// y = a·b;  dL/da += g·b;  dL/db += g·a
-ALWAYS_INLINE double mul_f(double a, double b) { return a * b; }
-ALWAYS_INLINE void mul_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)y;
-    *ga += g * b;
-    *gb += g * a;
-}
-
-// y = a/b;  dL/da += g/b;  dL/db −= g·a/b² = g·y/b
-ALWAYS_INLINE double div_f(double a, double b) { return a / b; }
-ALWAYS_INLINE void div_d(double g, double a, double b, double y, double *ga, double *gb)
-{
-    (void)a;
-    *ga += g / b;
-    *gb -= g * y / b;
-}
+/* The four arithmetic ops, as scalar forward f and derivative d, are in
+ * arith.h: the sweep's scalar fast path (tape.h) applies the same d. */
 
 ALWAYS_INLINE void binary_op(graph *g, const nrec *r, int back, bin_f f, bin_d d)
 {
@@ -468,6 +443,176 @@ static inline void mse_op(graph *g, const nrec *r, int back)
     }
 }
 
+/* ---- convolutional layers ------------------------------------------------
+ * Images are NHWC rows: a batch of B images of H × W pixels and C channels
+ * is a B × (H·W·C) node whose row b holds image b, element ((y·W + x)·C + c).
+ * Conv and pool keep their 4-D parameters in the tape's side array g->aux
+ * (the node's k is the first index), so the node record stays 32 bytes. */
+
+/* aux layout of a conv node: H, W, C, k, p (the padding each side), Ho, Wo */
+enum { CV_H, CV_W, CV_C, CV_K, CV_P, CV_HO, CV_WO, CV_N };
+/* aux layout of a pool node: H, W, C, k */
+enum { PL_H, PL_W, PL_C, PL_K, PL_N };
+
+static inline const uint32_t *aux_of(const graph *g, const nrec *r) { return g->aux + (uint32_t)r->k; }
+
+static inline void reshape_op(graph *g, const nrec *r, int back)
+{
+    // y is x's elements in the same row-major order, another rows × cols
+    uint32_t n = r->rows * r->cols;
+    const double *x = VAL(r->a);
+    double *y = g->val + r->off, *gx = GRAD(r->a);
+    const double *gy = g->grad + r->off;
+    if (!back) { memcpy(y, x, n * sizeof *y); return; }
+    // y_e = x_e;  dL/dx_e += g_e
+    for (uint32_t e = 0; e < n; e++) gx[e] += gy[e];
+}
+
+static inline void conv2d_op(graph *g, const nrec *r, int back)
+{
+    // x is (B, H, W, C), w is (k, k, C, F) = the (k·k·C) × F matrix, y is (B, Ho, Wo, F)
+    const uint32_t *s = aux_of(g, r);
+    uint32_t B = r->rows, H = s[CV_H], W = s[CV_W], C = s[CV_C], k = s[CV_K];
+    uint32_t Ho = s[CV_HO], Wo = s[CV_WO], F = REC(r->b)->cols;
+    int p = (int)s[CV_P];
+    const double *x = VAL(r->a), *w = VAL(r->b);
+    double *y = g->val + r->off, *gx = GRAD(r->a), *gw = GRAD(r->b);
+    const double *gy = g->grad + r->off;
+    if (!back) memset(y, 0, (size_t)r->rows * r->cols * sizeof *y);
+    for (uint32_t b = 0; b < B; b++)
+        for (uint32_t oy = 0; oy < Ho; oy++)
+            for (uint32_t ox = 0; ox < Wo; ox++) {
+                size_t o = (((size_t)b * Ho + oy) * Wo + ox) * F;
+                for (uint32_t dy = 0; dy < k; dy++) {
+                    int iy = (int)(oy + dy) - p;
+                    if (iy < 0 || iy >= (int)H) continue;   /* outside the image: 0 */
+                    for (uint32_t dx = 0; dx < k; dx++) {
+                        int ix = (int)(ox + dx) - p;
+                        if (ix < 0 || ix >= (int)W) continue;
+                        size_t i = (((size_t)b * H + (uint32_t)iy) * W + (uint32_t)ix) * C;
+                        for (uint32_t c = 0; c < C; c++) {
+                            const double *wr = w + ((size_t)(dy * k + dx) * C + c) * F;
+                            double *gwr = gw + ((size_t)(dy * k + dx) * C + c) * F;
+                            double xv = x[i + c], sx = 0.0;
+                            if (!back) {
+                                // y[b][oy][ox][f] = Σ_{dy,dx,c} x[b][oy+dy−p][ox+dx−p][c] · w[dy][dx][c][f]
+                                for (uint32_t f = 0; f < F; f++) y[o + f] += xv * wr[f];
+                                continue;
+                            }
+                            // dL/dx[b][iy][ix][c] += Σ_f g[b][oy][ox][f] · w[dy][dx][c][f]
+                            // dL/dw[dy][dx][c][f] += x[b][iy][ix][c] · g[b][oy][ox][f]
+                            for (uint32_t f = 0; f < F; f++) {
+                                sx += gy[o + f] * wr[f];
+                                gwr[f] += xv * gy[o + f];
+                            }
+                            gx[i + c] += sx;
+                        }
+                    }
+                }
+            }
+}
+
+static inline void maxpool2d_op(graph *g, const nrec *r, int back)
+{
+    // x is (B, H, W, C), y is (B, H/k, W/k, C): the maximum of each k × k window
+    const uint32_t *s = aux_of(g, r);
+    uint32_t B = r->rows, H = s[PL_H], W = s[PL_W], C = s[PL_C], k = s[PL_K];
+    uint32_t Hp = H / k, Wp = W / k;
+    const double *x = VAL(r->a);
+    double *y = g->val + r->off, *gx = GRAD(r->a);
+    const double *gy = g->grad + r->off;
+    for (uint32_t b = 0; b < B; b++)
+        for (uint32_t py = 0; py < Hp; py++)
+            for (uint32_t px = 0; px < Wp; px++)
+                for (uint32_t c = 0; c < C; c++) {
+                    /* the FIRST maximum in row-major window order (strict >) */
+                    size_t best = (((size_t)b * H + py * k) * W + px * k) * C + c;
+                    for (uint32_t dy = 0; dy < k; dy++)
+                        for (uint32_t dx = 0; dx < k; dx++) {
+                            size_t i = (((size_t)b * H + py * k + dy) * W + px * k + dx) * C + c;
+                            if (x[i] > x[best]) best = i;
+                        }
+                    size_t o = (((size_t)b * Hp + py) * Wp + px) * C + c;
+                    if (!back) { y[o] = x[best]; continue; }
+                    // y = x[best];  dL/dx[best] += g, the other window entries get 0
+                    gx[best] += gy[o];
+                }
+}
+
+/* Mean and 1/σ = 1/√(var + ε) of column c of x (N, C), var biased (÷ N). */
+static void column_stats(const double *x, uint32_t N, uint32_t C, uint32_t c, double eps,
+                         double *mean, double *istd)
+{
+    double s = 0.0, v = 0.0;
+    for (uint32_t i = 0; i < N; i++) s += x[(size_t)i * C + c];
+    double m = s / N;
+    for (uint32_t i = 0; i < N; i++) {
+        double d = x[(size_t)i * C + c] - m;
+        v += d * d;
+    }
+    *mean = m;
+    *istd = 1.0 / sqrt(v / N + eps);
+}
+
+static inline void bn_train_op(graph *g, const nrec *r, int back)
+{
+    // x is (N, C), γ is (1, C) or absent (γ = 1), ε = k; per column c:
+    // x̂ = (x − μ)/σ, μ = mean, σ = √(biased var + ε);  y = γ·x̂
+    uint32_t N = r->rows, C = r->cols;
+    const double *x = VAL(r->a), *gam = r->b == NO_NODE ? NULL : VAL(r->b);
+    double *y = g->val + r->off, *gx = GRAD(r->a), *gg = gam ? GRAD(r->b) : NULL;
+    const double *gy = g->grad + r->off;
+    for (uint32_t c = 0; c < C; c++) {
+        double m, is, gc = gam ? gam[c] : 1.0;
+        column_stats(x, N, C, c, r->k, &m, &is);
+        if (!back) {
+            for (uint32_t i = 0; i < N; i++) y[(size_t)i * C + c] = gc * ((x[(size_t)i * C + c] - m) * is);
+            continue;
+        }
+        double sg = 0.0, sgx = 0.0;
+        for (uint32_t i = 0; i < N; i++) {
+            double xh = (x[(size_t)i * C + c] - m) * is;
+            sg += gy[(size_t)i * C + c];
+            sgx += gy[(size_t)i * C + c] * xh;
+        }
+        // dL/dx = γ/(Nσ) · (N·g − Σg − x̂·Σ(g·x̂))   (μ and σ depend on every x of the column)
+        for (uint32_t i = 0; i < N; i++) {
+            double xh = (x[(size_t)i * C + c] - m) * is;
+            gx[(size_t)i * C + c] += gc * is / N * (N * gy[(size_t)i * C + c] - sg - xh * sgx);
+        }
+        // dL/dγ_c += Σ_i g_ic · x̂_ic
+        if (gg) gg[c] += sgx;
+    }
+}
+
+static inline void bn_infer_op(graph *g, const nrec *r, int back)
+{
+    // x is (N, C), s is (2, C): row 0 the running mean μ, row 1 the running
+    // variance v; ε = k.  y = (x − μ)/σ, σ = √(v + ε)
+    uint32_t N = r->rows, C = r->cols;
+    const double *x = VAL(r->a), *st = VAL(r->b);
+    double *y = g->val + r->off, *gx = GRAD(r->a), *gs = GRAD(r->b);
+    const double *gy = g->grad + r->off;
+    for (uint32_t c = 0; c < C; c++) {
+        double m = st[c], is = 1.0 / sqrt(st[C + c] + r->k);
+        if (!back) {
+            for (uint32_t i = 0; i < N; i++) y[(size_t)i * C + c] = (x[(size_t)i * C + c] - m) * is;
+            continue;
+        }
+        double sg = 0.0, sgy = 0.0;
+        for (uint32_t i = 0; i < N; i++) {
+            double gi = gy[(size_t)i * C + c];
+            // dL/dx = g/σ
+            gx[(size_t)i * C + c] += gi * is;
+            sg += gi;
+            sgy += gi * y[(size_t)i * C + c];
+        }
+        // dL/dμ += −Σg/σ;  dL/dv += Σ g·(−½)(x − μ)/σ³ = −½ Σ g·y / σ²
+        gs[c] -= sg * is;
+        gs[C + c] -= 0.5 * sgy * is * is;
+    }
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 /* One switch over every op; with the op functions inline, each case is the
@@ -505,37 +650,17 @@ static inline void run(graph *g, op_kind op, const nrec *r, int back)
     case OP_LOG_SOFTMAX: log_softmax_op(g, r, back); break;
     case OP_SOFTMAX_CE: softmax_ce_op(g, r, back); break;
     case OP_MSE: mse_op(g, r, back); break;
+    case OP_RESHAPE: reshape_op(g, r, back); break;
+    case OP_CONV2D: conv2d_op(g, r, back); break;
+    case OP_MAXPOOL2D: maxpool2d_op(g, r, back); break;
+    case OP_BN_TRAIN: bn_train_op(g, r, back); break;
+    case OP_BN_INFER: bn_infer_op(g, r, back); break;
     case OP_COUNT: FAIL("op %d on the tape is not an op", (int)op);
     }
 }
 
 void ops_forward(graph *g, uint32_t i) { run(g, g->nodes[i].op, &g->nodes[i], 0); }
-
-/* The scalar fast path of the sweep: a 1×1 add, sub, mul or div (most of
- * a scalar graph) skips the broadcasting loop. */
-ALWAYS_INLINE void scalar_back(graph *g, const nrec *r, bin_d d)
-{
-    uint32_t oa = g->nodes[r->a].off, ob = g->nodes[r->b].off;
-    d(g->grad[r->off], g->val[oa], g->val[ob], g->val[r->off], &g->grad[oa], &g->grad[ob]);
-}
-
-void ops_sweep(graph *g, uint32_t top)
-{
-    for (uint32_t i = top + 1; i-- > 0;) {
-        const nrec *r = &g->nodes[i];
-        if (r->rows == 1 && r->cols == 1) {
-            switch ((op_kind)r->op) {
-            case OP_LEAF: continue;
-            case OP_ADD: scalar_back(g, r, add_d); continue;
-            case OP_SUB: scalar_back(g, r, sub_d); continue;
-            case OP_MUL: scalar_back(g, r, mul_d); continue;
-            case OP_DIV: scalar_back(g, r, div_d); continue;
-            default: break;
-            }
-        }
-        run(g, r->op, r, 1);
-    }
-}
+void ops_backward(graph *g, const nrec *r) { run(g, r->op, r, 1); }
 
 /* ---- constructors: shape rules, then the forward value ------------------ */
 
@@ -560,7 +685,7 @@ static node binary_general(graph *g, op_kind op, node a, node b)
     else if (ra->cols == 1) C = rb->cols;
     else C = 0;
     ASSERT(R && C, "op_%s: shapes %ux%u and %ux%u do not broadcast",
-                op_name(op), ra->rows, ra->cols, rb->rows, rb->cols);
+                tape_op_name(op), ra->rows, ra->cols, rb->rows, rb->cols);
     return make(g, op, R, C, a, b, 0);
 }
 
@@ -675,4 +800,161 @@ node op_softmax_ce_composite(graph *g, node o, node t)
     int R = graph_rows(g, o);
     node y = op_softmax_composite(g, o);
     return op_scale(g, op_sum(g, op_mul(g, t, op_log(g, y))), -1.0 / R);
+}
+
+/* ---- convolutional layers: constructors and the batch-norm composites ---- */
+
+/* Appends n entries to the side array; returns the first one's index. */
+static uint32_t aux_push(graph *g, const uint32_t *v, uint32_t n)
+{
+    if (g->na + n > g->acap) {
+        uint32_t cap = g->acap ? g->acap : 64;
+        while (cap < g->na + n) cap *= 2;
+        uint32_t *p = realloc(g->aux, (size_t)cap * sizeof *p);
+        ASSERT(p, "out of memory growing the tape's side array to %u entries", cap);
+        g->aux = p;
+        g->acap = cap;
+    }
+    uint32_t at = g->na;
+    memcpy(g->aux + at, v, n * sizeof *v);
+    g->na += n;
+    return at;
+}
+
+/* x must be B × (H·W·C) for the shape `in` the caller gives. */
+static void check_image(const graph *g, node x, op_shape in, const char *op)
+{
+    const nrec *rx = tape_rec(g, x);
+    ASSERT(in.h > 0 && in.w > 0 && in.c > 0 && (uint64_t)in.h * in.w * in.c == rx->cols,
+           "%s: input %ux%u is not B x (H·W·C) for the image shape %dx%dx%d (HxWxC)",
+           op, rx->rows, rx->cols, in.h, in.w, in.c);
+}
+
+op_shape op_conv2d_shape(op_shape in, int k, int F, op_pad pad)
+{
+    if (pad == PAD_SAME) return (op_shape){in.h, in.w, F};
+    return (op_shape){in.h - k + 1, in.w - k + 1, F};
+}
+
+node op_reshape(graph *g, node x, int rows, int cols)
+{
+    const nrec *rx = tape_rec(g, x);
+    ASSERT(rows > 0 && cols > 0 && (uint64_t)rows * (uint64_t)cols == (uint64_t)rx->rows * rx->cols,
+           "op_reshape: %ux%u has %u elements, %dx%d would have %lld",
+           rx->rows, rx->cols, rx->rows * rx->cols, rows, cols, (long long)rows * cols);
+    return make(g, OP_RESHAPE, (uint32_t)rows, (uint32_t)cols, x, NONE, 0);
+}
+
+node op_conv2d(graph *g, node x, op_shape in, node w, int k, node b, op_pad pad)
+{
+    check_image(g, x, in, "op_conv2d");
+    const nrec *rx = tape_rec(g, x), *rw = tape_rec(g, w);
+    uint32_t B = rx->rows, F = rw->cols;
+    ASSERT(pad == PAD_SAME || pad == PAD_VALID, "op_conv2d: padding %d is neither SAME nor VALID", (int)pad);
+    ASSERT(k > 0 && (pad == PAD_VALID || k % 2 == 1),
+           "op_conv2d: kernel %dx%d: SAME padding needs an odd kernel", k, k);
+    ASSERT(pad == PAD_SAME || (k <= in.h && k <= in.w),
+           "op_conv2d: kernel %dx%d is larger than the input %dx%dx%d (HxWxC) with VALID padding",
+           k, k, in.h, in.w, in.c);
+    ASSERT(rw->rows == (uint64_t)k * k * in.c,
+           "op_conv2d: input %ux%dx%dx%d (NHWC) and weight %ux%u = (k·k·C_in) x F do not fit: "
+           "a %dx%d kernel over %d channels needs %d rows",
+           B, in.h, in.w, in.c, rw->rows, rw->cols, k, k, in.c, k * k * in.c);
+    op_shape out = op_conv2d_shape(in, k, (int)F, pad);
+    uint32_t s[CV_N] = {[CV_H] = (uint32_t)in.h, [CV_W] = (uint32_t)in.w, [CV_C] = (uint32_t)in.c,
+                        [CV_K] = (uint32_t)k, [CV_P] = pad == PAD_SAME ? (uint32_t)(k - 1) / 2 : 0,
+                        [CV_HO] = (uint32_t)out.h, [CV_WO] = (uint32_t)out.w};
+    if (b.id != NO_NODE) {
+        const nrec *rb = tape_rec(g, b);
+        ASSERT(rb->rows == 1 && rb->cols == F,
+               "op_conv2d: bias %ux%u does not fit weight %ux%u: it needs 1x%u, one per filter",
+               rb->rows, rb->cols, rw->rows, rw->cols, F);
+    }
+    uint32_t at = aux_push(g, s, CV_N);
+    node y = make(g, OP_CONV2D, B, (uint32_t)out.h * (uint32_t)out.w * F, x, w, at);
+    if (b.id == NO_NODE) return y;
+    /* + bias per filter: view (B, Ho·Wo·F) as (B·Ho·Wo, F), add the row */
+    node yr = op_reshape(g, y, (int)(B * (uint32_t)out.h * (uint32_t)out.w), (int)F);
+    return op_reshape(g, op_add_row(g, yr, b), (int)B, out.h * out.w * (int)F);
+}
+
+node op_maxpool2d(graph *g, node x, op_shape in, int k)
+{
+    check_image(g, x, in, "op_maxpool2d");
+    const nrec *rx = tape_rec(g, x);
+    ASSERT(k > 0 && k <= in.h && k <= in.w,
+           "op_maxpool2d: window %dx%d does not fit the input %ux%dx%dx%d (NHWC)",
+           k, k, rx->rows, in.h, in.w, in.c);
+    uint32_t s[PL_N] = {[PL_H] = (uint32_t)in.h, [PL_W] = (uint32_t)in.w,
+                        [PL_C] = (uint32_t)in.c, [PL_K] = (uint32_t)k};
+    uint32_t at = aux_push(g, s, PL_N);
+    uint32_t cols = (uint32_t)(in.h / k) * (uint32_t)(in.w / k) * (uint32_t)in.c;
+    return make(g, OP_MAXPOOL2D, rx->rows, cols, x, NONE, at);
+}
+
+/* x (B, S·C) viewed as (B·S, C): channel c is column c of the view. */
+static node channel_view(graph *g, node x, int C, node gamma, node beta, const char *op)
+{
+    const nrec *rx = tape_rec(g, x);
+    ASSERT(C > 0 && rx->cols % (uint32_t)C == 0,
+           "%s: input %ux%u does not split into %d channels", op, rx->rows, rx->cols, C);
+    node p[2] = {gamma, beta};
+    for (int i = 0; i < 2; i++) {
+        if (p[i].id == NO_NODE) continue;
+        const nrec *rp = tape_rec(g, p[i]);
+        ASSERT(rp->rows == 1 && rp->cols == (uint32_t)C,
+               "%s: %s is %ux%u, input %ux%u with %d channels needs 1x%d",
+               op, i ? "beta" : "gamma", rp->rows, rp->cols, rx->rows, rx->cols, C, C);
+    }
+    return op_reshape(g, x, (int)(rx->rows * (rx->cols / (uint32_t)C)), C);
+}
+
+/* The view (N, C) back to x's shape, after γ (unless fused in) and β. */
+static node channel_unview(graph *g, node y, node x, node gamma, node beta)
+{
+    if (gamma.id != NO_NODE) y = op_mul(g, y, gamma);
+    if (beta.id != NO_NODE) y = op_add_row(g, y, beta);
+    return op_reshape(g, y, graph_rows(g, x), graph_cols(g, x));
+}
+
+node op_batchnorm(graph *g, node x, int C, node gamma, node beta, double eps)
+{
+    node v = channel_view(g, x, C, gamma, beta, "op_batchnorm");
+    ASSERT(eps > 0, "op_batchnorm: eps %g must be positive", eps);
+    node y = make(g, OP_BN_TRAIN, (uint32_t)graph_rows(g, v), (uint32_t)C, v, gamma, eps);
+    return channel_unview(g, y, x, NONE, beta);
+}
+
+node op_batchnorm_composite(graph *g, node x, int C, node gamma, node beta, double eps)
+{
+    node v = channel_view(g, x, C, gamma, beta, "op_batchnorm_composite");
+    double N = graph_rows(g, v);
+    // μ = (1/N) Σ_i x_i,  d = x − μ,  var = (1/N) Σ_i d_i²,  x̂ = d / √(var + ε)
+    node mu = op_scale(g, op_sum_cols(g, v), 1.0 / N);
+    node d = op_sub(g, v, mu);
+    node var = op_scale(g, op_sum_cols(g, op_mul(g, d, d)), 1.0 / N);
+    node xh = op_div(g, d, op_sqrt(g, op_add(g, var, graph_scalar(g, eps))));
+    return channel_unview(g, xh, x, gamma, beta);
+}
+
+node op_batchnorm_infer(graph *g, node x, int C, node stats, node gamma, node beta, double eps)
+{
+    node v = channel_view(g, x, C, gamma, beta, "op_batchnorm_infer");
+    const nrec *rs = tape_rec(g, stats);
+    ASSERT(rs->rows == 2 && rs->cols == (uint32_t)C,
+           "op_batchnorm_infer: stats %ux%u, %d channels need 2x%d (mean row, variance row)",
+           rs->rows, rs->cols, C, C);
+    node y = make(g, OP_BN_INFER, (uint32_t)graph_rows(g, v), (uint32_t)C, v, stats, eps);
+    return channel_unview(g, y, x, gamma, beta);
+}
+
+node op_batchnorm_infer_composite(graph *g, node x, int C, node stats, node gamma, node beta, double eps)
+{
+    node v = channel_view(g, x, C, gamma, beta, "op_batchnorm_infer_composite");
+    /* rows of stats picked by a product: [1 0]·stats = μ, [0 1]·stats = v */
+    double e0[2] = {1, 0}, e1[2] = {0, 1};
+    node mu = op_matmul(g, graph_leaf(g, 1, 2, e0), stats);
+    node var = op_matmul(g, graph_leaf(g, 1, 2, e1), stats);
+    node xh = op_div(g, op_sub(g, v, mu), op_sqrt(g, op_add(g, var, graph_scalar(g, eps))));
+    return channel_unview(g, xh, x, gamma, beta);
 }

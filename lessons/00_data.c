@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include "cli.h"
+#include "draw.h"
 #include "data.h"
 #include "print.h"
 #include "rng.h"
@@ -19,42 +20,16 @@
 #define SIDE 28              /* MNIST images are 28 × 28 */
 #define K 10                 /* classes */
 
-/* Prints s without its trailing blanks, then a newline. */
-static void puts_trimmed(char *s)
-{
-    size_t n = strlen(s);
-    while (n > 0 && s[n - 1] == ' ') n--;
-    s[n] = '\0';
-    puts(s);
-}
-
-/* The image drawn with one character per two pixel rows (a character cell is
- * about twice as tall as wide), darker pixels denser characters. Draws
- * `count` images side by side, one line of text per call row. */
+/* `count` images side by side under their class names (draw.h). */
 static void draw(const dataset *ds, const int *which, int count, const char *const *names)
 {
-    static const char ramp[] = " .:-=+*#%@";    /* 10 shades, 0 (paper) … 255 (ink) */
-    char line[256];
-    int n = 0;
-    for (int k = 0; k < count; k++)
-        n += snprintf(line + n, sizeof line - (size_t)n, "  %-*s", SIDE + 1,
-                      names[ds->labels[which[k]]]);
-    puts_trimmed(line);
-    for (int r = 0; r < SIDE; r += 2) {
-        n = 0;
-        for (int k = 0; k < count; k++) {
-            const float *img = ds->x + (size_t)which[k] * ds->d;
-            line[n++] = ' ';
-            line[n++] = ' ';
-            for (int c = 0; c < SIDE; c++) {
-                float v = (img[r * SIDE + c] + img[(r + 1) * SIDE + c]) / 2;   // 0 … 255
-                line[n++] = ramp[(int)(v * 10 / 256)];
-            }
-            line[n++] = ' ';
-        }
-        line[n] = '\0';
-        puts_trimmed(line);
+    const float *img[8];
+    const char *title[8];
+    for (int k = 0; k < count && k < 8; k++) {
+        img[k] = ds->x + (size_t)which[k] * ds->d;
+        title[k] = names[ds->labels[which[k]]];
     }
+    draw_images(stdout, img, title, count < 8 ? count : 8, SIDE);
 }
 
 /* A 280 × 280 matrix of pixels 0…255: row block i holds the first ten

@@ -4,6 +4,7 @@
 #include "cli.h"
 #include "ops.h"
 #include "print.h"
+#include "tapeview.h"
 
 /* A number in the lesson format, right-aligned in 11 columns. */
 static const char *num(double x)
@@ -22,12 +23,28 @@ static void show(const graph *g, const char *name, node n)
            num(graph_grad_get(g, n, 0)));
 }
 
+/* The tape's names for the picture and the trace, and the picture itself,
+ * written next to the plot tables (make plots draws it). */
+static void draw(graph *g, const char *const *names, const node *nodes, int n)
+{
+    for (int i = 0; i < n; i++)
+        if (graph_name(g, nodes[i], names[i]) != 0) cli_fail("out of memory");
+}
+
+static void draw_write(const graph *g)
+{
+    const char *path = tapeview_dot(g, "01_chain_rule_graph.dot", "L = (a·b + c)·f: value and dL/d(node) of every node");
+    printf("wrote %s (the tape as a picture: make plots)\n\n", path);
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, seed = 1;
+    int quick = 0, seed = 1, trace = 0, step = 0;
     cli_opt opts[] = {
         {"--quick", CLI_FLAG, &quick, NULL, "accepted for symmetry; this lesson is instant"},
         {"--seed", CLI_INT, &seed, "N", "accepted for symmetry; nothing here is random"},
+        {"--trace", CLI_FLAG, &trace, NULL, "print the backward sweep one node at a time"},
+        {"--step", CLI_FLAG, &step, NULL, "--trace, waiting for Enter after each node (on a terminal)"},
         {0}};
     cli_no_positional(cli_parse(argc, argv,
         "01 chain rule — the engine in ten lines: values, gradients, the tape.", opts), argc, argv);
@@ -48,11 +65,14 @@ int main(int argc, char **argv)
     node d = op_add(g, e, c);        // d = e + c
     node f = graph_scalar(g, -2.0);
     node L = op_mul(g, d, f);        // L = d·f
-    graph_backward(g, L);
-
-    printf("forward and backward of L = (a·b + c)·f:\n");
     const char *names[] = {"a", "b", "c", "e", "d", "f", "L"};
     node nodes[] = {a, b, c, e, d, f, L};
+    draw(g, names, nodes, 7);
+    if (trace || step) printf("the backward sweep, one node at a time, from the loss down:\n");
+    tapeview_backward(g, L, trace || step, step);
+    if (trace || step) printf("\n");
+
+    printf("forward and backward of L = (a·b + c)·f:\n");
     for (int i = 0; i < 7; i++) show(g, names[i], nodes[i]);
     /* the same chain rule by hand, from the forward values */
     double va = graph_get(g, a, 0), vb = graph_get(g, b, 0), vd = graph_get(g, d, 0), vf = graph_get(g, f, 0);
@@ -75,6 +95,7 @@ int main(int argc, char **argv)
         printf("  = %s   grad %s\n", num(graph_get(g, n, 0)), num(graph_grad_get(g, n, 0)));
     }
     printf("\nbackward visits #6, #5, … #0: every node after all of its users.\n\n");
+    draw_write(g);
 
     /* reuse: b = a + a sends two contributions into a */
     graph *h = graph_new();

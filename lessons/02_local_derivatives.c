@@ -4,10 +4,12 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include "cli.h"
 #include "gradcheck.h"
 #include "ops.h"
 #include "print.h"
+#include "tapeview.h"
 
 enum { C = 4 };
 
@@ -49,6 +51,34 @@ static double d_stanh(double x, double y)
     (void)y;
     double t = tanh(2.0 * x / 3.0);
     return 1.7159 * 2.0 / 3.0 * (1 - t * t);
+}
+
+/* The picture of sections 1–2: the composite softmax and cross-entropy on
+ * their own tape, every node named, values and gradients after the sweep
+ * from l (so dl/do = y − t shows on o). make plots draws it. */
+static void draw_softmax(const double *ov, const double *tv)
+{
+    graph *g = graph_new();
+    if (!g) cli_fail("out of memory");
+    node o = graph_leaf(g, 1, C, ov), t = graph_leaf(g, 1, C, tv);
+    size_t first = graph_count(g);
+    node y = op_softmax_composite(g, o);                  // max leaf, sub, exp, sum_rows, div
+    node ly = op_log(g, y), tly = op_mul(g, t, ly), s = op_sum(g, tly), l = op_neg(g, s);
+    /* the composite's own nodes, named by what their op computes there */
+    const char *ops[] = {"leaf", "sub", "exp", "sum_rows", "div"};
+    const char *inner[] = {"max(o) (constant)", "o − max", "e = exp(o − max)", "Σ e", "y = e / Σ e"};
+    int bad = graph_name(g, o, "o") | graph_name(g, t, "t (target)") | graph_name(g, ly, "log y") |
+              graph_name(g, tly, "t · log y") | graph_name(g, s, "Σ t log y") | graph_name(g, l, "l");
+    for (size_t i = first; i <= y.id; i++)
+        for (int k = 0; k < 5; k++)
+            if (strcmp(graph_op_name(g, graph_node(g, i)), ops[k]) == 0)
+                bad |= graph_name(g, graph_node(g, i), inner[k]);
+    if (bad) cli_fail("out of memory");
+    graph_backward(g, l);
+    const char *path = tapeview_dot(g, "02_local_derivatives_graph.dot",
+                                    "softmax and cross-entropy from explicit nodes: dl/do = y − t");
+    printf("wrote %s (the composite softmax as a picture: make plots)\n\n", path);
+    graph_free(g);
 }
 
 int main(int argc, char **argv)
@@ -104,6 +134,7 @@ int main(int argc, char **argv)
     vec("y - t", ymt, C);
     double dce = maxdiff(dl, ymt, C);
     printf("largest difference %.1e (the softmax Jacobian times -t/y collapses to y - t)\n\n", dce);
+    draw_softmax(ov, tv);
 
     /* 3. activations */
     activation acts[] = {

@@ -10,6 +10,7 @@
 #include "ops.h"
 #include "print.h"
 #include "rng.h"
+#include "tapeview.h"
 
 enum { I = 2, H = 3, K = 2 };   /* inputs, hidden units, classes */
 
@@ -54,6 +55,45 @@ static void build(graph *g, const example *ex, net *n)
     n->loss = op_neg(g, op_log(g, n->y[ex->target]));   // loss = −log y_t
 }
 
+/* ---- the tape shown: names, --trace / --step, the picture (tapeview.h) --- */
+
+static int trace_on, step_on;                /* --trace, --step */
+static char drawn_path[512];                 /* the picture of example 1, once written */
+
+static void name_one(graph *g, node n, const char *fmt, int i, int j)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, fmt, i, j);
+    if (graph_name(g, n, buf) != 0) cli_fail("out of memory");
+}
+
+static void name_nodes(graph *g, const net *n)
+{
+    for (int i = 0; i < I; i++) name_one(g, n->x[i], "x%d", i, 0);
+    for (int i = 0; i < I; i++) for (int j = 0; j < H; j++) name_one(g, n->W[i][j], "W%d%d", i, j);
+    for (int j = 0; j < H; j++) name_one(g, n->b[j], "b%d", j, 0);
+    for (int i = 0; i < H; i++) for (int j = 0; j < K; j++) name_one(g, n->V[i][j], "V%d%d", i, j);
+    for (int j = 0; j < K; j++) name_one(g, n->c[j], "c%d", j, 0);
+    for (int j = 0; j < H; j++) name_one(g, n->k1[j], "k1_%d", j, 0);
+    for (int j = 0; j < H; j++) name_one(g, n->h[j], "h%d", j, 0);
+    for (int j = 0; j < K; j++) name_one(g, n->k2[j], "k2_%d", j, 0);
+    for (int j = 0; j < K; j++) name_one(g, n->y[j], "y%d", j, 0);
+    name_one(g, n->loss, "loss", 0, 0);
+}
+
+/* The sweep of one example, traced when asked; the first example's tape
+ * is also written as a picture. */
+static void backward(graph *g, const net *n, const char *title)
+{
+    name_nodes(g, n);
+    if (trace_on) printf("the backward sweep of %s, one node at a time, from the loss down:\n", title);
+    tapeview_backward(g, n->loss, trace_on, step_on);
+    if (trace_on) printf("\n");
+    if (!drawn_path[0])
+        snprintf(drawn_path, sizeof drawn_path, "%s",
+                 tapeview_dot(g, "03_scalar_backprop_graph.dot", "the 2-3-2 network of example 1, every weight a scalar node"));
+}
+
 static void vals(const graph *g, const node *v, int n, int grad, double *out)
 {
     for (int i = 0; i < n; i++) out[i] = grad ? graph_grad_get(g, v[i], 0) : graph_get(g, v[i], 0);
@@ -95,7 +135,7 @@ static double lesson(const example *ex, const char *title)
     if (!g) cli_fail("out of memory");
     net n;
     build(g, ex, &n);
-    graph_backward(g, n.loss);
+    backward(g, &n, title);
 
     double k1[H], h[H], k2[K], y[K], dW[I * H], db[H], dV[H * K], dc[K];
     vals(g, n.k1, H, 0, k1);
@@ -177,10 +217,13 @@ int main(int argc, char **argv)
     cli_opt opts[] = {
         {"--seed", CLI_INT, &seed, "N", "seed of the second example's random weights (default 3)"},
         {"--quick", CLI_FLAG, &quick, NULL, "accepted for symmetry; this lesson is instant"},
+        {"--trace", CLI_FLAG, &trace_on, NULL, "print each backward sweep one node at a time"},
+        {"--step", CLI_FLAG, &step_on, NULL, "--trace, waiting for Enter after each node (on a terminal)"},
         {0}};
     cli_no_positional(cli_parse(argc, argv,
         "03 scalar backprop — the hand-computed 0.693, then the δ recursion beside the engine.",
         opts), argc, argv);
+    trace_on |= step_on;
 
     printf("03 scalar backprop — the hand-computed 0.693\n\n");
     printf("The classic exercise: x = (1, -1) through a 2-3-2 network with sigmoid hidden\n"
@@ -211,6 +254,7 @@ int main(int argc, char **argv)
     snprintf(title, sizeof title, "example 2: random weights (seed %d), target class 1", seed);
     double w2 = lesson(&b2, title);
 
+    printf("wrote %s (example 1's tape as a picture: make plots)\n\n", drawn_path);
     printf("summary: largest |hand − engine| over both examples %.1e; finite differences %s.\n",
            fmax(w1, w2), isfinite(w1) && isfinite(w2) ? "agree" : "DISAGREE");
     printf("Check your own derivation of these gradients with build/verify "

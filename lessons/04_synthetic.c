@@ -79,27 +79,47 @@ static void evaluate(net *m, const double *x, const uint8_t *y, int n, double *l
 
 /* One epoch of per-sample SGD over the samples in order; returns the mean
  * loss and accuracy seen along the way (each before its own update). */
-static void train_epoch(net *m, const double *x, const uint8_t *y, int n, double lr,
+/* A loss or gradient that is no longer finite: one line naming where, then
+ * exit CLI_EXIT_FAULT (what was printed stays). */
+static _Noreturn void fault(const char *why, int epoch, int step, int n, double last, int last_step,
+                            double lr)
+{
+    char l[64] = "no finite loss before it";
+    if (last_step > 0) snprintf(l, sizeof l, "last finite loss %.6g at step %d", last, last_step);
+    fflush(stdout);
+    fprintf(stderr, "%s: training fault at epoch %d, step %d of %d: %s; %s; "
+            "is the learning rate (%g) too high, or are the inputs not scaled?\n",
+            cli_prog(), epoch, step, n, why, l, lr);
+    exit(CLI_EXIT_FAULT);
+}
+
+static void train_epoch(net *m, const double *x, const uint8_t *y, int n, double lr, int epoch,
                         double *loss, double *acc)
 {
     graph *g = m->g;
     node params[4] = {m->W1, m->b1, m->W2, m->b2};
-    double sum = 0;
+    double sum = 0, last = NAN;
     int right = 0;
     for (int i = 0; i < n; i++) {
         node o;
         set_sample(m, x + 2 * i, y[i]);
         node l = forward(m, &o);
         const double *ov = graph_val(g, o);
-        sum += graph_get(g, l, 0);
+        double li = graph_get(g, l, 0);
+        if (!isfinite(li)) fault(isnan(li) ? "the loss is NaN" : "the loss is infinite", epoch, i + 1, n, last, i, lr);
+        sum += li;
         right += (ov[1] > ov[0]) == y[i];
         graph_backward(g, l);
         for (int p = 0; p < 4; p++) {
             // w ← w − lr · dL/dw
             double *w = graph_val(g, params[p]);
             const double *dw = graph_grad(g, params[p]);
-            for (int j = 0, s = graph_size(g, params[p]); j < s; j++) w[j] -= lr * dw[j];
+            for (int j = 0, s = graph_size(g, params[p]); j < s; j++) {
+                if (!isfinite(dw[j])) fault("a gradient is not finite", epoch, i + 1, n, li, i + 1, lr);
+                w[j] -= lr * dw[j];
+            }
         }
+        last = li;
         graph_rewind(g, m->mark);
         graph_zero_grad(g);
     }
@@ -192,7 +212,7 @@ int main(int argc, char **argv)
     double secs = 0;
     for (int e = 1; e <= epochs; e++) {
         double t0 = now();
-        train_epoch(&m, x, y, ntrain, lr, &tl, &ta);
+        train_epoch(&m, x, y, ntrain, lr, e, &tl, &ta);
         secs += now() - t0;
         evaluate(&m, xv, yv, nval, &vl, &va);
         printf("%5d  %10s  %9s  %10s  %9s\n", e, print_fmt(b1, tl, 7), print_fmt(b2, ta, 4),

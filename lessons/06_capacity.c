@@ -132,7 +132,7 @@ int main(int argc, char **argv)
             snprintf(name, sizeof name, "%d %s", hidden[s], act_name(acts[a]));
             train_cfg c = fit_cfg((opt_kind)opt, e_long, (uint64_t)seed, name);
             train_result r;
-            if (train_run(m, &tr, &va, &c, &r) != 0) cli_fail("%s", r.err);
+            cli_train_status(train_run(m, &tr, &va, &c, &r), r.err);
             curve *v = &cv[s][a];
             for (int i = 0; i < r.n_hist && v->epochs < MAXE; i++) {
                 if (r.hist[i].step == 0) continue;   // a check before training, if any
@@ -175,7 +175,7 @@ int main(int argc, char **argv)
     mlp *m = model_new(hidden[best_s], acts[best_a], (uint64_t)seed);
     train_cfg c = fit_cfg((opt_kind)opt, best_e, (uint64_t)seed, "retrain");
     train_result r;
-    if (train_run(m, &trva, NULL, &c, &r) != 0) cli_fail("%s", r.err);
+    cli_train_status(train_run(m, &trva, NULL, &c, &r), r.err);
     train_result_free(&r);
     long conf[K * K] = {0};
     eval_result tr_all = train_evaluate(m, &trva, 1000, NULL);

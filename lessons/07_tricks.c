@@ -368,7 +368,7 @@ static outcome run(const spec *s, const mlp_data *tr, const mlp_data *va, int ep
     c.eval_train = 0;
     c.name = s->label;
     train_result r;
-    if (train_run(m, tr, va, &c, &r) != 0) cli_fail("%s", r.err);
+    cli_train_status(train_run(m, tr, va, &c, &r), r.err);
     write_curve(s, &r, sz);
 
     outcome o = {0};

@@ -74,7 +74,7 @@ static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, int epo
     snprintf(name, sizeof name, "L=%d %s", L, act_label[a]);
     c.name = name;
     train_result r;
-    if (train_run(m, tr, va, &c, &r) != 0) cli_fail("%s", r.err);
+    cli_train_status(train_run(m, tr, va, &c, &r), r.err);
     outcome o = {0};
     for (int i = 0; i < r.n_hist && o.epochs < 8; i++) {
         if (r.hist[i].step == 0) continue;   // a check before training, if any

@@ -67,7 +67,7 @@ static outcome run(const setting *s, const mlp_data *tr, const mlp_data *va, con
     c.eval_train = 0;        // the mean over the epoch's steps, as Keras reports it
     c.name = s->label;
     train_result r;
-    if (train_run(m, tr, va, &c, &r) != 0) cli_fail("%s", r.err);
+    cli_train_status(train_run(m, tr, va, &c, &r), r.err);
 
     char file[96];
     snprintf(file, sizeof file, "09_regularisation_%s.dat", s->tag);

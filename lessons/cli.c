@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include "cli.h"
+#include "train.h"
 
 static const char *prog = "chainrule";
 static int quick_run;   /* the program was given --quick */
@@ -25,6 +26,27 @@ _Noreturn void cli_fail(const char *fmt, ...)
     exit(2);
 }
 
+/* --version: one line in the GNU form, "verify (chainrule) 0.2.0". The
+ * number comes from the file VERSION, passed in by the Makefile. */
+#ifndef CHAINRULE_VERSION
+#error "CHAINRULE_VERSION is not defined: the Makefile passes it from the file VERSION"
+#endif
+static _Noreturn void version(void)
+{
+    printf("%s (chainrule) %s\n", prog, CHAINRULE_VERSION);
+    if (fflush(stdout) != 0 || ferror(stdout)) exit(2);
+    exit(0);
+}
+
+void cli_train_status(int rc, const char *err)
+{
+    if (rc == 0) return;
+    fflush(stdout);
+    if (rc != TRAIN_FAULT) cli_fail("%s", err);
+    fprintf(stderr, "%s: %s\n", prog, err);
+    exit(CLI_EXIT_FAULT);
+}
+
 static void usage(const char *about, const cli_opt *opts)
 {
     printf("%s\n\nusage: %s [options]\n\noptions:\n", about, prog);
@@ -34,6 +56,7 @@ static void usage(const char *about, const cli_opt *opts)
         printf("  %-22s %s\n", left, o->help);
     }
     printf("  %-22s %s\n", "--help", "this text");
+    printf("  %-22s %s\n", "--version", "the program's version, one line");
 }
 
 static void set_value(const cli_opt *o, const char *v)
@@ -74,6 +97,7 @@ int cli_parse(int argc, char **argv, const char *about, const cli_opt *opts)
         }
         if (strncmp(a, "--", 2) != 0 || a[2] == '\0') { pos[npos++] = argv[i]; continue; }
         if (strcmp(a, "--help") == 0) { usage(about, opts); free(pos); exit(0); }
+        if (strcmp(a, "--version") == 0) { free(pos); version(); }
         const char *eq = strchr(a, '=');
         size_t len = eq ? (size_t)(eq - a) : strlen(a);
         const cli_opt *o = opts;
@@ -140,6 +164,7 @@ FILE *cli_data_file(const char *name)
 void cli_data_close(FILE *f, const char *name)
 {
     /* The last line says the table is whole: make plots refuses one without it. */
-    fputs("# end\n", f);
+    size_t n = strlen(name);
+    if (n >= 4 && strcmp(name + n - 4, ".dat") == 0) fputs("# end\n", f);
     if (ferror(f) | (fclose(f) != 0)) cli_fail("%s/%s: write failed", cli_data_dir(), name);
 }

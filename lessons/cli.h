@@ -43,6 +43,13 @@ _Noreturn void cli_fail(const char *fmt, ...)
 #endif
     ;
 
+/* What a program does with train_run's status (train.h): 0 returns; a
+ * training fault (TRAIN_FAULT: the loss stopped being finite) prints
+ * "prog: <err>" and exits with CLI_EXIT_FAULT; anything else is cli_fail's
+ * one line and exit 2. stdout is flushed first: what was printed stays. */
+#define CLI_EXIT_FAULT 3
+void cli_train_status(int rc, const char *err);
+
 /* The data root: the --data value if given, else $CHAINRULE_DATA, else "data". */
 const char *cli_data_root(const char *flag_value);
 

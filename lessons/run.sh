@@ -6,12 +6,14 @@ set -uo pipefail
 cd "$(dirname "$0")/.."
 need=()
 command -v gnuplot >/dev/null 2>&1 || need+=(gnuplot-nox)
+command -v dot >/dev/null 2>&1 || need+=(graphviz)
+printf '#include <png.h>\n' | cc -E -x c - >/dev/null 2>&1 || need+=(libpng-dev)   # predict's PNG input
 if [ ${#need[@]} -gt 0 ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "make run: installing ${need[*]}"
         DEBIAN_FRONTEND=noninteractive apt-get update -q >/dev/null &&
             DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${need[@]}" >/dev/null ||
-            echo "make run: could not install ${need[*]}; the lessons still print their numbers" >&2
+            echo "make run: could not install ${need[*]}; the lessons still print their numbers (predict needs libpng-dev)" >&2
     else
         echo "make run: for the pictures install: sudo apt-get install ${need[*]}" >&2
     fi
@@ -33,7 +35,7 @@ for exe in build/lessons/[0-9][0-9]_*; do
     if [ "$st" -ne 0 ]; then echo "make run: $name failed (exit $st)" >&2; exit "$st"; fi
 done
 echo
-if command -v gnuplot >/dev/null 2>&1; then bash plots/render.sh; fi
+if command -v gnuplot >/dev/null 2>&1 || command -v dot >/dev/null 2>&1; then bash plots/render.sh; fi
 echo
 echo "time per lesson:"
 printf '  %s\n' "${times[@]}"

@@ -1,6 +1,5 @@
 /* data.h — data sets in memory: loading MNIST and Fashion-MNIST from a data
- * root, splits, scaling and normalisation, the bias column, one-hot targets
- * and a batch iterator.
+ * root, splits, scaling and normalisation.
  *
  * A dataset is N examples of D float32 features, row-major, and N uint8
  * labels. Every function that changes a set changes it in place; every split
@@ -12,12 +11,11 @@
  *   if (data_load_expect(root, "mnist", "train", &want, &all, err)) cli_fail("%s", err);
  *   data_split_first(&all, 55000, &train, &val);       // 55,000 / 5,000
  *   data_scale(&train, 255);                            // pixels in [0, 1]
- *   data_batches it;  data_batches_init(&it, &train, 32, DATA_SHUFFLE, seed);
- *   for (int e = 0; e < epochs; e++)
- *       for (data_batches_epoch(&it, e); data_batches_next(&it); )
- *           step(it.x, it.labels, it.b);               // it.x is (b, D)
+ *   mlp_data tr = {train.x, train.labels, train.n, train.d};
+ *   train_run(m, &tr, NULL, &cfg, &res);                // batches, shuffles (train.h)
  *
- * Not here: reading IDX bytes (idx.h), the synthetic set (synth.h).
+ * Not here: reading IDX bytes (idx.h), the synthetic set (synth.h), batching
+ * and shuffling for training (train_run, train.h: the one batcher).
  */
 #ifndef CHAINRULE_DATA_H
 #define CHAINRULE_DATA_H
@@ -113,57 +111,5 @@ void data_mean_std(const dataset *ds, double *mean, double *std);
  * a set whose pixels are all one value (blank images) is the user's data,
  * not a bug: the caller names the file and stops with status 2. */
 int data_normalize(dataset *ds, double mean, double std);
-
-/* Appends a constant-1 feature to every example (D → D+1), the bias trick:
- * a weight on it plays the role of the bias. Call it after normalising.
- * Returns 0, or −1 when out of memory (then ds is unchanged). */
-int data_add_bias(dataset *ds);
-
-/* t (n × classes, row-major) ← one-hot rows: t[i][labels[i]] = 1, else 0.
- * Every label must be < classes. */
-void data_one_hot(float *t, const uint8_t *labels, int n, int classes);
-
-/* ---- batches ---------------------------------------------------------- */
-
-enum {
-    DATA_SHUFFLE = 1,      /* a new seeded order every epoch (else 0 … N−1) */
-    DATA_DROP_LAST = 2,    /* skip a last batch smaller than B */
-};
-
-typedef struct {
-    const dataset *ds;     /* the set iterated; not owned, must outlive the iterator */
-    int batch;             /* B, rows per full batch */
-    int flags;             /* DATA_SHUFFLE | DATA_DROP_LAST */
-    uint64_t seed;         /* the epoch orders derive from it */
-    uint32_t *order;       /* this epoch's row order, N indices; owned */
-    int pos;               /* next position in order */
-    /* the current batch, filled by data_batches_next: */
-    int b;                 /* rows in it: B, or fewer for a last partial batch */
-    const uint32_t *idx;   /* its b row indices into ds (points into order; do not free) */
-    float *x;              /* (b, D) copy of its rows, row-major; owned */
-    uint8_t *labels;       /* its b labels; owned */
-    float *t;              /* (b, K) one-hot targets of those labels; owned */
-} data_batches;
-
-/* Prepares an iterator over ds in batches of B ≥ 1 rows, positioned at the
- * start of epoch 0. Returns 0, or −1 when out of memory. */
-int data_batches_init(data_batches *it, const dataset *ds, int batch, int flags,
-                      uint64_t seed);
-
-/* Starts epoch e (any order: the order of epoch e depends only on seed and
- * e, not on the epochs run before): with DATA_SHUFFLE, a Fisher–Yates
- * permutation of 0 … N−1 drawn from an rng seeded from (seed, e); without,
- * 0 … N−1. */
-void data_batches_epoch(data_batches *it, int epoch);
-
-/* Fills the next batch (it->b, idx, x, labels, t) and returns its size b;
- * returns 0 when the epoch is over. */
-int data_batches_next(data_batches *it);
-
-/* The number of batches one epoch yields: ⌈N/B⌉, or ⌊N/B⌋ with DROP_LAST. */
-int data_batches_count(const data_batches *it);
-
-/* Frees what the iterator owns (not the set). NULL is a no-op. */
-void data_batches_free(data_batches *it);
 
 #endif

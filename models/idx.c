@@ -12,7 +12,7 @@
 #include "idx.h"
 #include "infile.h"
 
-static const char *const phrases[IDX_STATUS_COUNT] = {
+static const char *const phrases[] = {
     [IDX_OK] = "ok",
     [IDX_NOT_FOUND] = "no such file",
     [IDX_NO_PERMISSION] = "permission denied",

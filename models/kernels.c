@@ -446,15 +446,28 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
     }
 }
 
+int kernels_threads(long units)
+{
 #ifdef _OPENMP
-#define THREAD_NUM() omp_get_thread_num()
-#define THREAD_COUNT() omp_get_num_threads()
-#define THREAD_MAX() omp_get_max_threads()
+    long t = omp_get_max_threads();
 #else
-#define THREAD_NUM() 0
-#define THREAD_COUNT() 1
-#define THREAD_MAX() 1
+    long t = 1;
 #endif
+    if (t < 1) t = 1;                       /* OMP_NUM_THREADS past INT_MAX reads negative */
+    if (t > KERNELS_MAX_THREADS) t = KERNELS_MAX_THREADS;
+    if (units < t) t = units < 1 ? 1 : units;
+    return (int)t;
+}
+
+#ifdef _OPENMP
+int kernels_thread_num(void) { return omp_get_thread_num(); }
+int kernels_thread_count(void) { return omp_get_num_threads(); }
+#else
+int kernels_thread_num(void) { return 0; }
+int kernels_thread_count(void) { return 1; }
+#endif
+#define THREAD_NUM() kernels_thread_num()
+#define THREAD_COUNT() kernels_thread_count()
 
 /* C = epilogue(A · Bm); see the top of the file. A is packed whole (row
  * blocks of MR, shared by the threads); the tiles MR×NR, numbered column
@@ -466,16 +479,15 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 {
     kern_fn kf = kern_pick();
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, nkb = (K + KC - 1) / KC;
-    int tmax = THREAD_MAX();
+    double work = (double)M * N * K;   /* threads only where it pays */
+    int tmax = work > 4e5 ? kernels_threads((long)nib * njp) : 1;
     size_t ap_sz = ((size_t)nib * K * MR + 15) / 16 * 16;
     size_t bp_sz = (size_t)KC * NR;                        /* per thread */
     size_t pt_sz = (size_t)nib * MR * NR;                  /* per thread */
     float *base = ws_get(ap_sz + (size_t)tmax * (bp_sz + pt_sz));
     float *apk = base, *bpk = apk + ap_sz, *ptk = bpk + (size_t)tmax * bp_sz;
-    double work = (double)M * N * K;   /* threads only where it pays */
-    (void)work;                        /* (unused without OpenMP) */
 
-#pragma omp parallel if (work > 4e5)
+#pragma omp parallel num_threads(tmax)
     {
 #pragma omp for schedule(static)
         for (int ib = 0; ib < nib; ib++) pack_a(apk + (size_t)ib * K * MR, o, ib, M, K);

@@ -100,4 +100,81 @@ void matmul_nt_naive(float *c, const float *a, const float *b, int M, int K, int
 /* Which inner kernel the products use on this CPU: "avx2" or "portable". */
 const char *kernels_isa(void);
 
+/* ---------------------------------------------------------------- threads */
+
+/* The one place that decides a team size: the OpenMP maximum (which
+ * OMP_NUM_THREADS or omp_set_num_threads set; a value < 1, as a count past
+ * INT_MAX reads, counts as 1), bounded by KERNELS_MAX_THREADS and by
+ * `units`, the pieces of work there are to share (< 1 counts as 1). Every
+ * parallel region and every per-thread buffer of the fast path is sized by
+ * it, never by an unchecked count. */
+#define KERNELS_MAX_THREADS 64
+int kernels_threads(long units);
+/* The calling thread's number in its team, and the team's size (0 and 1
+ * outside a parallel region or without OpenMP). */
+int kernels_thread_num(void);
+int kernels_thread_count(void);
+
+/* ---------------------------------------------------------------- CNN kernels
+ * (kernels_cnn.c). Images are NHWC row-major: x (B, H, W, C); conv weights
+ * (k, k, C, F) = HWIO, the (k·k·C) × F matrix of the im2col product; p the
+ * padding (SAME: (k−1)/2, VALID: 0), Ho = H + 2p − k + 1, Wo likewise. The
+ * products are kernels.c's, so every sum has the naive loop's bits. */
+
+/* cols (B·Ho·Wo, k·k·C): the patch under each output, (dy, dx, c) order,
+ * 0 outside the image. */
+void im2col(float *cols, const float *x, int B, int H, int W, int C, int k, int p, int Ho, int Wo);
+/* dx (B, H, W, C) = for each pixel the sum of its entries in dcols, in
+ * dcols' row order (overwrites). */
+void col2im(float *dx, const float *dcols, int B, int H, int W, int C, int k, int p, int Ho, int Wo);
+/* out (B, Ho, Wo, F) = f(bias[f] + Σ_{dy,dx,c} x[b][y+dy−p][x+dx−p][c]·w[dy][dx][c][f]),
+ * the sum in (dy, dx, c) order, one fmaf per term, then + bias; cols
+ * (B·Ho·Wo, k·k·C) is the im2col workspace (kept for the weight gradient). */
+void conv2d_forward(float *out, float *cols, const float *x, const float *w, const float *bias,
+                    int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo, act_kind act);
+/* dw (k·k·C, F) += cols^T·dout (the sum over rows (b, y, x) in order), dbias
+ * (F) += Σ dout when not NULL; cols from conv2d_forward. */
+void conv2d_backward_weight(float *dw, float *dbias, const float *cols, const float *dout,
+                            int B, int Ho, int Wo, int kkC, int F);
+/* dx (B, H, W, C) = the input gradient, through dcols (B·Ho·Wo, k·k·C) =
+ * dout·w^T and col2im. Overwrites dx. */
+void conv2d_backward_input(float *dx, float *dcols, const float *dout, const float *w,
+                           int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo);
+/* out (B, H/pool, W/pool, C): the max of each pool×pool window (stride
+ * pool; a remainder row/column is dropped); argmax the index into `in` of
+ * the window's FIRST maximum in row-major window order. */
+void maxpool_forward(float *out, int32_t *argmax, const float *in, int B, int H, int W, int C, int pool);
+/* din (n_in) = 0, then din[argmax[o]] = dout[o] for the n_out outputs. */
+void maxpool_backward(float *din, const float *dout, const int32_t *argmax, size_t n_in, size_t n_out);
+/* Batch norm per column c of in (R, C) over its R rows (per feature: R = B
+ * and C = H·W·F; per channel: R = B·H·W and C = F):
+ *   train: μ, σ² the column's mean and BIASED variance (double sums in row
+ *          order); run_mean/run_var (when not NULL) ← 0.9·run + 0.1·batch,
+ *          run_var from the unbiased variance σ²·R/(R−1)
+ *   inference: μ, σ² = run_mean, run_var
+ *   x̂ = (x − μ)·istd, istd = 1/√(σ² + ε);  out = γ·x̂ + β (x̂ when gamma is NULL)
+ * xhat (R, C) and mean, istd (C) are kept for the backward; scratch holds
+ * 2·C doubles. */
+void batchnorm_forward(float *out, float *xhat, float *mean, float *istd, const float *in,
+                       const float *gamma, const float *beta, int R, int C, double eps,
+                       float *run_mean, float *run_var, int train, double *scratch);
+/* The gradient of batchnorm_forward: dγ = Σ dy·x̂, dβ = Σ dy (SET, when
+ * dgamma ≠ NULL); train: dx = γ·istd·(dy − mean(dy) − x̂·mean(dy·x̂)),
+ * inference: dx = γ·istd·dy. dx may alias dout; scratch 2·C doubles. */
+void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout, const float *xhat,
+                        const float *istd, const float *gamma, int R, int C, int train, double *scratch);
+
+/* Naive references for the tests: direct loops, the same summation order. */
+void conv2d_forward_naive(float *out, const float *x, const float *w, const float *bias,
+                          int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo);
+/* dx = input gradient (overwritten, when not NULL), dw += weight gradient,
+ * dbias += bias gradient (each when not NULL). */
+void conv2d_backward_naive(float *dx, float *dw, float *dbias, const float *x, const float *dout,
+                           const float *w, int B, int H, int W, int C, int k, int p, int F,
+                           int Ho, int Wo);
+void maxpool_forward_naive(float *out, const float *in, int B, int H, int W, int C, int pool);
+/* Training-mode batch norm entirely in double (the tolerance reference). */
+void batchnorm_forward_naive(float *out, const float *in, const float *gamma, const float *beta,
+                             int R, int C, double eps);
+
 #endif

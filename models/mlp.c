@@ -5,13 +5,11 @@
  *
  * Not here: optimisers other than plain SGD, loops, metrics (train.c).
  */
-#define _POSIX_C_SOURCE 200809L    /* getpid, for mlp_save's temporary name */
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include "infile.h"
 #include "mlp.h"
 
@@ -40,6 +38,8 @@ size_t mlp_layer_params(const mlp *m, int l)
 }
 
 size_t mlp_num_params(const mlp *m) { return m->n_params; }
+
+static void init_params(mlp *m, mlp_init init, uint64_t seed);
 
 mlp *mlp_new(const mlp_config *cfg)
 {
@@ -72,7 +72,7 @@ mlp *mlp_new(const mlp_config *cfg)
         if (!cfg->bias_trick) { m->b[l] = m->params + off; m->db[l] = m->grads + off; off += out; }
     }
     ASSERT(off == n, "parameter layout: %zu of %zu placed", off, n);
-    mlp_init_params(m, cfg->init, cfg->seed);
+    init_params(m, cfg->init, cfg->seed);
     return m;
 }
 
@@ -85,7 +85,8 @@ void mlp_free(mlp *m)
     free(m);
 }
 
-void mlp_init_params(mlp *m, mlp_init init, uint64_t seed)
+/* Draws every parameter with `init` from `seed` (the order in mlp.h). */
+static void init_params(mlp *m, mlp_init init, uint64_t seed)
 {
     rng r;
     rng_seed(&r, seed);
@@ -274,7 +275,7 @@ void mlp_summary(const mlp *m, FILE *f)
 
 /* ------------------------------------------------------------ save / load */
 
-#define MAGIC "CHRMLP1\n"
+#define MAGIC "CHRMLP2\n"   /* 2: the hidden activation follows the checksum */
 
 static uint64_t fnv1a(const unsigned char *p, size_t n)
 {
@@ -321,7 +322,7 @@ int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
                  (double)m->params[bad]);
         return -1;
     }
-    size_t hlen = 8 + 4 + 4 + 4 * (size_t)(m->L + 1) + 8 + 8;
+    size_t hlen = 8 + 4 + 4 + 4 * (size_t)(m->L + 1) + 8 + 8 + 4;
     unsigned char *h = calloc(1, hlen), *body = param_bytes(m->params, m->n_params);
     char tmp[4096];
     if (!h || !body) { free(h); free(body); snprintf(err, errlen, "%s: out of memory", path); return -1; }
@@ -331,9 +332,8 @@ int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
     for (int l = 0; l <= m->L; l++) put_u32(h + 16 + 4 * l, (uint32_t)m->cfg.sizes[l]);
     put_u64(h + 16 + 4 * (m->L + 1), (uint64_t)m->n_params);
     put_u64(h + 24 + 4 * (m->L + 1), fnv1a(body, m->n_params * 4));
-    /* A temporary name of this process's own: two saves at once never
-     * write into the same file, and the rename puts one whole model in place. */
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= sizeof tmp) {
+    put_u32(h + 32 + 4 * (m->L + 1), (uint32_t)m->cfg.act);
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
         free(h); free(body); snprintf(err, errlen, "%s: path too long", path); return -1;
     }
     errno = 0;
@@ -393,7 +393,7 @@ int mlp_load(mlp *m, const char *path, char *err, size_t errlen)
     uint64_t size;
     FILE *f = open_model(path, &size, err, errlen);
     if (!f) return -1;
-    unsigned char head[16 + 4 * (MLP_MAX_LAYERS + 1) + 16], *data = NULL;
+    unsigned char head[16 + 4 * (MLP_MAX_LAYERS + 1) + 16 + 4], *data = NULL;
     float *p = NULL;
     int rc = -1;
     if (size >= 16 && read_all(f, head, 16, path, err, errlen) != 0) goto out;
@@ -405,13 +405,15 @@ int mlp_load(mlp *m, const char *path, char *err, size_t errlen)
     if (L < 1 || L > MLP_MAX_LAYERS || trick > 1) {
         snprintf(err, errlen, "%s: corrupt header (%u layers, bias trick %u)", path, L, trick); goto out;
     }
-    size_t hlen = 8 + 4 + 4 + 4 * (size_t)(L + 1) + 8 + 8;
+    size_t hlen = 8 + 4 + 4 + 4 * (size_t)(L + 1) + 8 + 8 + 4;
     if (size < hlen) { snprintf(err, errlen, "%s: truncated header (%llu bytes)", path, (unsigned long long)size); goto out; }
     if (read_all(f, head + 16, hlen - 16, path, err, errlen) != 0) goto out;
     uint32_t sizes[MLP_MAX_LAYERS + 1];
     for (uint32_t l = 0; l <= L; l++) sizes[l] = get_u32(head + 16 + 4 * l);
     uint64_t n = get_u64(head + 16 + 4 * (L + 1)), sum = get_u64(head + 24 + 4 * (L + 1));
-    int same = (int)L == m->L && (int)trick == m->cfg.bias_trick && n == m->n_params;
+    uint32_t act = get_u32(head + 32 + 4 * (L + 1));
+    int same = (int)L == m->L && (int)trick == m->cfg.bias_trick && n == m->n_params &&
+               act == (uint32_t)m->cfg.act;
     for (uint32_t l = 0; same && l <= L; l++) same = (int)sizes[l] == m->cfg.sizes[l];
     if (!same) {
         char have[512], want[512];
@@ -451,4 +453,36 @@ out:
     free(data);
     free(p);
     return rc;
+}
+
+int mlp_read_config(const char *path, mlp_config *cfg, char *err, size_t errlen)
+{
+    unsigned char h[8 + 4 + 4 + 4 * (MLP_MAX_LAYERS + 1) + 8 + 8 + 4];
+    FILE *f = fopen(path, "rb");
+    if (!f) { snprintf(err, errlen, "%s: cannot open (%s)", path, strerror(errno)); return -1; }
+    size_t len = fread(h, 1, sizeof h, f);
+    fclose(f);
+    if (len < 16 || memcmp(h, MAGIC, 8) != 0) {
+        snprintf(err, errlen, "%s: not a chainrule MLP model file (bad magic)", path); return -1;
+    }
+    uint32_t L = get_u32(h + 8), trick = get_u32(h + 12);
+    if (L < 1 || L > MLP_MAX_LAYERS || trick > 1) {
+        snprintf(err, errlen, "%s: corrupt header (%u layers, bias trick %u)", path, L, trick); return -1;
+    }
+    if (len < 36 + 4 * (size_t)(L + 1)) { snprintf(err, errlen, "%s: truncated header (%zu bytes)", path, len); return -1; }
+    memset(cfg, 0, sizeof *cfg);
+    cfg->n_layers = (int)L;
+    cfg->bias_trick = (int)trick;
+    for (uint32_t l = 0; l <= L; l++) {
+        uint32_t v = get_u32(h + 16 + 4 * l);
+        if (v < 1 || v > (l == L ? 256u : 1u << 24)) {
+            snprintf(err, errlen, "%s: corrupt header (layer size %u)", path, v); return -1;
+        }
+        cfg->sizes[l] = (int)v;
+    }
+    uint32_t act = get_u32(h + 32 + 4 * (L + 1));
+    if (act >= ACT_COUNT) { snprintf(err, errlen, "%s: corrupt header (activation %u)", path, act); return -1; }
+    cfg->act = (act_kind)act;
+    cfg->init = (mlp_init){INIT_ZEROS, 0, 0};
+    return 0;
 }

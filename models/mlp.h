@@ -110,9 +110,6 @@ mlp *mlp_new(const mlp_config *cfg);
 /* Releases everything. mlp_free(NULL) is a no-op. */
 void mlp_free(mlp *m);
 
-/* Redraws every parameter with `init` from `seed` (as mlp_new does). */
-void mlp_init_params(mlp *m, mlp_init init, uint64_t seed);
-
 /* Parameters of the network (weights + biases, the trick row counted). */
 size_t mlp_num_params(const mlp *m);
 /* Parameters of layer l: rows[l]·m_l + (bias ? m_l : 0). */
@@ -161,9 +158,9 @@ void mlp_backward_sgd(mlp *m, float lr);
  *   Total params: 238510                                                */
 void mlp_summary(const mlp *m, FILE *f);
 
-/* Saves parameters to path: a header (magic "CHRMLP1\n", layer count,
- * sizes, bias trick, parameter count, a 64-bit FNV-1a checksum of the
- * parameter bytes) then the floats, little-endian. Written to
+/* Saves parameters to path: a header (magic "CHRMLP2\n", layer count,
+ * bias trick, sizes, parameter count, a 64-bit FNV-1a checksum of the
+ * parameter bytes, the hidden activation) then the floats, little-endian. Written to
  * path.PID.tmp, then renamed: a crash never leaves a half-written model at
  * path, two saves at once never mix their bytes. A model with a non-finite
  * parameter is refused (it could never be loaded).
@@ -177,5 +174,12 @@ int mlp_save(const mlp *m, const char *path, char *err, size_t errlen);
  * read is exactly m's parameters: /dev/zero, a FIFO or a huge file costs
  * nothing. */
 int mlp_load(mlp *m, const char *path, char *err, size_t errlen);
+/* The network a file saved by mlp_save holds (layers, sizes, bias trick,
+ * activation; init zeros), read from its header, so that a program can
+ * mlp_new it and mlp_load it without knowing the shape. Returns 0, or −1
+ * with a one-line message in err naming the file (unreadable, not an MLP
+ * model, a corrupt or truncated header). The parameters are checked by
+ * mlp_load. */
+int mlp_read_config(const char *path, mlp_config *cfg, char *err, size_t errlen);
 
 #endif

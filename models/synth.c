@@ -32,31 +32,3 @@ int synth_generate(int variant, uint32_t seed, int n, double *x, uint8_t *labels
     }
     return 0;
 }
-
-int synth_load(int variant, dataset *train, dataset *val)
-{
-    memset(train, 0, sizeof *train);
-    memset(val, 0, sizeof *val);
-    double q01, q11;
-    if (synth_q(variant, &q01, &q11)) return -1;
-    double *x = malloc(SYNTH_N * 2 * sizeof *x);
-    uint8_t *labels = malloc(SYNTH_N);
-    int ok = x && labels && !dataset_alloc(train, SYNTH_TRAIN, 2, 2) &&
-             !dataset_alloc(val, SYNTH_N - SYNTH_TRAIN, 2, 2);
-    if (ok) {
-        synth_generate(variant, 0, SYNTH_N, x, labels);
-        for (int i = 0; i < SYNTH_N; i++) {
-            dataset *ds = i < SYNTH_TRAIN ? train : val;
-            int r = i < SYNTH_TRAIN ? i : i - SYNTH_TRAIN;
-            ds->x[2 * r] = (float)x[2 * i];
-            ds->x[2 * r + 1] = (float)x[2 * i + 1];
-            ds->labels[r] = labels[i];
-        }
-    } else {
-        dataset_free(train);
-        dataset_free(val);
-    }
-    free(x);
-    free(labels);
-    return ok ? 0 : -1;
-}

@@ -9,13 +9,14 @@
  * (class counts as [label 0, label 1]; first point (1.764052345967664,
  * 0.4001572083672233) in both).
  *
- * Not here: the network that learns it (lessons/04_synthetic.c).
+ * Offers: synth_q (a variant's Q) and synth_generate (the rows in double, as
+ * numpy draws them). Not here: the network that learns it
+ * (lessons/04_synthetic.c, which trains in double on the graph).
  */
 #ifndef CHAINRULE_SYNTH_H
 #define CHAINRULE_SYNTH_H
 
 #include <stdint.h>
-#include "data.h"
 
 #define SYNTH_N 70000        /* rows drawn */
 #define SYNTH_TRAIN 60000    /* the first ones train; the rest validate */
@@ -28,10 +29,5 @@ int synth_q(int variant, double *q01, double *q11);
  * x (n × 2, row-major, double — the exact numpy values) and labels (n).
  * Returns 0, or −1 for an unknown variant. */
 int synth_generate(int variant, uint32_t seed, int n, double *x, uint8_t *labels);
-
-/* The course's split as float32 data sets (D = 2, K = 2): train = rows
- * 0 … 59,999, val = rows 60,000 … 69,999, seed 0. Returns 0, or −1 for an
- * unknown variant or when out of memory (then both are all zeros). */
-int synth_load(int variant, dataset *train, dataset *val);
 
 #endif

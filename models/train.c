@@ -46,17 +46,20 @@ struct optim {
     long t;         /* steps taken */
 };
 
-optim *optim_new(const optim_cfg *cfg, const mlp *m)
+optim *optim_new_n(const optim_cfg *cfg, size_t n_params)
 {
     optim *o = calloc(1, sizeof *o);
     if (!o) return NULL;
     o->c = *cfg;
-    o->n = m->n_params;
+    o->n = n_params;
     if (cfg->kind != OPT_SGD) o->v = calloc(o->n ? o->n : 1, sizeof *o->v);
     if (cfg->kind == OPT_ADAM) o->s = calloc(o->n ? o->n : 1, sizeof *o->s);
     if ((cfg->kind != OPT_SGD && !o->v) || (cfg->kind == OPT_ADAM && !o->s)) { optim_free(o); return NULL; }
     return o;
 }
+
+optim *optim_new(const optim_cfg *cfg, const mlp *m) { return optim_new_n(cfg, m->n_params); }
+optim *optim_new_cnn(const optim_cfg *cfg, const cnn *m) { return optim_new_n(cfg, m->n_params); }
 
 void optim_free(optim *o)
 {
@@ -66,52 +69,94 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* One step on params[0..n) with L2 coefficient lam (0 for biases). */
+/* One step on params[0..n) with L2 coefficient lam (0 for biases). One loop
+ * per kind (the switch outside, so each loop vectorises); the same
+ * operations in the same order for every kind as the formulas in train.h. */
 static void step_range(optim *o, float *restrict p, const float *restrict g,
                        float *restrict v, float *restrict s, size_t n, float lam, float lr_t)
 {
     const float lr = (float)o->c.lr, mu = (float)o->c.momentum, eps = (float)o->c.eps;
     const float b1 = (float)o->c.beta1, b2 = (float)o->c.beta2, rho = (float)o->c.rho;
-    for (size_t i = 0; i < n; i++) {
-        float gi = lam != 0.0f ? g[i] + lam * p[i] : g[i];     /* ∂(loss + λ/2·Σw²)/∂w */
-        switch (o->c.kind) {
-        case OPT_SGD: p[i] -= lr * gi; break;                   // w ← w − αg
-        case OPT_MOMENTUM:                                      // Δw ← g + γΔw;  w ← w − αΔw
-            v[i] = gi + mu * v[i]; p[i] -= lr * v[i]; break;
-        case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
-            v[i] = mu * v[i] - lr * gi; p[i] += v[i]; break;
-        case OPT_ADAM:                                          // w ← w − α_t m / (√v + ε)
+#define GI (lam != 0.0f ? g[i] + lam * p[i] : g[i])        /* ∂(loss + λ/2·Σw²)/∂w */
+    switch (o->c.kind) {
+    case OPT_SGD:                                           // w ← w − αg
+        for (size_t i = 0; i < n; i++) p[i] -= lr * GI;
+        break;
+    case OPT_MOMENTUM:                                      // Δw ← g + γΔw;  w ← w − αΔw
+        for (size_t i = 0; i < n; i++) { v[i] = GI + mu * v[i]; p[i] -= lr * v[i]; }
+        break;
+    case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
+        for (size_t i = 0; i < n; i++) { v[i] = mu * v[i] - lr * GI; p[i] += v[i]; }
+        break;
+    case OPT_ADAM:                                          // w ← w − α_t m / (√v + ε)
+        for (size_t i = 0; i < n; i++) {
+            float gi = GI;
             v[i] = b1 * v[i] + (1.0f - b1) * gi;
             s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
             p[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
-            break;
-        case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
+        }
+        break;
+    case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
+        for (size_t i = 0; i < n; i++) {
+            float gi = GI;
             v[i] = rho * v[i] + (1.0f - rho) * gi * gi;
             p[i] -= lr * gi / (sqrtf(v[i]) + eps);
-            break;
-        default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
         }
+        break;
+    default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
     }
+#undef GI
 }
 
-void optim_step(optim *o, mlp *m)
+void optim_step_spans(optim *o, float *params, const float *grads, size_t n_params,
+                      const optim_span *spans, int n_spans)
 {
-    if (o->n != m->n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
+    if (o->n != n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, n_params);
     o->t++;
     float lr_t = 0.0f;
     if (o->c.kind == OPT_ADAM)      /* α_t = α·√(1 − β2^t) / (1 − β1^t) */
         lr_t = (float)(o->c.lr * sqrt(1.0 - pow(o->c.beta2, (double)o->t)) / (1.0 - pow(o->c.beta1, (double)o->t)));
     float lam = (float)o->c.l2;
-    for (int l = 0; l < m->L; l++) {
-        size_t off = (size_t)(m->W[l] - m->params), nw = (size_t)m->rows[l] * m->cfg.sizes[l + 1];
-        step_range(o, m->params + off, m->grads + off, o->v ? o->v + off : NULL,
-                   o->s ? o->s + off : NULL, nw, lam, lr_t);
-        if (m->b[l]) {
-            size_t ob = (size_t)(m->b[l] - m->params), nb = (size_t)m->cfg.sizes[l + 1];
-            step_range(o, m->params + ob, m->grads + ob, o->v ? o->v + ob : NULL,
-                       o->s ? o->s + ob : NULL, nb, 0.0f, lr_t);
-        }
+    for (int i = 0; i < n_spans; i++) {
+        size_t off = spans[i].off, n = spans[i].n;
+        ASSERT(off <= n_params && n <= n_params - off, "optim_step: span %zu+%zu past %zu parameters", off, n, n_params);
+        step_range(o, params + off, grads + off, o->v ? o->v + off : NULL, o->s ? o->s + off : NULL,
+                   n, spans[i].decay ? lam : 0.0f, lr_t);
     }
+}
+
+void optim_step(optim *o, mlp *m)
+{
+    optim_span sp[2 * MLP_MAX_LAYERS];
+    int k = 0;
+    for (int l = 0; l < m->L; l++) {
+        sp[k++] = (optim_span){(size_t)(m->W[l] - m->params), (size_t)m->rows[l] * m->cfg.sizes[l + 1], 1};
+        if (m->b[l]) sp[k++] = (optim_span){(size_t)(m->b[l] - m->params), (size_t)m->cfg.sizes[l + 1], 0};
+    }
+    optim_step_spans(o, m->params, m->grads, m->n_params, sp, k);
+}
+
+/* The cnn's block in order: L2 on conv_w, W1, W2 only. */
+static int cnn_spans(const cnn *m, optim_span *sp)
+{
+    const float *p[] = {m->conv_w, m->conv_b, m->bn_gamma, m->bn_beta, m->W1, m->b1, m->W2, m->b2};
+    const int decay[] = {1, 0, 0, 0, 1, 0, 1, 0};
+    int k = 0;
+    for (int i = 0; i < 8; i++) {
+        if (!p[i]) continue;
+        size_t off = (size_t)(p[i] - m->params);
+        if (k) sp[k - 1].n = off - sp[k - 1].off;
+        sp[k++] = (optim_span){off, 0, decay[i]};
+    }
+    sp[k - 1].n = m->n_params - sp[k - 1].off;
+    return k;
+}
+
+void optim_step_cnn(optim *o, cnn *m)
+{
+    optim_span sp[8];
+    int k = cnn_spans(m, sp);
+    optim_step_spans(o, m->params, m->grads, m->n_params, sp, k);
 }
 
 /* ------------------------------------------------------------ metrics */
@@ -248,6 +293,49 @@ static int push_point(train_result *res, int *cap, const train_point *p)
     return 0;
 }
 
+/* Why the step just taken is a training fault, or NULL: the batch loss is
+ * not finite, or the float32 softmax gave some row's true class probability
+ * exactly 0, so that row's cross-entropy −ln p is +∞ in the precision the
+ * network trains in (the double log-sum-exp would still print a finite
+ * number past ~103 nats: a run that has diverged, not one that learns). */
+static const char *step_fault(const mlp *m, const uint8_t *y, int B)
+{
+    if (isnan(m->loss)) return "the loss is NaN";
+    if (!isfinite(m->loss)) return "the loss is infinite";
+    int K = m->cfg.sizes[m->L];
+    const float *p = mlp_probs(m);
+    for (int q = 0; q < B; q++)
+        if (!(p[(size_t)q * K + y[q]] > 0.0f))
+            return "the loss is infinite in float32 (a true class got probability 0)";
+    return NULL;
+}
+
+static int params_finite(const mlp *m)
+{
+    for (size_t i = 0; i < m->n_params; i++)
+        if (!isfinite(m->params[i])) return 0;
+    return 1;
+}
+
+/* Fills res for a fault at step s (0-based) of epoch ep (0-based); the
+ * message is one line for the program to print. */
+static int fault(train_result *res, const train_cfg *cfg, const char *why, int ep, long s,
+                 long per_epoch, long step, double last_loss)
+{
+    res->fault = 1;
+    res->fault_epoch = ep + 1;
+    res->fault_step = step + 1;
+    res->last_loss = last_loss;
+    char last[64];
+    if (isfinite(last_loss)) snprintf(last, sizeof last, "last finite loss %.6g at step %ld", last_loss, step);
+    else snprintf(last, sizeof last, "no finite loss before it");
+    snprintf(res->err, sizeof res->err,
+             "training fault at epoch %d, step %ld of %ld (step %ld in all): %s; %s; "
+             "is the learning rate (%g) too high, or are the inputs not scaled (pixels / 255)?",
+             ep + 1, s + 1, per_epoch, step + 1, why, last, cfg->opt.lr);
+    return TRAIN_FAULT;
+}
+
 int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *cfg, train_result *res)
 {
     memset(res, 0, sizeof *res);
@@ -275,24 +363,17 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
     float *bx = B > 1 ? malloc((size_t)B * D * sizeof *bx) : NULL;
     uint8_t *by = malloc((size_t)B);
     float *best = cfg->restore_best ? malloc(m->n_params * sizeof *best) : NULL;
-    FILE *log = NULL;
     int cap = 0, rc = 0;
     if ((!fused && !opt) || !order || (B > 1 && !bx) || !by || (cfg->restore_best && !best)) {
         snprintf(res->err, sizeof res->err, "out of memory");
         rc = -1; goto out;
-    }
-    if (cfg->log_path) {
-        log = train_open_log(cfg->log_path, res->err, sizeof res->err);
-        if (!log) { rc = -1; goto out; }
-        if (cfg->log_note) fprintf(log, "# %s\n", cfg->log_note);
-        fprintf(log, "# check step epoch train_loss train_acc val_loss val_acc\n");
     }
     rng shuf;
     rng_seed(&shuf, cfg->seed);
     mlp_set_dropout(m, cfg->keep, cfg->seed ^ 0x9e3779b97f4a7c15ull);
     for (int i = 0; i < tr->n; i++) order[i] = (uint32_t)i;
     int tty = cfg->progress && isatty(2);
-    double run_loss = 0.0, best_loss = INFINITY;
+    double run_loss = 0.0, best_loss = INFINITY, last_loss = NAN;
     long run_right = 0, run_n = 0, since_best = 0, step = 0;
     int stop = 0;
     for (int ep = 0; ep < cfg->epochs && !stop; ep++) {
@@ -310,6 +391,9 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
                 x = bx;
             }
             mlp_forward(m, x, by, nb, 1);
+            const char *why = step_fault(m, by, nb);
+            if (why) { rc = fault(res, cfg, why, ep, s, per_epoch, step, last_loss); goto end; }
+            last_loss = m->loss;
             run_loss += m->loss * nb;
             run_right += m->correct;
             run_n += nb;
@@ -321,6 +405,11 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
                 fprintf(stderr, "\r%s epoch %d/%d  step %ld/%ld  loss %.4f   ", cfg->name ? cfg->name : "train",
                         ep + 1, cfg->epochs, s + 1, per_epoch, run_n ? run_loss / run_n : 0.0);
             if (!(cfg->val_every > 0 ? step % cfg->val_every == 0 : at_end)) continue;
+            if (!params_finite(m)) {   /* a gradient overflowed; the next forward would say NaN */
+                rc = fault(res, cfg, "a parameter is no longer finite (a gradient overflowed)",
+                           ep, s, per_epoch, step, last_loss);
+                goto end;
+            }
             train_point p = {res->n_hist, step, ep + (at_end ? 1 : 0), (double)step / per_epoch,
                              NAN, NAN, NAN, NAN};
             if (cfg->eval_train) {
@@ -341,19 +430,14 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
                 }
             }
             if (push_point(res, &cap, &p) != 0) { snprintf(res->err, sizeof res->err, "out of memory"); rc = -1; goto out; }
-            if (log) fprintf(log, "%d %ld %.6f %.6f %.6f %.6f %.6f\n", p.check, p.step, p.epoch,
-                             p.train_loss, p.train_acc, p.val_loss, p.val_acc);
             if (cfg->on_check) cfg->on_check(&p, cfg->ctx);
         }
     }
+    if (best && res->best >= 0) memcpy(m->params, best, m->n_params * sizeof *best);
+end:
     if (tty) fprintf(stderr, "\r\033[K");
     res->steps = step;
-    if (best && res->best >= 0) memcpy(m->params, best, m->n_params * sizeof *best);
 out:
-    if (log && fclose(log) != 0 && rc == 0) {
-        snprintf(res->err, sizeof res->err, "%s: write error", cfg->log_path);
-        rc = -1;
-    }
     optim_free(opt);
     free(order); free(bx); free(by); free(best);
     return rc;

@@ -1,15 +1,17 @@
 /* train.h — training the fast-path MLP: optimisers, L2, dropout, the
  * training loop with validation checks and early stopping, metrics, the
- * confusion matrix, log tables for the plots, a progress line.
+ * confusion matrix, opening log tables for the plots, a progress line, and
+ * stopping with a fault report when the loss stops being finite.
  *
  * A lesson is meant to read like the assignment:
  *
  *   mlp_data tr = {x, y, 55000, 784}, va = {…};
  *   train_cfg c = train_defaults();           // SGD, batch 32, 10 epochs …
  *   c.epochs = 5; c.batch = 100; c.opt.lr = 0.1;
- *   c.log_path = "build/data/05_mnist_b100.dat";
+ *   c.on_check = print_row;                   // a row per validation check
  *   train_result r;
- *   if (train_run(m, &tr, &va, &c, &r) != 0) cli_fail("%s", r.err);
+ *   int rc = train_run(m, &tr, &va, &c, &r);  // 0, TRAIN_FAULT (diverged) or −1
+ *   if (rc != 0) cli_fail("%s", r.err);
  *   for (int i = 0; i < r.n_hist; i++) printf("%d %.4f\n", r.hist[i].epoch_i, r.hist[i].val_acc);
  *   train_result_free(&r);
  *
@@ -26,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "cnn.h"
 #include "mlp.h"
 
 /* A data set as the training loop sees it: a view, nothing owned.
@@ -75,6 +78,19 @@ void optim_free(optim *o);
  * step adds λw itself). Leaves the grads as they were. */
 void optim_step(optim *o, mlp *m);
 
+/* The same optimisers over any parameter block (params and a grads block
+ * that mirrors it): the state is for n_params floats, and a step walks the
+ * spans in order, each with L2 (decay = 1: the weight matrices) or without
+ * (biases, batch-norm scale and shift). optim_step is this with the mlp's
+ * W[l] (decayed) and b[l] spans. */
+typedef struct { size_t off, n; int decay; } optim_span;
+optim *optim_new_n(const optim_cfg *cfg, size_t n_params);
+void optim_step_spans(optim *o, float *params, const float *grads, size_t n_params,
+                      const optim_span *spans, int n_spans);
+/* For a cnn (cnn.h): L2 on conv_w, W1 and W2 only. */
+optim *optim_new_cnn(const optim_cfg *cfg, const cnn *m);
+void optim_step_cnn(optim *o, cnn *m);
+
 /* ---------------------------------------------------------------- metrics */
 
 typedef struct {
@@ -122,9 +138,6 @@ typedef struct {
                           in eval mode; 0: the mean over the steps since the last
                           check (cheap; with dropout on, the dropout loss) */
     int eval_batch;    /* rows per evaluation batch (default 1000) */
-    const char *log_path;  /* a '#'-headed whitespace table of every check is
-                              written here (dirs created); NULL = none */
-    const char *log_note;  /* a '#' comment line at the top of the log, or NULL */
     const char *name;      /* shown in the progress line */
     int progress;      /* 1: one-line progress on stderr, only when it is a terminal */
     /* Called after each check (e.g. to print a row); may be NULL. */
@@ -149,8 +162,15 @@ typedef struct {
     int stopped_early; /* 1 when patience ran out */
     long steps;        /* optimiser steps taken */
     int epochs_run;    /* epochs started */
-    char err[256];     /* why train_run returned −1 */
+    int fault;         /* 1 when train_run returned TRAIN_FAULT; then: */
+    int fault_epoch;   /*   the epoch (1-based) and the step in all (1-based) */
+    long fault_step;   /*   where the loss or a parameter stopped being finite */
+    double last_loss;  /*   the last finite batch loss before it (NaN: none) */
+    char err[384];     /* why train_run returned −1 or TRAIN_FAULT: one line */
 } train_result;
+
+/* train_run's status besides 0 and −1 (a user error: bad data, no memory). */
+#define TRAIN_FAULT 1
 
 /* SGD α 0.01, batch 32, 10 epochs, shuffle on, drop_last off, keep 1,
  * validate every epoch, no early stopping, eval_batch 1000, progress on,
@@ -158,10 +178,17 @@ typedef struct {
 train_cfg train_defaults(void);
 
 /* Trains m on tr (validating on va, which may be NULL) as cfg says.
+ * It batches on its own (the one batcher): row order 0 … N−1, reshuffled
+ * every epoch (cfg.shuffle) by one rng stream seeded with cfg.seed, batches
+ * of cfg.batch rows in that order, the last one partial unless drop_last.
  * Plain SGD without L2 takes the fused path (mlp_backward_sgd); every other
- * optimiser: zero_grad, backward, optim_step. Returns 0, or −1 with a
- * message in res->err (out of memory, a log file that cannot be written,
- * data whose width is not the model's). res->hist is valid either way. */
+ * optimiser: zero_grad, backward, optim_step. Returns 0; −1 with a message
+ * in res->err (out of memory, data whose width is not the model's); or
+ * TRAIN_FAULT when a step's loss is not finite (NaN, ∞, or a true class
+ * given probability 0 in float32) or a parameter stopped being finite:
+ * training stops there, res->err names the epoch and step, the last finite
+ * loss and a hint, and m keeps the broken parameters. res->hist holds the
+ * checks made before, either way. */
 int train_run(mlp *m, const mlp_data *tr, const mlp_data *va,
               const train_cfg *cfg, train_result *res);
 void train_result_free(train_result *res);

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # make plots — renders plots/NN_topic.gp for every lesson that has written
-# its data (build/data/NN_topic*.dat) into build/plots/NN_topic*.png.
+# its data (build/data/NN_topic*.dat) into build/plots/NN_topic*.png, and
+# every tape a lesson has written (build/data/NN_topic_graph.dot) into
+# build/plots/NN_topic_graph.png and .svg with Graphviz.
 #
 #   bash plots/render.sh [DATA_DIR [OUT_DIR]]    (default build/data build/plots)
 #
@@ -15,6 +17,32 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 2
 data=${1:-build/data}
 out=${2:-build/plots}
+
+# ---- the tapes (lessons 01-03): Graphviz dot, each picture written to a
+# temporary name and renamed on success; no dot is a note, not a failure.
+dot_status=0
+if compgen -G "$data/[0-9][0-9]_*_graph.dot" >/dev/null; then
+    if command -v dot >/dev/null 2>&1; then
+        mkdir -p "$out"
+        drawn_dot=0
+        for src in "$data"/[0-9][0-9]_*_graph.dot; do
+            name=$(basename "$src" .dot)
+            for fmt in png svg; do
+                pic="$out/$name.$fmt"
+                if dot "-T$fmt" "$src" -o "$pic.tmp.$$" 2>"$pic.err.$$"; then
+                    mv -f "$pic.tmp.$$" "$pic"; drawn_dot=$((drawn_dot + 1))
+                else
+                    echo "plots: dot failed on $src: $(head -n 1 "$pic.err.$$")" >&2
+                    rm -f "$pic.tmp.$$"; dot_status=1
+                fi
+                rm -f "$pic.err.$$"
+            done
+        done
+        echo "plots: $drawn_dot graph pictures rendered into $out/"
+    else
+        echo "plots: Graphviz dot is missing, so the lessons' graphs are not drawn (apt-get install graphviz)"
+    fi
+fi
 if ! command -v gnuplot >/dev/null 2>&1; then
     echo "make plots: gnuplot is missing; install it with: apt-get install gnuplot-nox" >&2
     exit 2
@@ -67,4 +95,5 @@ for gp in plots/[0-9][0-9]_*.gp; do
     work=""
 done
 echo "plots: $drawn scripts rendered into $out/"
+[ "$dot_status" -eq 0 ] || status=1
 exit $status

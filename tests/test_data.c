@@ -1,5 +1,5 @@
 /* test_data.c — the data sets API: splits (sizes, order, disjointness, seeds),
- * scaling, normalisation, the bias column, one-hot targets, batches, and the
+ * scaling, normalisation, and the
  * course's synthetic data against its check values. */
 #include <math.h>
 #include <stdlib.h>
@@ -136,92 +136,8 @@ static void test_features(void)
     CHECK(m2 == 0.0 && s2 == 0.0 && data_normalize(&blank, m2, s2) == -1);
     dataset_free(&blank);
 
-    float before[4];
-    memcpy(before, tr.x, sizeof before);
-    CHECK(data_add_bias(&tr) == 0);
-    CHECK(tr.d == 3 && tr.n == 2);
-    CHECK(tr.x[0] == before[0] && tr.x[1] == before[1] && tr.x[2] == 1.0f);
-    CHECK(tr.x[3] == before[2] && tr.x[4] == before[3] && tr.x[5] == 1.0f);
     dataset_free(&tr);
     dataset_free(&te);
-
-    uint8_t labels[3] = {2, 0, 9};
-    float t[30];
-    memset(t, 0x7f, sizeof t);
-    data_one_hot(t, labels, 3, 10);
-    int ones = 0, zeros = 0;
-    for (int i = 0; i < 30; i++) ones += t[i] == 1.0f, zeros += t[i] == 0.0f;
-    CHECK(ones == 3 && zeros == 27);
-    CHECK(t[2] == 1.0f && t[10] == 1.0f && t[29] == 1.0f);
-}
-
-/* The rows (first features) of one epoch, in the order they came. */
-static int epoch_rows(data_batches *it, int epoch, int *rows, int *batches)
-{
-    int k = 0;
-    *batches = 0;
-    for (data_batches_epoch(it, epoch); data_batches_next(it); (*batches)++) {
-        for (int i = 0; i < it->b; i++) {
-            rows[k] = (int)it->x[i * it->ds->d];
-            /* the copy, the label, the index and the one-hot row agree */
-            CHECK_NEAR(rows[k], it->idx[i], 0);
-            CHECK(it->labels[i] == rows[k] % 10);
-            CHECK(it->t[i * 10 + rows[k] % 10] == 1.0f);
-            k++;
-        }
-    }
-    return k;
-}
-
-static void test_batches(void)
-{
-    dataset all;
-    make_set(&all, 103);
-    data_batches it, it2;
-    int r0[103], r1[103], r2[103], nb;
-
-    CHECK(data_batches_init(&it, &all, 10, 0, 1) == 0);
-    CHECK(data_batches_count(&it) == 11);
-    CHECK(epoch_rows(&it, 0, r0, &nb) == 103 && nb == 11);
-    int inorder = 1;
-    for (int i = 0; i < 103; i++) inorder &= r0[i] == i;
-    CHECK(inorder);                   /* no shuffle: file order, last batch of 3 */
-    CHECK(it.b == 0);
-    data_batches_free(&it);
-
-    CHECK(data_batches_init(&it, &all, 10, DATA_SHUFFLE | DATA_DROP_LAST, 42) == 0);
-    CHECK(data_batches_count(&it) == 10);
-    CHECK(epoch_rows(&it, 0, r0, &nb) == 100 && nb == 10);
-    CHECK(epoch_rows(&it, 1, r1, &nb) == 100);
-    CHECK(memcmp(r0, r1, sizeof(int) * 100) != 0);    /* reshuffled each epoch */
-    /* each epoch visits distinct rows (a permutation, last 3 dropped) */
-    char seen[103] = {0};
-    int distinct = 1;
-    for (int i = 0; i < 100; i++) distinct &= !seen[r1[i]]++;
-    CHECK(distinct);
-    /* epoch 0 again, after epoch 1: the same order (a function of seed, epoch) */
-    CHECK(epoch_rows(&it, 0, r2, &nb) == 100 && memcmp(r0, r2, sizeof(int) * 100) == 0);
-
-    CHECK(data_batches_init(&it2, &all, 10, DATA_SHUFFLE | DATA_DROP_LAST, 42) == 0);
-    CHECK(epoch_rows(&it2, 1, r2, &nb) == 100 && memcmp(r1, r2, sizeof(int) * 100) == 0);
-    data_batches_free(&it2);
-    CHECK(data_batches_init(&it2, &all, 10, DATA_SHUFFLE | DATA_DROP_LAST, 43) == 0);
-    CHECK(epoch_rows(&it2, 0, r2, &nb) == 100 && memcmp(r0, r2, sizeof(int) * 100) != 0);
-    /* seed 42's epoch 1 is not seed 43's epoch 0 */
-    CHECK(memcmp(r1, r2, sizeof(int) * 100) != 0);
-    data_batches_free(&it2);
-    data_batches_free(&it);
-    data_batches_free(&it);
-    data_batches_free(NULL);
-
-    /* batch larger than the set, with and without drop-last */
-    CHECK(data_batches_init(&it, &all, 200, DATA_SHUFFLE, 1) == 0);
-    CHECK(data_batches_count(&it) == 1 && epoch_rows(&it, 0, r0, &nb) == 103 && nb == 1);
-    data_batches_free(&it);
-    CHECK(data_batches_init(&it, &all, 200, DATA_DROP_LAST, 1) == 0);
-    CHECK(data_batches_count(&it) == 0 && epoch_rows(&it, 0, r0, &nb) == 0);
-    data_batches_free(&it);
-    dataset_free(&all);
 }
 
 /* LESSONS.md, lesson 04: first point and class counts of both variants. */
@@ -237,26 +153,14 @@ static void test_synth(void)
         int cnt[4] = {0};
         for (int i = 0; i < SYNTH_N; i++) cnt[(i >= SYNTH_TRAIN) * 2 + y[i]]++;
         for (int k = 0; k < 4; k++) CHECK(cnt[k] == want[v][k]);
-        dataset tr, va;
-        CHECK(synth_load(variants[v], &tr, &va) == 0);
-        CHECK(tr.n == 60000 && va.n == 10000 && tr.d == 2 && tr.classes == 2);
-        CHECK(tr.x[0] == (float)1.764052345967664 && va.x[0] == (float)x[2 * SYNTH_TRAIN]);
-        int ones = 0;
-        for (int i = 0; i < va.n; i++) ones += va.labels[i];
-        CHECK(ones == want[v][3]);
-        dataset_free(&tr);
-        dataset_free(&va);
     }
-    dataset tr, va;
     CHECK(synth_generate(2019, 0, 1, x, y) == -1);
-    CHECK(synth_load(2019, &tr, &va) == -1 && tr.x == NULL && va.x == NULL);
 }
 
 int main(void)
 {
     test_splits();
     test_features();
-    test_batches();
     test_synth();
     return check_report("test_data");
 }

@@ -11,6 +11,7 @@
 #include "gradcheck.h"
 #include "ops.h"
 #include "rng.h"
+#include "tape.h"
 
 /* A small two-layer network on the tape; returns its loss. */
 static node tiny_net(graph *g, node W, node b, node V, node c)
@@ -65,6 +66,10 @@ static void bad_backward(void)
 
 int main(void)
 {
+    /* every op has its printed name (the table is indexed by op_kind) */
+    for (unsigned k = 0; k < OP_COUNT; k++) CHECK(strcmp(tape_op_name(k), "?") != 0);
+    CHECK(strcmp(tape_op_name(OP_COUNT), "?") == 0);
+
     /* a node used twice accumulates: b = a + a, c = a·a → db/da = 2, dc/da = 2a */
     graph *g = graph_new();
     node a = graph_scalar(g, 3.0);

@@ -156,7 +156,10 @@ static void inits_and_summary(void)
     for (int i = 0; i < 784 * 300; i++) if (fabs(m->W[0][i]) > mx) mx = fabs(m->W[0][i]);
     CHECK(mx <= r && mx > 0.99 * r);
     CHECK(m->b[0][0] == 0.0f);
-    mlp_init_params(m, (mlp_init){INIT_HE, 0, 0}, 2);
+    mlp_free(m);
+    c.init = (mlp_init){INIT_HE, 0, 0};
+    c.seed = 2;
+    m = mlp_new(&c);
     double s2 = 0;
     for (int i = 0; i < 784 * 300; i++) s2 += (double)m->W[0][i] * m->W[0][i];
     CHECK_NEAR(s2 / (784 * 300), 2.0 / 784, 0.05 * 2.0 / 784);
@@ -186,6 +189,17 @@ static void save_load(void)
     CHECK(memcmp(a->params, b->params, a->n_params * 4) != 0);
     CHECK(mlp_load(b, path, err, sizeof err) == 0);
     CHECK(memcmp(a->params, b->params, a->n_params * 4) == 0);
+    /* the header says which network to make (predict loads models this way) */
+    mlp_config rc;
+    CHECK(mlp_read_config(path, &rc, err, sizeof err) == 0);
+    CHECK(rc.n_layers == a->L && rc.bias_trick == a->cfg.bias_trick && rc.act == ACT_TANH);
+    for (int l = 0; l <= a->L; l++) CHECK(rc.sizes[l] == a->cfg.sizes[l]);
+    mlp *r = mlp_new(&rc);
+    CHECK(r && mlp_load(r, path, err, sizeof err) == 0 && memcmp(r->params, a->params, a->n_params * 4) == 0);
+    mlp_free(r);
+    mlp *s = small(1, ACT_SIGMOID, 9);                /* another activation: refused */
+    CHECK(mlp_load(s, path, err, sizeof err) == -1);
+    mlp_free(s);
     /* mismatched shape */
     mlp *c = small(0, ACT_TANH, 9);
     CHECK(mlp_load(c, path, err, sizeof err) == -1);
@@ -201,7 +215,7 @@ static void save_load(void)
     CHECK(mlp_save(a, path, err, sizeof err) == 0);
     CHECK(truncate(path, 60) == 0);
     CHECK(mlp_load(b, path, err, sizeof err) == -1);
-    snprintf(bad, sizeof bad, "%s: truncated (%d parameter bytes, want %zu)", path, 60 - 44, a->n_params * 4);
+    snprintf(bad, sizeof bad, "%s: truncated (%d parameter bytes, want %zu)", path, 60 - 48, a->n_params * 4);
     if (strcmp(err, bad) != 0) printf("got: %s\nwant: %s\n", err, bad);
     CHECK(strcmp(err, bad) == 0);
     /* not a model */
@@ -209,6 +223,7 @@ static void save_load(void)
     CHECK(mlp_load(b, path, err, sizeof err) == -1);
     snprintf(bad, sizeof bad, "%s: not a chainrule model file (bad magic)", path);
     CHECK(strcmp(err, bad) == 0);
+    CHECK(mlp_read_config(path, &rc, err, sizeof err) == -1 && strstr(err, "not a chainrule MLP model file"));
     remove(path);
     CHECK(mlp_load(b, path, err, sizeof err) == -1);
     snprintf(bad, sizeof bad, "%s: cannot open (No such file or directory)", path);
@@ -258,6 +273,94 @@ static void loop(void)
     mlp_free(m);
 }
 
+/* train_run is the one batcher: steps per epoch with and without drop_last;
+ * without shuffling, batch N is one full-batch step and batch 1 is the
+ * per-sample loop in data order, bit for bit; the seed alone fixes the
+ * shuffled order. */
+static void batching(void)
+{
+    enum { N = 23, D = 5 };
+    float x[N * D]; uint8_t y[N];
+    rng r; rng_seed(&r, 5);
+    for (int i = 0; i < N * D; i++) x[i] = (float)rng_range(&r, -1, 1);
+    for (int i = 0; i < N; i++) y[i] = (uint8_t)(i % 3);
+    mlp_data tr = {x, y, N, D};
+    train_cfg tc = train_defaults();
+    tc.progress = 0; tc.epochs = 3; tc.batch = 5; tc.opt.lr = 0.1;
+    train_result res;
+    mlp *a = small(0, ACT_TANH, 3), *b = small(0, ACT_TANH, 3);
+    CHECK(train_run(a, &tr, NULL, &tc, &res) == 0 && res.steps == 3 * 5 && res.n_hist == 3);
+    train_result_free(&res);
+    tc.drop_last = 1;
+    CHECK(train_run(a, &tr, NULL, &tc, &res) == 0 && res.steps == 3 * 4);
+    train_result_free(&res);
+    tc.drop_last = 0; tc.shuffle = 0; tc.epochs = 1;
+    for (int pass = 0; pass < 2; pass++) {
+        tc.batch = pass ? 1 : N;
+        mlp_free(a); mlp_free(b);
+        a = small(0, ACT_TANH, 3); b = small(0, ACT_TANH, 3);
+        CHECK(train_run(a, &tr, NULL, &tc, &res) == 0 && res.steps == (pass ? N : 1));
+        train_result_free(&res);
+        for (int i = 0; i < (pass ? N : 1); i++) {      /* by hand, in data order */
+            mlp_forward(b, x + (size_t)i * D, y + i, pass ? 1 : N, 1);
+            mlp_backward_sgd(b, 0.1f);
+        }
+        CHECK(memcmp(a->params, b->params, a->n_params * 4) == 0);
+    }
+    tc.shuffle = 1; tc.batch = 4; tc.epochs = 2;
+    for (int seed = 0; seed < 2; seed++) {
+        mlp_free(a); mlp_free(b);
+        a = small(0, ACT_TANH, 3); b = small(0, ACT_TANH, 3);
+        tc.seed = 7;
+        CHECK(train_run(a, &tr, NULL, &tc, &res) == 0);
+        train_result_free(&res);
+        tc.seed = seed ? 8 : 7;
+        CHECK(train_run(b, &tr, NULL, &tc, &res) == 0);
+        train_result_free(&res);
+        CHECK((memcmp(a->params, b->params, a->n_params * 4) == 0) == (seed == 0));
+    }
+    mlp_free(a); mlp_free(b);
+}
+
+/* A loss that stops being finite ends training with TRAIN_FAULT and one
+ * line naming the epoch and step, the last finite loss and a hint. */
+static void faults(void)
+{
+    enum { N = 40, D = 5 };
+    float x[N * D]; uint8_t y[N];
+    rng r; rng_seed(&r, 6);
+    for (int i = 0; i < N * D; i++) x[i] = (float)rng_range(&r, -1, 1);
+    for (int i = 0; i < N; i++) y[i] = (uint8_t)(i % 3);
+    mlp_data tr = {x, y, N, D};
+    train_cfg tc = train_defaults();
+    tc.progress = 0; tc.epochs = 5; tc.batch = 4; tc.opt.lr = 1e38;
+    train_result res;
+    mlp *m = small(0, ACT_IDENTITY, 3);
+    CHECK(train_run(m, &tr, NULL, &tc, &res) == TRAIN_FAULT);
+    CHECK(res.fault == 1 && res.fault_epoch == 1 && res.fault_step >= 2 && isfinite(res.last_loss));
+    char want[128];
+    snprintf(want, sizeof want, "training fault at epoch 1, step %ld of 10 (step %ld in all): the loss is ",
+             res.fault_step, res.fault_step);
+    CHECK(strncmp(res.err, want, strlen(want)) == 0);
+    CHECK(strstr(res.err, "; last finite loss ") && strstr(res.err, "is the learning rate (1e+38) too high"));
+    if (strncmp(res.err, want, strlen(want)) != 0) printf("  got: %s\n", res.err);
+    train_result_free(&res);
+    /* the float32 softmax gives the true class probability 0: infinite in float32 */
+    mlp_free(m);
+    m = small(0, ACT_TANH, 3);
+    tc.opt.lr = 1000;
+    CHECK(train_run(m, &tr, NULL, &tc, &res) == TRAIN_FAULT && res.n_hist == 0);
+    CHECK(strstr(res.err, "the loss is infinite in float32 (a true class got probability 0)") != NULL);
+    train_result_free(&res);
+    /* a sane rate trains on */
+    mlp_free(m);
+    m = small(0, ACT_TANH, 3);
+    tc.opt.lr = 0.1;
+    CHECK(train_run(m, &tr, NULL, &tc, &res) == 0 && res.fault == 0 && res.n_hist == 5);
+    train_result_free(&res);
+    mlp_free(m);
+}
+
 int main(void)
 {
     fused_equals_unfused();
@@ -267,5 +370,7 @@ int main(void)
     inits_and_summary();
     save_load();
     loop();
+    batching();
+    faults();
     return check_report("test_mlp");
 }

@@ -34,8 +34,15 @@ run "$D/mistakes.txt"
 expect_status 1 mistakes
 [ "$(count FAILS)" -eq "$claims" ] && [ "$(count HOLDS)" -eq 0 ] && ok \
     || bad "mistakes: $(count HOLDS) HOLDS, $(count FAILS) FAILS of $claims claims"
-[ "$(grep -c '^       at ' "$tmp/out")" -eq "$claims" ] && ok || bad "mistakes: an 'at' line per claim"
-[ "$(grep -c ': claimed .*, engine ' "$tmp/out")" -eq "$claims" ] && ok || bad "mistakes: claimed vs engine per claim"
+# a counterexample per failing link (a chain of three links with two wrong
+# counts twice)
+links=$((claims + 1))
+[ "$(grep '^       at ' "$tmp/out" | grep -vc ': claimed ')" -eq "$links" ] && ok || bad "mistakes: an 'at' line per failing link"
+[ "$(grep -c ': claimed .*, \(engine\|left side\) ' "$tmp/out")" -eq "$links" ] && ok || bad "mistakes: claimed vs engine per failing link"
+grep -q '^FAILS  d L / d o\[i\] = sum(j, .*(link 2 of 3 is the first wrong one; max error 2; ' "$tmp/out" && ok \
+    || bad "mistakes: the chain names its first wrong link"
+grep -q '^       link 1: .*  HOLDS  ' "$tmp/out" && [ "$(grep -c '^       link [23]: .*  FAILS  ' "$tmp/out")" -eq 2 ] && ok \
+    || bad "mistakes: a verdict per link"
 if diff "$tmp/out" tests/golden/verify_mistakes.expected >"$tmp/diff"; then ok
 else bad "mistakes output differs from tests/golden/verify_mistakes.expected"; head -n 20 "$tmp/diff"; fi
 
@@ -77,6 +84,25 @@ let f = 1.7159*tanh(2*x/3)
 claim d f / d x = 1.14393*(1 - tanh(2*x/3)^2)'
 expect_status 0 "--tol 1e-5 accepts a rounded constant"
 
+# a claim that holds by the absolute floor alone says so; a claim of 0 that
+# the engine meets within rounding does not
+run -e 'given x
+let f = 1e-13*x
+claim d f / d x = 0'
+expect_status 0 "vacuous claim"
+grep -q '^       warning: every value compared is below 0.001 .* the check was vacuous' "$tmp/out" && ok \
+    || bad "vacuous claim: warning"
+run "$D/02_local_derivatives.txt"
+! grep -q 'vacuous' "$tmp/out" && ok || bad "02: a true zero called vacuous"
+# a non-finite claimed value is never agreement
+for rhs in 'x/0' 'log(-1 - x^2)' 'exp(1000)'; do
+    run -e "given x
+let f = x
+claim d f / d x = $rhs"
+    expect_status 1 "non-finite claim $rhs"
+    grep -q '^FAILS' "$tmp/out" && ok || bad "non-finite claim $rhs: verdict"
+done
+
 # malformed input: exit 2, file:line:col, the line, a caret; nothing on stdout
 printf 'given o[3]\nlet y[i] = exp(o[i]) / sum(k, exp(o[j]))\n' >"$tmp/bad.txt"
 run "$tmp/bad.txt"
@@ -92,7 +118,30 @@ expect_status 2 "good and bad file"
 head -c 4096 /dev/urandom >"$tmp/junk"
 run "$tmp/junk"; expect_status 2 "binary junk"
 : >"$tmp/empty"
-run "$tmp/empty"; expect_status 0 "empty file"
+run "$tmp/empty"; expect_status 2 "empty file"
+grep -q "empty: no claims" "$tmp/err" && ok || bad "empty file: 'no claims'"
+printf 'given x\nlet f = x^2   # a derivation without a claim\n' >"$tmp/noclaim"
+run "$tmp/noclaim"; expect_status 2 "no claim"
+grep -q "noclaim: no claims" "$tmp/err" && [ ! -s "$tmp/out" ] && ok || bad "no claim: message"
+# the work of a run is bounded: refused at once, with the --points that fit
+{ printf 'given o[30]\nlet y[i] = exp(o[i]) / sum(k, exp(o[k]))\n'
+  for c in 1 2 3 4 5 6 7 8 9 10; do echo 'claim d y[i] / d o[j] = y[i]*(delta(i,j) - y[j])'; done; } >"$tmp/big"
+st=0; timeout 10 "$V" --points 10000 "$tmp/big" >"$tmp/out" 2>"$tmp/err" || st=$?
+expect_status 2 "--points 10000 on a big file"
+grep -q -- "--points 10000: these claims need about .* the limit for a run is 2e+08 (--points [0-9]* or fewer fit)" "$tmp/err" \
+    && ok || { bad "--points 10000: message"; cat "$tmp/err"; }
+# 199 nested parentheses on a 64 KB main stack (128 KB under ASan, whose
+# frames are several times larger): a located error, never a crash
+{ printf 'given x\nlet f = '; head -c 199 /dev/zero | tr '\0' '('; printf x; head -c 199 /dev/zero | tr '\0' ')'
+  printf '\nclaim d f / d x = 1\n'; } >"$tmp/nest"
+stack=64; case "$B" in *asan*) stack=128 ;; esac
+st=0; (ulimit -s $stack; exec "$V" "$tmp/nest") >"$tmp/out" 2>"$tmp/err" || st=$?
+expect_status 2 "199 nested parentheses, ${stack} KB stack"
+grep -q 'nested too deeply' "$tmp/err" && ok || bad "199 nested parentheses: message"
+python3 -c 'print("given x\nlet f = x" + "+x"*999 + "\nclaim d f / d x = 1000")' >"$tmp/chain" 2>/dev/null \
+    || { printf 'given x\nlet f = x'; for i in $(seq 999); do printf '+x'; done; printf '\nclaim d f / d x = 1000\n'; } >"$tmp/chain"
+st=0; (ulimit -s $stack; exec "$V" "$tmp/chain") >"$tmp/out" 2>"$tmp/err" || st=$?
+expect_status 0 "a chain of 1000 additions, ${stack} KB stack"
 { printf 'given x\nlet f = '; head -c 1048576 /dev/zero | tr '\0' '('; echo x; } >"$tmp/deep"
 run "$tmp/deep"; expect_status 2 "1 MB of nesting"
 grep -q 'nested too deeply' "$tmp/err" && ok || bad "1 MB of nesting: message"

@@ -27,11 +27,14 @@
 #define EXPR_MAX_RANK 4            /* indices per quantity: W[i][j]… */
 #define EXPR_MAX_ENTRIES 1000      /* entries per quantity (product of sizes) */
 #define EXPR_MAX_INPUTS 100000     /* entries of all `given`s together */
-#define EXPR_MAX_NESTING 200       /* parentheses / calls / unary signs */
+#define EXPR_MAX_NESTING 64        /* parentheses / calls / unary signs (a 64 KB stack suffices) */
+#define EXPR_MAX_LINKS 8           /* links of a chain A = B = C = … */
 #define EXPR_MAX_DEPTH 1000        /* operations in one chain (a+b+c+…) */
 #define EXPR_MAX_NODES 1000000     /* graph nodes per point for one claim */
 #define EXPR_MAX_WORK 5000000.0    /* node visits per point for one claim */
 #define EXPR_MAX_FILE_WORK 10000000.0 /* the same, summed over a file */
+#define EXPR_MAX_RUN_WORK 200000000.0 /* node visits of a whole run, points × claims: 20 points of a
+                                         file at EXPR_MAX_FILE_WORK (verify refuses more) */
 
 /* A located error: 1-based line and column (columns count characters,
  * not bytes) and what was expected. */
@@ -54,19 +57,37 @@ typedef struct {
 /* Defaults: 20 points, seed 1, tol 1e-9, 100 tries. */
 expr_options expr_defaults(void);
 
+/* One link A = B of a claim: B (the claimed side) against A (the engine's
+ * side, e.g. d A / d B) at every entry. */
 typedef struct {
-    int holds;           /* 1: every entry within tol at every point */
+    int holds;           /* every entry within tol (or the printed precision) */
+    long entries;        /* entries compared, over all points */
+    long failed;         /* of them out of tolerance */
+    double max_err;      /* largest relative error |c − e| / max(|c|, |e|, EXPR_FLOOR) */
+    double claimed, engine;  /* at the worst failing entry */
+    int vacuous;         /* holds by the absolute floor alone (see below) */
+} expr_link;
+
+typedef struct {
+    int holds;           /* 1: every link holds at every entry of every point */
     int checked;         /* 0: no point where the function is defined and
                             smooth was found (then holds = 0) */
     int points;          /* points compared */
     int resampled;       /* draws thrown away: undefined or at a kink */
-    long entries;        /* entries compared, over all points */
+    long entries;        /* entries compared, over all points and links */
     long failed;         /* of them out of tolerance */
-    double max_err;      /* largest |c − e| / max(|c|, |e|, EXPR_FLOOR) */
-    double claimed, engine;  /* at the worst entry */
+    double max_err;      /* the largest link's max_err */
+    double claimed, engine;  /* at the worst entry of the first failing link */
+    int vacuous;         /* holds, but only by the absolute floor: every
+                            value compared was below EXPR_FLOOR and they
+                            differ by more than rounding */
+    int nlinks;          /* links of the claim (1 for A = B) */
+    int first_failed;    /* the first link that fails, or −1 */
+    expr_link link[EXPR_MAX_LINKS];
     char *detail;        /* FAILS: the counterexample, lines indented by 7
-                            spaces, each ending '\n'; a note on resampling
-                            when it holds; or NULL. Owned by the verdict. */
+                            spaces, each ending '\n' (a chain: a line per
+                            link first); a note or a warning when it holds;
+                            or NULL. Owned by the verdict. */
 } expr_verdict;
 
 /* Parses and checks the whole text (len bytes, need not end in NUL): names,
@@ -80,6 +101,9 @@ int expr_claims(const expr_prog *p);                 /* how many claims */
  * comment) and its line. Pointer valid until expr_free; do not free. */
 const char *expr_claim_text(const expr_prog *p, int c);
 int expr_claim_line(const expr_prog *p, int c);
+/* A claim A = B = C has 2 links; side s (0 … links) as written. */
+int expr_claim_links(const expr_prog *p, int c);
+const char *expr_claim_side(const expr_prog *p, int c, int s);
 /* Estimated node visits per point for checking claim c (for callers that
  * want a smaller budget than EXPR_MAX_WORK, e.g. a fuzzer). */
 double expr_claim_work(const expr_prog *p, int c);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <time.h>
 #include "cli.h"
+#include "dot.h"
 #include "ops.h"
 #include "rng.h"
 
@@ -73,6 +74,45 @@ static double measure(graph *g, workload w, void *ctx, int reps, size_t *nodes)
     double med = t[reps / 2];
     free(t);
     return med;
+}
+
+static double cpu_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return ts.tv_sec + 1e-9 * ts.tv_nsec;
+}
+
+/* graph_dot of the tape built by w, median CPU milliseconds over reps runs
+ * (CPU time: on a shared machine wall time is mostly waiting), written to
+ * /dev/null (the cost is formatting, not the disk): with the default
+ * limit (a summary) and with every node drawn. */
+static void dot_time(graph *g, workload w, void *ctx, int reps)
+{
+    FILE *f = fopen("/dev/null", "w");
+    if (!f) cli_fail("/dev/null: cannot open");
+    double *t = malloc(sizeof(double) * (size_t)reps * 2);
+    if (!t) cli_fail("out of memory");
+    graph_mark_t m = graph_mark(g);
+    graph_backward(g, w(g, ctx));
+    int kind[2] = {0, 0};
+    for (int full = 0; full < 2; full++) {
+        graph_dot_opts o = {.max_nodes = full ? 1 << 30 : 0};
+        for (int k = 0; k < reps; k++) {
+            double t0 = cpu_now();
+            kind[full] = graph_dot(g, f, &o);
+            t[full * reps + k] = cpu_now() - t0;
+        }
+        qsort(t + full * reps, (size_t)reps, sizeof *t, cmp);
+    }
+    if (kind[0] == GRAPH_DOT_WRITE_ERROR || kind[1] == GRAPH_DOT_WRITE_ERROR) cli_fail("/dev/null: write failed");
+    printf("workload=dot_micrograd_mlp nodes=%zu summary=%s summary_cpu_ms=%.3f full_cpu_ms=%.3f\n",
+           graph_count(g) - m.nodes, kind[0] == GRAPH_DOT_SUMMARY ? "yes" : "no",
+           1e3 * t[reps / 2], 1e3 * t[reps + reps / 2]);
+    free(t);
+    fclose(f);
+    graph_zero_grad(g);
+    graph_rewind(g, m);
 }
 
 typedef struct {
@@ -144,6 +184,7 @@ int main(int argc, char **argv)
     double t = measure(g, micrograd, &d, reps, &n);
     printf("workload=micrograd_mlp_2_16_16_1 nodes=%zu seconds=%.6f ns_per_node=%.2f nodes_per_s=%.4g\n",
            n, t, 1e9 * t / n, n / t);
+    dot_time(g, micrograd, &d, reps < 5 ? reps : 5);
     layer_free(&d.l1); layer_free(&d.l2); layer_free(&d.l3);
     graph_free(g);
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include "cli.h"
 #include "expr.h"
 
 static double now_ms(void)
@@ -79,8 +80,11 @@ static const char *const claims[] = {
     "claim d f / d u = 2/3*(1.7159 - f^2/1.7159)\n",
 };
 
-int main(void)
+int main(int argc, char **argv)
 {
+    cli_opt opts[] = {{0}};
+    cli_no_positional(cli_parse(argc, argv, "verify_bench — how fast verify checks a claim and a 100-claim file.", opts),
+                      argc, argv);
     int held, n;
     double t = best_of(jac10, 5, &held, &n);
     printf("verify_jacobian_10x10_20pts_ms=%.3f\n", t);

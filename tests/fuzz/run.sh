@@ -17,10 +17,17 @@ for src in tests/fuzz/fuzz_*.c; do
     [ -n "${FUZZ_ONLY:-}" ] && [ "$FUZZ_ONLY" != "$name" ] && continue
     echo "== fuzz $name: building"
     # shellcheck disable=SC2086
-    clang $flags "$src" engine/*.c models/*.c lessons/cli.c $(ls lessons/verify/*.c | grep -v main.c) -lm -o "build/fuzz/$name"
+    clang $flags "$src" engine/*.c models/*.c lessons/cli.c $(ls lessons/verify/*.c | grep -v main.c) -lpng -lm -o "build/fuzz/$name"
     work="build/fuzz/$name-corpus"
     mkdir -p "$work"
     [ -d "tests/fuzz/$name" ] && cp -n "tests/fuzz/$name"/* "$work"/ 2>/dev/null || true
+    # the expr corpus: the one copy of the example derivations (their
+    # languages' every feature) plus the error seeds kept in tests/fuzz/expr/
+    if [ "$name" = expr ]; then
+        for f in lessons/verify/derivations/*.txt lessons/verify/derivations/*/*.txt; do
+            [ -f "$f" ] && cp -n "$f" "$work/derivation-$(echo "$f" | tr / _)"
+        done
+    fi
     echo "== fuzz $name: $runs runs"
     "build/fuzz/$name" -runs="$runs" -timeout=10 -rss_limit_mb=2048 -max_len=65536 \
         -print_final_stats=1 "$work" 2>&1 | tail -n 12

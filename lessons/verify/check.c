@@ -1,0 +1,331 @@
+/* check.c — a claim at seeded random points: draw the inputs, build the
+ * lets on one tape (one scalar node per entry), take the engine's Jacobian
+ * entries by one reverse sweep per entry of A, and compare each with the
+ * claimed expression evaluated on the same tape. A draw where a value is
+ * undefined or at a kink is thrown away and drawn again (max_tries in a
+ * row, then "cannot be checked").
+ *
+ * Not here: the text of the verdict (report.c). A non-finite claimed value
+ * is an error of infinite size, never agreement.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "expr_impl.h"
+#include "ops.h"
+
+#define ROUNDOFF 1e-14       /* |claimed − engine| of double rounding on values of order 1 */
+
+/* The quantities a counterexample shows: the inputs, then (in definition
+ * order) the defined quantities the claim names. */
+static int check_shown(checker *k)
+{
+    expr_prog *p = k->p;
+    const claim *c = k->c;
+    k->shown = malloc((size_t)(c->nclosure + 1) * sizeof *k->shown);
+    if (!k->shown) return -1;
+    for (int i = 0; i < c->nclosure; i++)
+        if (p->q[c->closure[i]].kind == Q_GIVEN) {
+            k->shown[k->nshown++] = c->closure[i];
+            k->nsnap += (size_t)p->q[c->closure[i]].size;
+        }
+    int nrefs = 2;
+    for (int s = 0; s < c->nsides; s++) nrefs += ast_count_refs(c->side[s]);
+    int *refs = malloc((size_t)nrefs * sizeof *refs), nr = 0;
+    int mark = -3 - p->nq - (int)(c - p->c);        /* a stamp no let or claim uses */
+    if (!refs) return -1;
+    for (int s = 0; s < c->nsides; s++) ast_refs(p, c->side[s], mark, refs, &nr);
+    for (int i = 0; i < c->nclosure; i++)
+        if (p->q[c->closure[i]].kind == Q_LET && p->stamp[c->closure[i]] == mark) {
+            k->shown[k->nshown++] = c->closure[i];
+            k->nsnap += (size_t)p->q[c->closure[i]].size;
+        }
+    for (int i = 0; i < nr; i++) p->stamp[refs[i]] = -1;
+    free(refs);
+    return 0;
+}
+
+/* Sizes the program's scratch for this claim and allocates the checker's. */
+static int check_alloc(checker *k)
+{
+    expr_prog *p = k->p;
+    const claim *c = k->c;
+    if (!p->base && !(p->base = malloc((size_t)(p->nq ? p->nq : 1) * sizeof *p->base))) return -1;
+    size_t entries = 0, inputs = 0;
+    k->maxslots = c->nslots;
+    for (int i = 0; i < c->nclosure; i++) {
+        const qty *q = &p->q[c->closure[i]];
+        p->base[c->closure[i]] = (int)entries;
+        entries += (size_t)q->size;
+        if (q->kind == Q_GIVEN) inputs += (size_t)q->size;
+        if (q->nslots > k->maxslots) k->maxslots = q->nslots;
+    }
+    if (entries > p->tabcap) {
+        uint32_t *t = realloc(p->tab, entries * sizeof *t);
+        if (!t) return -1;
+        p->tab = t;
+        p->tabcap = entries;
+    }
+    if (check_shown(k) != 0) return -1;
+    k->npairs = (size_t)c->pairs;
+    size_t ms = (size_t)(k->maxslots ? k->maxslots : 1);
+    k->x = malloc((inputs ? inputs : 1) * sizeof *k->x);
+    k->vals = malloc((size_t)c->nsides * (k->npairs ? k->npairs : 1) * sizeof *k->vals);
+    k->env = calloc(ms, sizeof *k->env);
+    k->dc = calloc((size_t)(c->ndterms ? c->ndterms : 1), sizeof *k->dc);
+    k->spine = malloc((EXPR_MAX_DEPTH + 1) * sizeof *k->spine);
+    k->g = graph_new();
+    if (!k->x || !k->vals || !k->env || !k->dc || !k->spine || !k->g) return -1;
+    for (int l = 0; l < c->nsides - 1; l++) {
+        link_facts *f = &k->link[l];
+        f->worst_env = calloc(ms, sizeof *f->worst_env);
+        f->snap = malloc((k->nsnap ? k->nsnap : 1) * sizeof *f->snap);
+        f->worst_point = -1;
+        f->ratio_ok = 1;
+        if (!f->worst_env || !f->snap) return -1;
+    }
+    return 0;
+}
+
+/* The inputs (one leaf per entry), then the definitions entry by entry. */
+static void check_build(checker *k)
+{
+    expr_prog *p = k->p;
+    const claim *c = k->c;
+    graph *g = k->g;
+    double *xp = k->x;
+    for (int i = 0; i < c->nclosure; i++) {
+        const qty *q = &p->q[c->closure[i]];
+        if (q->kind != Q_GIVEN) continue;
+        sample(&k->r, q, xp);
+        for (int e = 0; e < q->size; e++)
+            p->tab[p->base[c->closure[i]] + e] = graph_scalar(g, xp[e]).id;
+        xp += q->size;
+    }
+    for (int i = 0; i < c->nclosure && !k->E.bad; i++) {
+        const qty *q = &p->q[c->closure[i]];
+        if (q->kind != Q_LET) continue;
+        k->E.slots = q->slots;
+        for (int f = 0; f < q->size && !k->E.bad; f++) {
+            for (int rest = f, d = q->rank; d-- > 0;) { k->env[d] = rest % q->dim[d]; rest /= q->dim[d]; }
+            uint32_t start = (uint32_t)graph_count(g);
+            node n = ev(&k->E, q->rhs);
+            /* a let that only names an older node gets its own,
+             * so d L / d (this let) means the path through it */
+            if (n.id < start) n = op_scale(g, n, 1.0);
+            p->tab[p->base[c->closure[i]] + f] = n.id;
+        }
+    }
+}
+
+/* E_DERIV: d A[af] / d B[bf] at this draw. One reverse sweep per entry of
+ * A (seeded there), kept for every entry of B until the next draw. */
+static double check_deriv(void *ctx, const ast *e, const int *env)
+{
+    checker *k = ctx;
+    expr_prog *p = k->p;
+    const qty *A = &p->q[e->q], *B = &p->q[e->dq];
+    int af = flat_index(A, e->s, env), bf = flat_index(B, e->ds, env);
+    struct dcache *d = &k->dc[e->dterm];
+    if (!d->stamp) {
+        d->stamp = calloc((size_t)A->size, sizeof *d->stamp);
+        d->row = calloc((size_t)A->size, sizeof *d->row);
+        if (!d->stamp || !d->row) { k->oom = 1; return 0; }
+    }
+    if (d->stamp[af] != k->gen) {
+        if (!d->row[af] && !(d->row[af] = malloc((size_t)B->size * sizeof **d->row))) { k->oom = 1; return 0; }
+        const double one = 1.0;
+        uint32_t an = p->tab[p->base[e->q] + af];
+        for (int i = 0; i < B->size; i++) *graph_grad(k->g, (node){p->tab[p->base[e->dq] + i]}) = 0.0;
+        graph_backward_seed(k->g, (node){an}, &one);
+        for (int i = 0; i < B->size; i++) {
+            uint32_t bn = p->tab[p->base[e->dq] + i];
+            d->row[af][i] = bn <= an ? *graph_grad(k->g, (node){bn}) : 0.0;   /* B after A: no path */
+        }
+        d->stamp[af] = k->gen;
+    }
+    return d->row[af][bf];
+}
+
+/* Every side at every entry of the claim's letters, on the tape of this
+ * draw. A non-finite derivative makes the draw unusable; a non-finite
+ * side is kept (it fails). */
+static void check_sides(checker *k)
+{
+    const claim *c = k->c;
+    k->E.watch = 0;
+    k->E.slots = c->slots;
+    graph_mark_t m = graph_mark(k->g);
+    for (int s = 0; s < c->nsides && !k->E.bad; s++) {
+        int started = 0;
+        size_t n = 0;
+        memset(k->env, 0, (size_t)k->maxslots * sizeof *k->env);
+        while (!k->E.bad && pairs_next(c, k->env, &started)) {
+            k->vals[(size_t)s * k->npairs + n++] = graph_get(k->g, ev(&k->E, c->side[s]), 0);
+            graph_rewind(k->g, m);
+        }
+    }
+}
+
+/* Draws until the point is usable; 0, or −1 after max_tries draws. */
+static int check_draw(checker *k, expr_verdict *v)
+{
+    for (int tries = 0; tries < k->max_tries; tries++) {
+        graph_rewind(k->g, k->empty);
+        k->gen++;
+        k->E.bad = 0;
+        k->E.watch = 1;
+        check_build(k);
+        if (!k->E.bad) check_sides(k);
+        if (!k->E.bad) return 0;
+        v->resampled++;
+        memcpy(k->last_why, k->E.why, sizeof k->last_why);
+    }
+    return -1;
+}
+
+/* Records one compared entry of link l: counts, the facts the hints read,
+ * the worst. cv is the claimed (right) side, e the engine's (left). */
+static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, double e)
+{
+    const claim *c = k->c;
+    link_facts *f = &k->link[l];
+    /* a non-finite value is never agreement, not even inf against inf */
+    double err = !isfinite(cv) || !isfinite(e) ? INFINITY
+               : cv == e ? 0.0 : fabs(cv - e) / fmax(fmax(fabs(cv), fabs(e)), EXPR_FLOOR);
+    if (!isfinite(err)) err = INFINITY;
+    int diag = 1;
+    for (int i = 1; i < c->nletters; i++) diag &= k->env[c->letter[i]] == k->env[c->letter[0]];
+    lv->entries++;
+    if (diag) f->checked_diag++; else f->checked_off++;
+    if (fabs(cv) < EXPR_FLOOR && fabs(e) < EXPR_FLOOR) {
+        f->tiny++;
+        if (fabs(cv - e) > f->floor_gap) f->floor_gap = fabs(cv - e);
+    }
+    if (cv != 0 || e != 0) {
+        if (cv == 0 || e == 0 || !isfinite(cv)) f->ratio_ok = 0;
+        else if (!f->ratio_set) { f->ratio = cv / e; f->ratio_set = 1; }
+        else if (fabs(cv / e - f->ratio) > 1e-9 * fabs(f->ratio)) f->ratio_ok = 0;
+    }
+    if (err > k->tol) {
+        lv->failed++;
+        if (diag) f->failed_diag++; else f->failed_off++;
+        if (fabs(cv + e) <= 1e-9 * fmax(fabs(cv), fabs(e))) f->failed_neg++;
+    }
+    if (!(err > lv->max_err || (!f->have_worst && err > k->tol))) return;
+    lv->max_err = err;
+    if (!(err > k->tol)) return;
+    f->have_worst = 1;
+    lv->claimed = cv;
+    lv->engine = e;
+    f->worst_point = pt;
+    memcpy(f->worst_env, k->env, (size_t)k->maxslots * sizeof *k->env);
+    double *sp = f->snap;
+    for (int s = 0; s < k->nshown; s++) {
+        const qty *q = &k->p->q[k->shown[s]];
+        for (int i = 0; i < q->size; i++)
+            *sp++ = graph_get(k->g, (node){k->p->tab[k->p->base[k->shown[s]] + i]}, 0);
+    }
+}
+
+/* Each link at each entry: side l+1 (claimed) against side l. */
+static void check_compare(checker *k, expr_verdict *v, int pt)
+{
+    const claim *c = k->c;
+    for (int l = 0; l + 1 < c->nsides; l++) {
+        const double *left = k->vals + (size_t)l * k->npairs, *right = left + k->npairs;
+        int started = 0;
+        size_t n = 0;
+        memset(k->env, 0, (size_t)k->maxslots * sizeof *k->env);
+        while (pairs_next(c, k->env, &started)) {
+            check_entry(k, l, &v->link[l], pt, right[n], left[n]);
+            n++;
+        }
+    }
+}
+
+/* The claim's verdict from its links'. */
+static void check_sum_up(checker *k, expr_verdict *v)
+{
+    v->nlinks = k->c->nsides - 1;
+    v->first_failed = -1;
+    for (int l = 0; l < v->nlinks; l++) {
+        expr_link *lv = &v->link[l];
+        const link_facts *f = &k->link[l];
+        lv->holds = v->checked && lv->failed == 0;
+        /* vacuous: every value below the floor, and the agreement is not at
+         * the level of rounding (d(1e-13 x)/dx = 0 holds only by the floor,
+         * d(sum of softmax)/do = 0 within 1e-17 does not) */
+        lv->vacuous = lv->holds && f->tiny == lv->entries && f->floor_gap > ROUNDOFF;
+        v->entries += lv->entries;
+        v->failed += lv->failed;
+        v->vacuous |= lv->vacuous;
+        if (lv->max_err > v->max_err) v->max_err = lv->max_err;
+        if (!lv->holds && v->first_failed < 0 && v->checked) {
+            v->first_failed = l;
+            v->claimed = lv->claimed;
+            v->engine = lv->engine;
+        }
+    }
+    v->holds = v->checked && v->failed == 0;
+}
+
+static void check_release(checker *k)
+{
+    for (int d = 0; k->dc && d < k->c->ndterms; d++) {
+        const qty *A = &k->p->q[k->c->dterm[d]->q];
+        for (int i = 0; k->dc[d].row && i < A->size; i++) free(k->dc[d].row[i]);
+        free(k->dc[d].row);
+        free(k->dc[d].stamp);
+    }
+    for (int l = 0; l < EXPR_MAX_LINKS; l++) {
+        free(k->link[l].worst_env);
+        free(k->link[l].snap);
+    }
+    free(k->dc);
+    free(k->shown);
+    free(k->x);
+    free(k->vals);
+    free(k->env);
+    free(k->spine);
+    graph_free(k->g);
+}
+
+int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
+{
+    memset(v, 0, sizeof *v);
+    expr_options d = expr_defaults();
+    if (!o) o = &d;
+    checker k;
+    memset(&k, 0, sizeof k);
+    k.p = p;
+    k.c = &p->c[ci];
+    k.points = o->points > 0 ? o->points : 1;
+    k.max_tries = o->max_tries > 0 ? o->max_tries : 1;
+    /* a big graph gets fewer draws, so giving up stays cheap */
+    if (k.c->nodes > 0 && k.max_tries > 3 && k.max_tries * k.c->nodes > 2e7)
+        k.max_tries = k.c->nodes * 3 > 2e7 ? 3 : (int)(2e7 / k.c->nodes);
+    k.tol = o->tol > 0 ? o->tol : EXPR_TOL;
+    if (check_alloc(&k) != 0) { check_release(&k); return -1; }
+    rng_seed(&k.r, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(ci + 1)));
+    k.E = (evctx){p, k.g, p->tab, p->base, k.env, NULL, 0, 0, "", k.spine, 0, check_deriv, &k};
+    k.empty = graph_mark(k.g);
+    int pt;
+    for (pt = 0; pt < k.points && !k.oom; pt++) {
+        if (check_draw(&k, v) != 0) break;
+        v->points++;
+        check_compare(&k, v, pt);
+    }
+    v->checked = pt == k.points;
+    check_sum_up(&k, v);
+    int rc = k.oom ? -1 : report_verdict(&k, v);
+    check_release(&k);
+    return rc;
+}
+
+void expr_verdict_free(expr_verdict *v)
+{
+    if (!v) return;
+    free(v->detail);
+    v->detail = NULL;
+}
