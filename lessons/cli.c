@@ -164,6 +164,7 @@ FILE *cli_data_file(const char *name)
 void cli_data_close(FILE *f, const char *name)
 {
     /* The last line says the table is whole: make plots refuses one without it. */
-    fputs("# end\n", f);
+    size_t n = strlen(name);
+    if (n >= 4 && strcmp(name + n - 4, ".dat") == 0) fputs("# end\n", f);
     if (ferror(f) | (fclose(f) != 0)) cli_fail("%s/%s: write failed", cli_data_dir(), name);
 }

@@ -88,6 +88,12 @@ if [ -x "$B/bench/mnist_mlp" ]; then
 else
     fail=$((fail + 1)); echo "FAIL: $B/bench/mnist_mlp was not built (make test-build builds the benches)"
 fi
+if [ -x "$B/bench/mnist_cnn" ]; then
+    refuse "CNN bench on 1x784 images" "^mnist_cnn: $R/row784/$TI: images are 1 x 784 pixels" quiet -- \
+        "$B/bench/mnist_cnn" --data "$R/row784"
+    refuse "CNN bench on 56x14 images" "^mnist_cnn: $R/tall56/$TI: images are 56 x 14 pixels" quiet -- \
+        "$B/bench/mnist_cnn" --data "$R/tall56"
+fi
 
 # ---- blank images: a status, not an abort; what was printed before is kept
 refuse "07 on blank images" "^07_tricks: $R/blank/$TI: the first 100 images have every pixel 0: no spread to normalise by$" stdout -- \

@@ -63,7 +63,7 @@ static void poison(const char *path, float v, int all)
     static unsigned char b[1 << 12];
     size_t len = fread(b, 1, sizeof b, f);
     fclose(f);
-    size_t hlen = 8 + 4 + 4 + 4 * 3 + 8 + 8 + 4, n = (len - hlen) / 4;   /* …, checksum, activation */
+    size_t hlen = 8 + 4 + 4 + 4 * 3 + 8 + 8 + 4, n = (len - hlen) / 4;    /* sums, then the activation */
     uint32_t u;
     memcpy(&u, &v, 4);
     for (size_t i = all ? 0 : n / 2; i < (all ? n : n / 2 + 1); i++)
@@ -106,7 +106,7 @@ static void bad_headers(mlp *m)
     h[16 + 4 * 5 + 7] = 0x10;
     const char *p = path_of("claims");
     FILE *f = fopen(p, "wb");
-    fwrite(h, 1, 16 + 4 * 5 + 16 + 4, f);
+    fwrite(h, 1, 16 + 4 * 5 + 20, f);
     fclose(f);
     refused(m, p, "model is 200-200-200-200-200, this network is 5-4-3");
     f = fopen(p, "wb");

@@ -90,10 +90,9 @@ int main(int argc, char **argv)
     const char *root = cli_data_root(data);
     dataset tr, te;
     char err[IDX_ERR_LEN];
-    if (data_load(root, "mnist", "train", &tr, err)) cli_fail("%s", err);
-    if (data_load(root, "mnist", "test", &te, err)) cli_fail("%s", err);
-    if (tr.d != 784 || te.d != 784 || tr.n < 1 || te.n < 1)
-        cli_fail("%s/mnist: images of %d and %d pixels (%d, %d of them); this network takes 28×28", root, tr.d, te.d, tr.n, te.n);
+    data_expect want = DATA_EXPECT_28X28(1);    /* the convolutions read 28 rows of 28 */
+    if (data_load_expect(root, "mnist", "train", &want, &tr, err)) cli_fail("%s", err);
+    if (data_load_expect(root, "mnist", "test", &want, &te, err)) cli_fail("%s", err);
     data_scale(&tr, 255.0f);
     data_scale(&te, 255.0f);
     int N = ntrain > 0 && ntrain < tr.n ? ntrain : tr.n, D = tr.d;
