@@ -63,13 +63,13 @@ static void poison(const char *path, float v, int all)
     static unsigned char b[1 << 12];
     size_t len = fread(b, 1, sizeof b, f);
     fclose(f);
-    size_t hlen = 8 + 4 + 4 + 4 * 3 + 8 + 8, n = (len - hlen) / 4;
+    size_t hlen = 8 + 4 + 4 + 4 * 3 + 8 + 8 + 4, n = (len - hlen) / 4;   /* …, checksum, activation */
     uint32_t u;
     memcpy(&u, &v, 4);
     for (size_t i = all ? 0 : n / 2; i < (all ? n : n / 2 + 1); i++)
         for (int k = 0; k < 4; k++) b[hlen + 4 * i + k] = (unsigned char)(u >> (8 * k));
     uint64_t sum = fnv1a(b + hlen, n * 4);
-    for (int k = 0; k < 8; k++) b[hlen - 8 + k] = (unsigned char)(sum >> (8 * k));
+    for (int k = 0; k < 8; k++) b[hlen - 12 + k] = (unsigned char)(sum >> (8 * k));
     f = fopen(path, "wb");
     fwrite(b, 1, len, f);
     fclose(f);
@@ -100,13 +100,13 @@ static void not_files(mlp *m)
 static void bad_headers(mlp *m)
 {
     /* the magic of a model, then a claim of 2^60 parameters in 4 layers */
-    unsigned char h[64] = "CHRMLP1\n";
+    unsigned char h[64] = "CHRMLP2\n";
     h[8] = 4;
     for (int l = 0; l <= 4; l++) h[16 + 4 * l] = 200;
     h[16 + 4 * 5 + 7] = 0x10;
     const char *p = path_of("claims");
     FILE *f = fopen(p, "wb");
-    fwrite(h, 1, 16 + 4 * 5 + 16, f);
+    fwrite(h, 1, 16 + 4 * 5 + 16 + 4, f);
     fclose(f);
     refused(m, p, "model is 200-200-200-200-200, this network is 5-4-3");
     f = fopen(p, "wb");

@@ -37,10 +37,10 @@ ok "04 --lr 1.7e308 keeps the epoch-0 row" 'has "$(cat "$tmp/out")" "^    0   1.
 "$B/lessons/05_mnist" "${Q[@]}" --lr 0.02 --save "$tmp/m.bin" >"$tmp/out" 2>/dev/null; st=$?
 ok "05 --lr 0.02 --save exits 0" '[ $st -eq 0 ]'
 ok "05 --save says where" 'has "$(cat "$tmp/out")" "^model saved to $tmp/m.bin "'
-ok "05 --save leaves no temporary" '[ -s "$tmp/m.bin" ] && [ ! -e "$tmp/m.bin.tmp" ]'
+ok "05 --save leaves no temporary" '[ -s "$tmp/m.bin" ] && ! ls "$tmp"/*.tmp >/dev/null 2>&1'
 ok "05 --save: the test line names rate 0.02" 'has "$(cat "$tmp/out")" "test set \(100 images\), per-sample SGD, rate 0.02"'
 "$B/lessons/05_mnist" "${Q[@]}" --save /nonexistent/dir/m.bin >/dev/null 2>"$tmp/err"; st=$?
-ok "05 --save to a bad path exits 2 naming it" '[ $st -eq 2 ] && has "$(cat "$tmp/err")" "/nonexistent/dir/m.bin.tmp: cannot write"'
+ok "05 --save to a bad path exits 2 naming it" '[ $st -eq 2 ] && has "$(cat "$tmp/err")" "/nonexistent/dir/m.bin[.0-9]*\\.tmp: cannot write"'
 
 echo "test_train_faults: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]
