@@ -195,7 +195,7 @@ int main(int argc, char **argv)
         .flags = LESSON_TRAIN,
         .seed_help = "the first of the three runs (weights; the shuffles use seed+100)",
         .quick_help = "the 100-image slice, 2 epochs (seconds, for tests)",
-        .full_help = "the course's analysis: 5 epochs per run (about 10 minutes)",
+        .full_help = "the course's analysis: 5 epochs per run (about a minute)",
         .epochs = {2, 3, 5}, .max_epochs = MAXEP, .lr = 0.01,
         .lr_help = "of per-sample SGD (the minibatch runs use 0.1)", .batch = 100,
         .batch_help = "of the minibatch runs", .data_help = "mnist/"};

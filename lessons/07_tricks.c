@@ -320,7 +320,7 @@ int main(int argc, char **argv)
         .flags = LESSON_TRAIN,
         .seed_help = "the weights and the shuffles",
         .quick_help = "the 100-image slice, a few epochs (seconds, for tests)",
-        .full_help = "the assignment's budget: up to 50 epochs for every run (about 15 minutes)",
+        .full_help = "the assignment's budget: up to 50 epochs for every run (a few minutes)",
         .epochs = {8, 15, 50}, .max_epochs = 1000, .lr = 0.1,
         .lr_help = "of plain SGD (momentum runs: a fifth of it)", .batch = 32};
     lesson_args a;

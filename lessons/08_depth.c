@@ -89,15 +89,24 @@ static void summarise(outcome out[NDEPTH][NACT], int epochs)
             for (int l = L - 1; l >= 0 && dead < 0; l--)
                 if (o->gW[l] == 0 && o->gb[l] == 0) dead = l;
             double acc = o->val_acc[o->epochs - 1];
-            if (dead >= 0) {
-                printf("  %s at L = %d: layer %d gets exactly zero gradient, weights and biases: every\n"
-                       "  unit there is off (ReLU 0) for every training image, so no error passes\n"
-                       "  through it, and the %d layer%s below it get%s none either.", act_label[k], L,
-                       dead + 1, dead, dead == 1 ? "" : "s", dead == 1 ? "s" : "");
-                if (dead + 1 < L && o->gW[dead + 1] == 0 && o->gb[dead + 1] > 0)
-                    printf(" Layer %d above it\n  still gets a bias gradient (%.1e) but no weight gradient: its inputs are\n"
-                           "  all 0.", dead + 2, o->gb[dead + 1]);
-                printf(" One dead layer cuts off everything below it; validation %.2f%%.\n", 100 * acc);
+            if (!isfinite(o->val_loss)) {
+                printf("  %s at L = %d diverged: its validation loss is not a finite number (the\n"
+                       "  rate is too large), so its gradients are not numbers either.\n", act_label[k], L);
+            } else if (dead == L - 1) {
+                printf("  %s at L = %d: the output layer gets exactly zero gradient: the softmax\n"
+                       "  saturated (float32 probabilities exactly 0 or 1), so nothing flows back at\n"
+                       "  all; validation %.2f%%.\n", act_label[k], L, 100 * acc);
+            } else if (dead >= 0) {
+                printf("  %s at L = %d: layer %d gets exactly zero gradient, weights and biases:\n"
+                       "  %s for every training image, so no error passes\n"
+                       "  through it, and the %d layer%s below it get%s none either.", act_label[k], L, dead + 1,
+                       acts[k] == ACT_RELU ? "every unit there is off (ReLU 0)"
+                                           : "every unit there is saturated (slope exactly 0 in float32)",
+                       dead, dead == 1 ? "" : "s", dead == 1 ? "s" : "");
+                if (o->gW[dead + 1] == 0 && o->gb[dead + 1] > 0)
+                    printf("\n  Layer %d above it still gets a bias gradient (%.1e) but no weight gradient:\n  its inputs are all 0.",
+                           dead + 2, o->gb[dead + 1]);
+                printf(" One dead layer cuts off\n  everything below it; validation %.2f%%.\n", 100 * acc);
             }
         }
     /* chance-level networks without a dead layer, by whether the gradient reached layer 1 */
@@ -109,7 +118,7 @@ static void summarise(outcome out[NDEPTH][NACT], int epochs)
                 int L = depths[d], dead = 0;
                 for (int l = 0; l < L; l++) dead |= o->gW[l] == 0 && o->gb[l] == 0;
                 double ratio = o->gW[L - 1] > 0 ? o->gW[0] / o->gW[L - 1] : 0;
-                if (dead || o->val_acc[o->epochs - 1] >= 0.2 || (ratio < 1e-2) != vanished) continue;
+                if (dead || !isfinite(o->val_loss) || o->val_acc[o->epochs - 1] >= 0.2 || (ratio < 1e-2) != vanished) continue;
                 if (n++ == 0)
                     printf(vanished ? "  At chance level (below 20%%), the gradient vanished on the way down (layer 1\n"
                                       "  gets less than 1/100 of the output layer's largest |dW|):"
