@@ -304,6 +304,5 @@ int main(int argc, char **argv)
            "(needs gnuplot: apt-get install gnuplot-nox) into build/plots/04_synthetic_*.png\n",
            cli_data_dir());
     graph_free(m.g);
-    lesson_done();
     return 0;
 }

@@ -329,6 +329,5 @@ int main(int argc, char **argv)
     printf("plot data: %s/05_mnist_{curves,batches,rates}.dat; draw them with `make plots`\n", cli_data_dir());
     mlp_free(first);
     dataset_free(&test); dataset_free(&tr_set); dataset_free(&va_set);
-    lesson_done();
     return 0;
 }

@@ -313,6 +313,5 @@ int main(int argc, char **argv)
     dataset_free(&train);
     dataset_free(&val);
     dataset_free(&test);
-    lesson_done();
     return 0;
 }

@@ -385,6 +385,5 @@ int main(int argc, char **argv)
 
     dataset_free(&train);
     dataset_free(&test);
-    lesson_done();
     return check_ok ? 0 : 1;
 }

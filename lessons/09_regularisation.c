@@ -93,14 +93,17 @@ static void print_head(void)
  * chosen by the numbers. */
 static void summarise(const setting *l2s, const outcome *o_l2, int nl, const setting *drops,
                       const outcome *o_drop, int nd, const outcome *ref, const lesson_args *a,
-                      int steps_per_epoch)
+                      int steps_per_epoch, int ntrain)
 {
     const double gamma = 0.9;
     printf("  H = 1000, nothing added: lowest validation loss after epoch %d of %d", ref->best_epoch,
            ref->epochs);
-    if (ref->best_epoch < ref->epochs)
-        printf(", then it rose by %.4f\n  while the training loss kept falling: the network memorises its 10,000\n"
-               "  images, and stopping at the validation minimum keeps the better model.\n",
+    if (ref->best_epoch < ref->epochs && ref->last.train_loss < ref->best.train_loss)
+        printf(", then it rose by %.4f\n  while the training loss kept falling (%.4f -> %.4f): the network memorises\n"
+               "  its %d images, and stopping at the validation minimum keeps the better model.\n",
+               ref->last.val_loss - ref->best.val_loss, ref->best.train_loss, ref->last.train_loss, ntrain);
+    else if (ref->best_epoch < ref->epochs)
+        printf(", then it rose by %.4f\n  and so did the training loss: the rate is too large to settle.\n",
                ref->last.val_loss - ref->best.val_loss);
     else
         printf(": it has not turned\n  up yet (more epochs: --epochs, --full).\n");
@@ -250,11 +253,10 @@ int main(int argc, char **argv)
                sizes[i].label, o_size[i].best_epoch, 100 * o_size[i].test.acc,
                o_size[i].best.val_loss, o_size[i].last.val_loss);
     int steps = (tr.n + a.batch - 1) / a.batch;
-    summarise(l2s, o_l2, NL, drops, o_drop, ND, ref, &a, steps);
+    summarise(l2s, o_l2, NL, drops, o_drop, ND, ref, &a, steps, tr.n);
 
     dataset_free(&tr_set);
     dataset_free(&va_set);
     dataset_free(&te_set);
-    lesson_done();
     return 0;
 }

@@ -7,19 +7,11 @@
 #include <time.h>
 #include "lesson.h"
 
-static double t_start;
-
 double lesson_now(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-void lesson_done(void)
-{
-    fflush(stdout);
-    fprintf(stderr, "%s: %.1f s\n", cli_prog(), lesson_now() - t_start);
 }
 
 /* The help line of a standard flag, with the lesson's defaults in it. */
@@ -28,7 +20,6 @@ static char help_buf[8][192];
 void lesson_parse(int argc, char **argv, const char *about, const lesson_spec *spec,
                   const cli_opt *extra, lesson_args *a)
 {
-    t_start = lesson_now();
     memset(a, 0, sizeof *a);
     const char *data = NULL, *opt = spec->opt ? spec->opt : "sgd";
     a->seed = 1;

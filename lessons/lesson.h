@@ -9,7 +9,7 @@
  *   lesson_args a;
  *   lesson_parse(argc, argv, "05 mnist — …", &spec, extra_opts, &a);
  *   …  a.epochs, a.lr, a.batch, a.root …
- *   lesson_done();              // "05_mnist: 12.3 s" on stderr, the last line
+ * (The elapsed time, "05_mnist: 12.3 s", is printed on stderr at exit by cli.)
  *
  * Not here: anything a lesson teaches.
  */
@@ -62,8 +62,7 @@ typedef struct {
  * (`extra`, a table ending with {0}, may be NULL), refuses positional
  * arguments, and checks every value once: --quick with --full, --epochs
  * outside 1 … max_epochs, --lr outside (0, 100], --batch outside
- * 1 … 60000, an unknown --opt — one line naming the flag, exit 2. Starts the
- * clock of lesson_done. The data root: --data, else $CHAINRULE_DATA, else
+ * 1 … 60000, an unknown --opt — one line naming the flag, exit 2. The data root: --data, else $CHAINRULE_DATA, else
  * tests/data for --quick and data/ otherwise. */
 void lesson_parse(int argc, char **argv, const char *about, const lesson_spec *spec,
                   const cli_opt *extra, lesson_args *a);
@@ -73,9 +72,6 @@ const char *lesson_budget_note(const lesson_args *a);
 
 /* Seconds on a monotonic clock. */
 double lesson_now(void);
-/* Prints "PROG: N.N s" on stderr (the lesson's last line; stderr so that
- * the golden outputs stay deterministic). */
-void lesson_done(void);
 
 /* Largest |a[i] − b[i]|; NaN when any entry is not finite. */
 double lesson_maxdiff(const double *a, const double *b, int n);
