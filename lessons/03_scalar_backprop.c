@@ -167,32 +167,32 @@ static double lesson(const example *ex, const char *title)
     row("dc", dc, K);
 
     /* The δ recursion, in plain C on the forward values. */
-    double d_out[K], hV[H * K], dh[H], d_hid[H], xW[I * H];
+    double d_out[K], dV_hand[H * K], dh[H], d_hid[H], dW_hand[I * H];
     for (int j = 0; j < K; j++) d_out[j] = y[j] - (j == ex->target);   // δ_out = y − t
     for (int i = 0; i < H; i++)
-        for (int j = 0; j < K; j++) hV[i * K + j] = h[i] * d_out[j];     // dV_ij = h_i δ_j
+        for (int j = 0; j < K; j++) dV_hand[i * K + j] = h[i] * d_out[j];     // dV_ij = h_i δ_j
     for (int i = 0; i < H; i++) {                                        // dh_i = Σ_j V_ij δ_j
         dh[i] = 0;
         for (int j = 0; j < K; j++) dh[i] += ex->V[i][j] * d_out[j];
         d_hid[i] = dh[i] * h[i] * (1 - h[i]);                            // δ_hid = dh ⊙ h(1 − h)
     }
     for (int i = 0; i < I; i++)
-        for (int j = 0; j < H; j++) xW[i * H + j] = ex->x[i] * d_hid[j]; // dW_ij = x_i δ_hid_j
+        for (int j = 0; j < H; j++) dW_hand[i * H + j] = ex->x[i] * d_hid[j]; // dW_ij = x_i δ_hid_j
 
     printf("\nthe δ recursion by hand, beside the engine:\n");
     row("δ_out", d_out, K);
     printf("        = y − t: dL/dk2 for softmax + cross-entropy\n");
-    mat("h δᵀ", hV, H, K);
-    printf("        engine dV, largest difference %.1e\n", maxdiff(hV, dV, H * K));
-    row("δ_out", d_out, K);
+    mat("h δᵀ", dV_hand, H, K);
+    printf("        engine dV, largest difference %.1e\n", maxdiff(dV_hand, dV, H * K));
+    row("dc = δ_out", d_out, K);
     printf("        engine dc, largest difference %.1e\n", maxdiff(d_out, dc, K));
     row("dh", dh, H);
     printf("        = V δ_out: the error sent back through V\n");
     row("δ_hid", d_hid, H);
     printf("        = dh ⊙ h(1 − h): the sigmoid′ term; engine db, largest difference %.1e\n",
            maxdiff(d_hid, db, H));
-    mat("x δᵀ", xW, I, H);
-    printf("        engine dW, largest difference %.1e\n", maxdiff(xW, dW, I * H));
+    mat("x δᵀ", dW_hand, I, H);
+    printf("        engine dW, largest difference %.1e\n", maxdiff(dW_hand, dW, I * H));
 
     /* and the engine against central differences on every weight */
     node leaves[I * H + H + H * K + K];
@@ -204,8 +204,8 @@ static double lesson(const example *ex, const char *title)
     gradcheck_report r = gradcheck(g, n.loss, leaves, nl, 1e-6, 1e-6);
     printf("\nfinite differences (ε = 1e-6) on all %d weights: %s, worst relative error %.1e\n",
            r.checked, r.ok ? "agree" : "DISAGREE", r.worst_rel);
-    double worst = fmax(fmax(maxdiff(hV, dV, H * K), maxdiff(d_out, dc, K)),
-                        fmax(maxdiff(d_hid, db, H), maxdiff(xW, dW, I * H)));
+    double worst = fmax(fmax(maxdiff(dV_hand, dV, H * K), maxdiff(d_out, dc, K)),
+                        fmax(maxdiff(d_hid, db, H), maxdiff(dW_hand, dW, I * H)));
     graph_free(g);
     printf("\n");
     return r.ok ? worst : INFINITY;

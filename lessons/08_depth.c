@@ -9,12 +9,9 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include "cli.h"
-#include "data.h"
-#include "mlp.h"
-#include "train.h"
+#include "lesson.h"
 
-enum { D = 784, K = 10, WIDTH = 32, NDEPTH = 3, NACT = 4, MAXL = 40 };
+enum { D = 784, K = 10, WIDTH = 32, NDEPTH = 3, NACT = 4, MAXL = 40, MAXE = 100 };
 
 static const int depths[NDEPTH] = {5, 20, 40};
 static const act_kind acts[NACT] = {ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_STANH_LIN};
@@ -22,52 +19,41 @@ static const char *const act_label[NACT] = {"relu", "tanh", "sigmoid", "lecun_ta
 
 static void load(const char *root, const char *split, int n, dataset *out)
 {
-    char err[IDX_ERR_LEN];
     dataset all;
     data_expect want = DATA_EXPECT_28X28(1);
-    if (data_load_expect(root, "mnist", split, &want, &all, err) != IDX_OK) cli_fail("%s", err);
+    lesson_load(root, "mnist", split, &want, &all);
     if (n > all.n) n = all.n;
     if (data_split_first(&all, n, out, NULL) != 0) cli_fail("out of memory");
     dataset_free(&all);
     data_scale(out, 255);
 }
 
-static mlp_data view(const dataset *s)
-{
-    return (mlp_data){s->x, s->labels, s->n, s->d};
-}
-
 static mlp *model_new(int L, act_kind act, uint64_t seed)
 {
-    mlp_config cfg = {0};
-    cfg.n_layers = L;
-    cfg.sizes[0] = D;
-    for (int l = 1; l < L; l++) cfg.sizes[l] = WIDTH;
-    cfg.sizes[L] = K;
-    cfg.act = act;
-    cfg.init = (mlp_init){INIT_GLOROT_UNIFORM, 0, 0};   // Keras's default; biases 0
-    cfg.seed = seed;
-    mlp *m = mlp_new(&cfg);
-    if (!m) cli_fail("out of memory");
-    return m;
+    int sizes[MAXL + 1];
+    sizes[0] = D;
+    for (int l = 1; l < L; l++) sizes[l] = WIDTH;
+    sizes[L] = K;
+    return lesson_model(sizes, L, act, INIT_GLOROT_UNIFORM, seed);   // Keras's default; biases 0
 }
 
 typedef struct {
-    double train_acc[8], val_acc[8], val_loss;
+    double train_acc[MAXE], val_acc[MAXE], val_loss;
     int epochs;
     double gW[MAXL], gb[MAXL];   /* largest |∂loss/∂W[l]|, |∂loss/∂b[l]| after training */
 } outcome;
 
-static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, int epochs, uint64_t seed)
+static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, const lesson_args *args)
 {
+    uint64_t seed = (uint64_t)args->seed;
     mlp *m = model_new(L, acts[a], seed);
     train_cfg c = train_defaults();
-    c.epochs = epochs;
-    c.batch = 32;
+    c.epochs = args->epochs;
+    c.batch = args->batch;
     c.shuffle = 1;
     c.seed = seed;
     c.opt = optim_defaults(OPT_SGD);
-    c.opt.lr = 0.01;
+    c.opt.lr = args->lr;
     c.val_every = 0;       // at the end of every epoch, as Keras's fit()
     c.eval_train = 0;      // Keras's train accuracy: the mean over the epoch's steps
     char name[64];
@@ -76,7 +62,7 @@ static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, int epo
     train_result r;
     cli_train_status(train_run(m, tr, va, &c, &r), r.err);
     outcome o = {0};
-    for (int i = 0; i < r.n_hist && o.epochs < 8; i++) {
+    for (int i = 0; i < r.n_hist && o.epochs < MAXE; i++) {
         if (r.hist[i].step == 0) continue;   // a check before training, if any
         o.train_acc[o.epochs] = r.hist[i].train_acc;
         o.val_acc[o.epochs] = r.hist[i].val_acc;
@@ -91,58 +77,121 @@ static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, int epo
     return o;
 }
 
+/* What the gradients and accuracies of this run show, model by model:
+ * dead layers, chance-level networks, how much the gradient shrinks. */
+static void summarise(outcome out[NDEPTH][NACT], int epochs)
+{
+    printf("  Backprop multiplies, layer by layer, the weights and the activation's slope,\n"
+           "  so the error signal can shrink (or die) on its way down to layer 1.\n");
+    for (int d = 0; d < NDEPTH; d++)
+        for (int k = 0; k < NACT; k++) {
+            const outcome *o = &out[d][k];
+            int L = depths[d], dead = -1;
+            for (int l = L - 1; l >= 0 && dead < 0; l--)
+                if (o->gW[l] == 0 && o->gb[l] == 0) dead = l;
+            double acc = o->val_acc[o->epochs - 1];
+            if (!isfinite(o->val_loss)) {
+                printf("  %s at L = %d diverged: its validation loss is not a finite number (the\n"
+                       "  rate is too large), so its gradients are not numbers either.\n", act_label[k], L);
+            } else if (dead == L - 1) {
+                printf("  %s at L = %d: the output layer gets exactly zero gradient: the softmax\n"
+                       "  saturated (float32 probabilities exactly 0 or 1), so nothing flows back at\n"
+                       "  all; validation %.2f%%.\n", act_label[k], L, 100 * acc);
+            } else if (dead >= 0) {
+                printf("  %s at L = %d: layer %d gets exactly zero gradient, weights and biases:\n"
+                       "  %s for every training image, so no error passes\n"
+                       "  through it, and the %d layer%s below it get%s none either.", act_label[k], L, dead + 1,
+                       acts[k] == ACT_RELU ? "every unit there is off (ReLU 0)"
+                                           : "every unit there is saturated (slope exactly 0 in float32)",
+                       dead, dead == 1 ? "" : "s", dead == 1 ? "s" : "");
+                if (o->gW[dead + 1] == 0 && o->gb[dead + 1] > 0)
+                    printf("\n  Layer %d above it still gets a bias gradient (%.1e) but no weight gradient:\n  its inputs are all 0.",
+                           dead + 2, o->gb[dead + 1]);
+                printf(" One dead layer cuts off\n  everything below it; validation %.2f%%.\n", 100 * acc);
+            }
+        }
+    /* chance-level networks without a dead layer, by whether the gradient reached layer 1 */
+    for (int vanished = 1; vanished >= 0; vanished--) {
+        int n = 0;
+        for (int d = 0; d < NDEPTH; d++)
+            for (int k = 0; k < NACT; k++) {
+                const outcome *o = &out[d][k];
+                int L = depths[d], dead = 0;
+                for (int l = 0; l < L; l++) dead |= o->gW[l] == 0 && o->gb[l] == 0;
+                double ratio = o->gW[L - 1] > 0 ? o->gW[0] / o->gW[L - 1] : 0;
+                if (dead || !isfinite(o->val_loss) || o->val_acc[o->epochs - 1] >= 0.2 || (ratio < 1e-2) != vanished) continue;
+                if (n++ == 0)
+                    printf(vanished ? "  At chance level (below 20%%), the gradient vanished on the way down (layer 1\n"
+                                      "  gets less than 1/100 of the output layer's largest |dW|):"
+                                    : "  At chance level (below 20%%) although the gradient reaches layer 1 (1/100 of\n"
+                                      "  the output layer's or more): the budget is too small for them:");
+                printf("%s %s L=%d (%.0f%%, %.0e)", n % 4 == 1 ? "\n   " : "", act_label[k], L,
+                       100 * o->val_acc[o->epochs - 1], ratio);
+            }
+        if (n) printf("\n");
+    }
+    const outcome *s40 = &out[NDEPTH - 1][2], *t40 = &out[NDEPTH - 1][1];
+    double rs = s40->gW[depths[NDEPTH - 1] - 1] > 0 ? s40->gW[0] / s40->gW[depths[NDEPTH - 1] - 1] : 0;
+    double rt = t40->gW[depths[NDEPTH - 1] - 1] > 0 ? t40->gW[0] / t40->gW[depths[NDEPTH - 1] - 1] : 0;
+    printf("  At L = 40 the largest |dW| of layer 1 is %.1e of the last layer's for the sigmoid\n"
+           "  (slope at most 1/4 per layer) and %.1e for tanh (slope 1 at 0)%s\n", rs, rt,
+           rs < rt ? ":\n  the sigmoid's gradient vanishes faster." : ";\n  here the sigmoid's does not vanish faster.");
+    printf("  One seed and %d epoch%s: whether a deep ReLU stack dies depends on its initial\n"
+           "  weights (try --seed); He's initialisation (twice Glorot's variance) keeps ReLU\n"
+           "  layers from halving the signal each.\n", epochs, epochs == 1 ? "" : "s");
+}
+
 int main(int argc, char **argv)
 {
-    int quick = 0, full = 0, seed = 1;
-    const char *data = NULL;
-    cli_opt opts[] = {
-        {"--quick", CLI_FLAG, &quick, NULL, "the 100-image slice (seconds, for tests)"},
-        {"--full", CLI_FLAG, &full, NULL, "the assignment's budget (the default is already all of it)"},
-        {"--data", CLI_STRING, &data, "DIR", "data root holding mnist/ (default data/, or $CHAINRULE_DATA)"},
-        {"--seed", CLI_INT, &seed, "N", "seed of the weights and the shuffles (default 1)"},
-        {0}};
-    cli_no_positional(cli_parse(argc, argv,
+    lesson_spec spec = {
+        .flags = LESSON_TRAIN,
+        .seed_help = "the weights and the shuffles",
+        .quick_help = "the 100-image slice (seconds, for tests)",
+        .full_help = "the assignment's budget, 3 epochs: the default already is",
+        .epochs = {3, 3, 3}, .max_epochs = MAXE, .lr = 0.01, .lr_help = "of plain SGD", .batch = 32};
+    lesson_args a;
+    lesson_parse(argc, argv,
         "08 depth and vanishing gradients — 5, 20, 40 layers of 32 with four activations;\n"
-        "the per-layer gradient after training.", opts), argc, argv);
-    if (quick && full) cli_fail("--quick and --full exclude each other");
-    const char *root = cli_data_root(data);
+        "the per-layer gradient after training.", &spec, NULL, &a);
 
     printf("08 depth and vanishing gradients\n\n");
     printf("Stacks of L = 5, 20 and 40 dense layers (counting the softmax output layer;\n"
            "every hidden layer 32 wide) with ReLU, tanh, sigmoid or LeCun's tanh\n"
            "1.7159 tanh(2x/3) + 0.01x, Glorot-uniform weights, zero biases, trained\n"
-           "with plain SGD (learning rate 0.01, batch 32) for 3 epochs on MNIST (pixels\n"
-           "/255). After training, the gradient of the mean loss over the whole training\n"
-           "set is taken once more and its largest entry printed for every layer: in a\n"
-           "deep sigmoid stack it shrinks by orders of magnitude on the way down.\n"
+           "with plain SGD (the assignment's rate 0.01, batch 32) for 3 epochs on MNIST\n"
+           "(pixels /255). After training, the gradient of the mean loss over the whole\n"
+           "training set is taken once more and its largest entry printed for every\n"
+           "layer (layer 1 takes the pixels, layer L is the softmax output).\n"
            "Our choices: the test set serves as the validation set (as Keras's\n"
            "validation_data); train accuracy is the mean over each epoch's steps, as\n"
            "Keras reports it; one seed.\n\n");
 
     dataset train, test;
-    load(root, "train", quick ? 100 : 60000, &train);
-    load(root, "test", quick ? 100 : 10000, &test);
-    mlp_data tr = view(&train), va = view(&test);
-    int epochs = 3;
+    load(a.root, "train", a.quick ? 100 : 60000, &train);
+    load(a.root, "test", a.quick ? 100 : 10000, &test);
+    mlp_data tr = lesson_view(&train), va = lesson_view(&test);
+    if (a.batch > tr.n) cli_fail("--batch: %d is more than the %d training images", a.batch, tr.n);
+    int epochs = a.epochs;
     printf("data: MNIST, %d training images, %d validation (test) images%s\n", train.n, test.n,
-           quick ? " (--quick: the 100-image slice)" : "");
-    printf("budget: the assignment's %d epochs per model (the default is the whole budget)\n\n",
-           epochs);
+           a.quick ? " (--quick: the 100-image slice)" : "");
+    printf("budget: %d epochs per model, rate %g, batch %d%s\n\n", epochs, a.lr, a.batch,
+           a.epochs_given || a.lr_given || a.batch_given ? " (from the command line)"
+                                                         : " (the assignment's)");
 
     static outcome out[NDEPTH][NACT];
     for (int d = 0; d < NDEPTH; d++) {
         int L = depths[d];
-        mlp *m = model_new(L, ACT_RELU, (uint64_t)seed);
+        mlp *m = model_new(L, ACT_RELU, (uint64_t)a.seed);
         printf("L = %d: model summary (the same for every activation)\n", L);
         mlp_summary(m, stdout);
         printf("\n");
         mlp_free(m);
 
         printf("L = %d: accuracy per epoch (train = mean over the epoch, validation = after it)\n", L);
-        for (int a = 0; a < NACT; a++) {
-            outcome *o = &out[d][a];
-            *o = run(L, a, &tr, &va, epochs, (uint64_t)seed);
-            printf("  %-10s train", act_label[a]);
+        for (int k = 0; k < NACT; k++) {
+            outcome *o = &out[d][k];
+            *o = run(L, k, &tr, &va, &a);
+            printf("  %-10s train", act_label[k]);
             for (int e = 0; e < o->epochs; e++) printf(" %6.2f%%", 100 * o->train_acc[e]);
             printf("   validation");
             for (int e = 0; e < o->epochs; e++) printf(" %6.2f%%", 100 * o->val_acc[e]);
@@ -152,7 +201,7 @@ int main(int argc, char **argv)
 
         printf("L = %d: largest |gradient| per layer after training (mean loss over the training set)\n", L);
         printf("  %5s", "layer");
-        for (int a = 0; a < NACT; a++) printf("  %9s W %7s b", act_label[a], "");
+        for (int k = 0; k < NACT; k++) printf("  %9s W %7s b", act_label[k], "");
         printf("\n");
         char file[64];
         snprintf(file, sizeof file, "08_depth_L%d.dat", L);
@@ -160,14 +209,14 @@ int main(int argc, char **argv)
         fprintf(f, "# 08 depth: L = %d, largest |dloss/dW| and |dloss/db| per layer after %d epochs\n",
                 L, epochs);
         fprintf(f, "# layer");
-        for (int a = 0; a < NACT; a++) fprintf(f, " %s_W %s_b", act_label[a], act_label[a]);
+        for (int k = 0; k < NACT; k++) fprintf(f, " %s_W %s_b", act_label[k], act_label[k]);
         fprintf(f, "\n");
         for (int l = 0; l < L; l++) {
             printf("  %5d", l + 1);
             fprintf(f, "%d", l + 1);
-            for (int a = 0; a < NACT; a++) {
-                printf("  %11.3e %9.3e", out[d][a].gW[l], out[d][a].gb[l]);
-                fprintf(f, " %.6e %.6e", out[d][a].gW[l], out[d][a].gb[l]);
+            for (int k = 0; k < NACT; k++) {
+                printf("  %11.3e %9.3e", out[d][k].gW[l], out[d][k].gb[l]);
+                fprintf(f, " %.6e %.6e", out[d][k].gW[l], out[d][k].gb[l]);
             }
             printf("\n");
             fprintf(f, "\n");
@@ -178,11 +227,11 @@ int main(int argc, char **argv)
 
     FILE *f = cli_data_file("08_depth_accuracy.dat");
     fprintf(f, "# 08 depth: validation accuracy after %d epochs\n# L", epochs);
-    for (int a = 0; a < NACT; a++) fprintf(f, " %s", act_label[a]);
+    for (int k = 0; k < NACT; k++) fprintf(f, " %s", act_label[k]);
     fprintf(f, "\n");
     for (int d = 0; d < NDEPTH; d++) {
         fprintf(f, "%d", depths[d]);
-        for (int a = 0; a < NACT; a++) fprintf(f, " %.6f", out[d][a].val_acc[out[d][a].epochs - 1]);
+        for (int k = 0; k < NACT; k++) fprintf(f, " %.6f", out[d][k].val_acc[out[d][k].epochs - 1]);
         fprintf(f, "\n");
     }
     cli_data_close(f, "08_depth_accuracy.dat");
@@ -191,44 +240,25 @@ int main(int argc, char **argv)
     printf("  validation accuracy after %d epochs\n  %-10s", epochs, "");
     for (int d = 0; d < NDEPTH; d++) printf("   L = %-3d", depths[d]);
     printf("\n");
-    for (int a = 0; a < NACT; a++) {
-        printf("  %-10s", act_label[a]);
-        for (int d = 0; d < NDEPTH; d++) printf("  %6.2f%%", 100 * out[d][a].val_acc[out[d][a].epochs - 1]);
+    for (int k = 0; k < NACT; k++) {
+        printf("  %-10s", act_label[k]);
+        for (int d = 0; d < NDEPTH; d++) printf("  %6.2f%%", 100 * out[d][k].val_acc[out[d][k].epochs - 1]);
         printf("\n");
     }
     printf("  first-layer / last-layer largest |dW| (how much the gradient shrinks on the way down)\n  %-10s", "");
     for (int d = 0; d < NDEPTH; d++) printf("   L = %-3d", depths[d]);
     printf("\n");
-    for (int a = 0; a < NACT; a++) {
-        printf("  %-10s", act_label[a]);
+    for (int k = 0; k < NACT; k++) {
+        printf("  %-10s", act_label[k]);
         for (int d = 0; d < NDEPTH; d++) {
-            const outcome *o = &out[d][a];
+            const outcome *o = &out[d][k];
             double last = o->gW[depths[d] - 1];
             if (last > 0) printf("  %8.1e", o->gW[0] / last);
             else printf("  %8s", "-");
         }
         printf("\n");
     }
-    for (int d = 0; d < NDEPTH; d++)
-        for (int a = 0; a < NACT; a++) {
-            int zero = 0;
-            for (int l = 0; l < depths[d]; l++) zero += out[d][a].gW[l] == 0;
-            if (zero)
-                printf("  %s at L = %d: the gradient is exactly 0 in %d of %d layers: every unit\n"
-                       "  there is off for every training image (a dead network, nothing to learn)\n",
-                       act_label[a], depths[d], zero, depths[d]);
-        }
-    printf("  Backprop multiplies, layer by layer, the weights and the activation's slope.\n"
-           "  The sigmoid's slope is at most 1/4, so every layer shrinks the error signal\n"
-           "  and the first layers of a deep sigmoid stack get almost no gradient: they\n"
-           "  stay near their random start and the network learns little or nothing.\n"
-           "  tanh has slope 1 at 0 and, with Glorot's scale, keeps the signal; LeCun's\n"
-           "  scaled tanh is built to keep unit variance, and its 0.01x term keeps a slope\n"
-           "  even where the tanh saturates. ReLU passes the gradient unchanged where a\n"
-           "  unit is active, but with Glorot's scale each ReLU layer halves the signal's\n"
-           "  variance (He's initialisation doubles the weights' variance for this), and a\n"
-           "  deep stack drifts into units that are off for every input: dead units pass\n"
-           "  no gradient at all.\n");
+    summarise(out, epochs);
 
     dataset_free(&train);
     dataset_free(&test);

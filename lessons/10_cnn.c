@@ -185,7 +185,7 @@ static outcome run_mlp(const dataset *tr, const dataset *va, const dataset *te, 
     mlp_data dtr = {tr->x, tr->labels, tr->n, tr->d}, dva = {va->x, va->labels, va->n, va->d};
     mlp_data dte = {te->x, te->labels, te->n, te->d};
     train_result r;
-    if (train_run(m, &dtr, &dva, &c, &r) != 0) cli_fail("%s", r.err);
+    cli_train_status(train_run(m, &dtr, &dva, &c, &r), r.err);
     outcome o = {0};
     if (r.best >= 0) {
         const train_point *b = &r.hist[r.best];

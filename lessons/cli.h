@@ -27,11 +27,19 @@ typedef struct {
 
 /* Parses argv (`--name value` or `--name=value`). --help prints `about`
  * and the table and exits 0; an unknown flag, a missing or malformed value
- * exits 2 with one line naming it. Arguments that do not start with "--"
+ * exits 2 with one line naming it: a whole number out of int's range, a
+ * negative --seed, a number that is not finite or below the smallest normal
+ * double. It also registers, once, a check of standard output at exit: a
+ * write that failed (a full disk, /dev/full, a closed descriptor) ends the
+ * program with one line "prog: error writing standard output: …" and
+ * status 2, and tables never closed are removed. Arguments that do not start with "--"
  * are left in order at argv[first…argc): returns first. A lesson that takes
  * no such arguments passes them to cli_no_positional. */
 int cli_parse(int argc, char **argv, const char *about, const cli_opt *opts);
 void cli_no_positional(int first, int argc, char **argv);
+
+/* 1 when the command line set the option whose dst is `dst`. */
+int cli_given(const void *dst);
 
 /* The program's name as invoked, for messages ("03_scalar_backprop"). */
 const char *cli_prog(void);
@@ -60,9 +68,11 @@ const char *cli_data_dir(void);
 /* cli_data_dir()/NAME, with the directories made; a static buffer, valid
  * until the next call. On failure one line naming the path, exit 2. */
 const char *cli_data_path(const char *name);
-/* Opens cli_data_path(NAME) for writing; on failure one line naming the
- * path, exit 2. Close with cli_data_close, which checks that the writes
- * reached the disk. */
+/* Opens a temporary file beside cli_data_path(NAME) (NAME.tmp.PID) for
+ * writing; on failure one line naming the path, exit 2. cli_data_close
+ * checks that the writes reached the disk and renames the file into place,
+ * so an interrupted run leaves the previous complete table and two runs
+ * at once never interleave. At most 16 open at once. */
 FILE *cli_data_file(const char *name);
 void cli_data_close(FILE *f, const char *name);
 

@@ -28,8 +28,10 @@ for exe in build/lessons/[0-9][0-9]_*; do
     echo
     echo "################ $name"
     start=$(date +%s.%N)
-    "$exe" 2>&1 | tee "build/logs/$name.txt"
+    # the log goes to a temporary name and replaces the last one only when complete
+    "$exe" 2>&1 | tee "build/logs/$name.txt.tmp"
     st=${PIPESTATUS[0]}
+    [ "$st" -eq 0 ] && mv -f "build/logs/$name.txt.tmp" "build/logs/$name.txt"
     end=$(date +%s.%N)
     times+=("$(printf '%-28s %7.1f s' "$name" "$(awk -v a="$start" -v b="$end" 'BEGIN{print b-a}')")")
     if [ "$st" -ne 0 ]; then echo "make run: $name failed (exit $st)" >&2; exit "$st"; fi

@@ -45,3 +45,16 @@ set ylabel 'fraction correct'
 set key right bottom
 plot for [i=0:3] rates index i using 1:5 with linespoints lw 2 title 'rate '.word(rlist, i+1)
 unset multiplot
+
+# The loss of every batch of the first minibatch run (the assignment asks
+# for it): noisy, because each point is one batch of images.
+batches = datadir.'/05_mnist_batches.dat'
+set output outdir.'/05_mnist_batches.png'
+set terminal pngcairo size 900,500 enhanced font 'Sans,11'
+set title 'Lesson 05: the loss of every batch, minibatch SGD, first seed'
+set xlabel 'step (one batch each)'
+set xtics autofreq
+set ylabel 'mean cross-entropy of the batch'
+set key right top
+plot batches using 1:3 with lines lw 1 lc rgb '#c0a080' title 'batch loss', \
+     ''      using 1:3 smooth csplines lw 2 lc rgb '#c05010' title 'smoothed'
