@@ -60,7 +60,8 @@ static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, const l
     snprintf(name, sizeof name, "L=%d %s", L, act_label[a]);
     c.name = name;
     train_result r;
-    cli_train_status(train_run(m, tr, va, &c, &r), r.err);
+    int rc = train_run(m, tr, va, &c, &r);
+    if (rc != TRAIN_FAULT) cli_train_status(rc, r.err);
     outcome o = {0};
     for (int i = 0; i < r.n_hist && o.epochs < MAXE; i++) {
         if (r.hist[i].step == 0) continue;   // a check before training, if any
@@ -69,10 +70,19 @@ static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, const l
         o.val_loss = r.hist[i].val_loss;
         o.epochs++;
     }
+    if (rc == TRAIN_FAULT) {
+        /* One model of the twelve diverged: a finding of the comparison, not
+         * the end of the lesson. Its line says where; the epochs it did not
+         * finish, and its gradients, are not numbers (nan). */
+        printf("  %s: %s\n", name, r.err);
+        for (; o.epochs < args->epochs && o.epochs < MAXE; o.epochs++) o.train_acc[o.epochs] = o.val_acc[o.epochs] = NAN;
+        o.val_loss = NAN;
+        for (int l = 0; l < L; l++) o.gW[l] = o.gb[l] = NAN;
+    } else {
+        train_full_gradient(m, tr, 1000);
+        for (int l = 0; l < L; l++) o.gW[l] = train_grad_max(m, l, &o.gb[l]);
+    }
     train_result_free(&r);
-
-    train_full_gradient(m, tr, 1000);
-    for (int l = 0; l < L; l++) o.gW[l] = train_grad_max(m, l, &o.gb[l]);
     mlp_free(m);
     return o;
 }
@@ -91,8 +101,8 @@ static void summarise(outcome out[NDEPTH][NACT], int epochs)
                 if (o->gW[l] == 0 && o->gb[l] == 0) dead = l;
             double acc = o->val_acc[o->epochs - 1];
             if (!isfinite(o->val_loss)) {
-                printf("  %s at L = %d diverged: its validation loss is not a finite number (the\n"
-                       "  rate is too large), so its gradients are not numbers either.\n", act_label[k], L);
+                printf("  %s at L = %d diverged: training stopped at a loss that is not a finite\n"
+                       "  number (the rate is too large), so it has no accuracy or gradients to show.\n", act_label[k], L);
             } else if (dead == L - 1) {
                 printf("  %s at L = %d: the output layer gets exactly zero gradient: the softmax\n"
                        "  saturated (float32 probabilities exactly 0 or 1), so nothing flows back at\n"

@@ -83,8 +83,10 @@ void lesson_parse(int argc, char **argv, const char *about, const lesson_spec *s
     } else {
         a->epochs = spec->epochs[a->quick ? 0 : a->full ? 2 : 1];
     }
-    if (a->lr_given && !(a->lr > 0 && a->lr <= 100))
-        cli_fail("--lr: %g is not in (0, 100]", a->lr);
+    /* any positive rate: one too large for the data diverges, and training
+     * stops with a training fault that says so (exit CLI_EXIT_FAULT) */
+    if (a->lr_given && !(a->lr > 0))
+        cli_fail("--lr: %g is not positive", a->lr);
     if (a->batch_given && (a->batch < 1 || a->batch > 60000))
         cli_fail("--batch: %d is not in 1..60000", a->batch);
     if (f & LESSON_OPT) {

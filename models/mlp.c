@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include "infile.h"
 #include "mlp.h"
 
@@ -333,7 +334,9 @@ int mlp_save(const mlp *m, const char *path, char *err, size_t errlen)
     put_u64(h + 16 + 4 * (m->L + 1), (uint64_t)m->n_params);
     put_u64(h + 24 + 4 * (m->L + 1), fnv1a(body, m->n_params * 4));
     put_u32(h + 32 + 4 * (m->L + 1), (uint32_t)m->cfg.act);
-    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp", path) >= sizeof tmp) {
+    /* A temporary name of this process's own: two saves at once never
+     * write into the same file, and the rename puts one whole model in place. */
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid()) >= sizeof tmp) {
         free(h); free(body); snprintf(err, errlen, "%s: path too long", path); return -1;
     }
     errno = 0;

@@ -31,7 +31,7 @@ for p in 04_synthetic 05_mnist 06_capacity 07_tricks 08_depth 09_regularisation;
     refuse $p "^$p: --epochs: -1 is not in 1\.\." --epochs -1
     refuse $p "^$p: --lr: '1e-320' is too small" --lr 1e-320
     refuse $p "^$p: --lr: '1e999' is too large" --lr 1e999
-    refuse $p "^$p: --lr: 0 is not in \(0, 100\]" --lr 0
+    refuse $p "^$p: --lr: 0 is not positive" --lr 0
     refuse $p "^$p: --batch: 0 is not in 1\.\." --batch 0
     refuse $p "^$p: --lr: 'x' is not a number" --lr x
 done

@@ -23,7 +23,7 @@ ok "05 --lr 1000 keeps what it printed (the cross-check)" 'has "$out" "^largest 
 ok "05 --lr 1000 prints no nan" '! has "$out" "nan"'
 
 "$B/lessons/05_mnist" "${Q[@]}" --lr abc >/dev/null 2>"$tmp/err"; st=$?
-ok "05 --lr abc exits 2" '[ $st -eq 2 ] && has "$(cat "$tmp/err")" "--lr: .abc. is not a finite number"'
+ok "05 --lr abc exits 2" '[ $st -eq 2 ] && has "$(cat "$tmp/err")" "--lr: .abc. is not a number"'
 "$B/lessons/05_mnist" "${Q[@]}" --lr -1 >/dev/null 2>"$tmp/err"; st=$?
 ok "05 --lr -1 exits 2" '[ $st -eq 2 ] && has "$(cat "$tmp/err")" "--lr: -1 is not positive"'
 
