@@ -4,19 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include "cnn_graph.h"
+#include "mlp_graph.h"
 #include "ops.h"
-
-/* A leaf holding n floats (scaled by k) as doubles; NODE_NONE when out of memory. */
-static node leaf_from_float(graph *g, int rows, int cols, const float *src, double k)
-{
-    size_t n = (size_t)rows * cols;
-    double *d = malloc(n * sizeof *d);
-    if (!d) return NODE_NONE;
-    for (size_t i = 0; i < n; i++) d[i] = k * (double)src[i];
-    node r = graph_leaf(g, rows, cols, d);
-    free(d);
-    return r;
-}
 
 static int leaves(cnn_graph *cg, const cnn *m, const float *x, const uint8_t *labels, int B)
 {
@@ -28,19 +17,19 @@ static int leaves(cnn_graph *cg, const cnn *m, const float *x, const uint8_t *la
     for (int r = 0; r < B; r++) td[(size_t)r * K + labels[r]] = 1.0;
     cg->t = graph_leaf(g, B, K, td);
     free(td);
-    cg->x = leaf_from_float(g, B, c->H * c->W * c->C_in, x, 1.0);
-    cg->conv_w = leaf_from_float(g, kk, F, m->conv_w, 1.0);      /* (k·k·C_in, F), HWIO */
-    cg->conv_b = leaf_from_float(g, 1, F, m->conv_b, 1.0);
+    cg->x = mlp_graph_leaf(g, B, c->H * c->W * c->C_in, x);
+    cg->conv_w = mlp_graph_leaf(g, kk, F, m->conv_w);      /* (k·k·C_in, F), HWIO */
+    cg->conv_b = mlp_graph_leaf(g, 1, F, m->conv_b);
     cg->has_bn_params = c->bn == CNN_BN_CHANNEL;
     cg->gamma = cg->beta = NODE_NONE;
     if (cg->has_bn_params) {
-        cg->gamma = leaf_from_float(g, 1, F, m->bn_gamma, 1.0);
-        cg->beta = leaf_from_float(g, 1, F, m->bn_beta, 1.0);
+        cg->gamma = mlp_graph_leaf(g, 1, F, m->bn_gamma);
+        cg->beta = mlp_graph_leaf(g, 1, F, m->bn_beta);
     }
-    cg->W1 = leaf_from_float(g, m->D, c->hidden, m->W1, 1.0);     /* (D, hidden) */
-    cg->b1 = leaf_from_float(g, 1, c->hidden, m->b1, 1.0);
-    cg->W2 = leaf_from_float(g, c->hidden, K, m->W2, 1.0);        /* (hidden, classes) */
-    cg->b2 = leaf_from_float(g, 1, K, m->b2, 1.0);
+    cg->W1 = mlp_graph_leaf(g, m->D, c->hidden, m->W1);     /* (D, hidden) */
+    cg->b1 = mlp_graph_leaf(g, 1, c->hidden, m->b1);
+    cg->W2 = mlp_graph_leaf(g, c->hidden, K, m->W2);        /* (hidden, classes) */
+    cg->b2 = mlp_graph_leaf(g, 1, K, m->b2);
     node all[] = {cg->x, cg->conv_w, cg->conv_b, cg->W1, cg->b1, cg->W2, cg->b2};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) if (all[i].id == UINT32_MAX) return -1;
     if (cg->has_bn_params && (cg->gamma.id == UINT32_MAX || cg->beta.id == UINT32_MAX)) return -1;
@@ -111,21 +100,6 @@ void cnn_graph_free(cnn_graph *cg)
 
 double cnn_graph_loss(const cnn_graph *cg) { return graph_get(cg->g, cg->loss, 0); }
 
-/* max |fast − graph| / max |graph|; INFINITY when either side is not finite. */
-static double tensor_err(const graph *g, node n, const float *fast)
-{
-    const double *gr = graph_grad(g, n);
-    int cnt = graph_size(g, n);
-    double big = 0.0, diff = 0.0;
-    for (int i = 0; i < cnt; i++) {
-        if (!isfinite(gr[i]) || !isfinite(fast[i])) return INFINITY;
-        if (fabs(gr[i]) > big) big = fabs(gr[i]);
-        double d = fabs((double)fast[i] - gr[i]);
-        if (d > diff) diff = d;
-    }
-    return big > 0.0 ? diff / big : diff;
-}
-
 double cnn_graph_compare(const cnn_graph *cg, const cnn *m, char *where, size_t wlen)
 {
     struct { const char *name; node n; const float *fast; } t[] = {
@@ -136,7 +110,7 @@ double cnn_graph_compare(const cnn_graph *cg, const cnn *m, char *where, size_t 
     int n = cg->has_bn_params ? 8 : 6;
     double worst = -1.0;
     for (int i = 0; i < n; i++) {
-        double e = tensor_err(cg->g, t[i].n, t[i].fast);
+        double e = mlp_graph_err(cg->g, t[i].n, t[i].fast);
         if (!(e <= worst)) {
             worst = e;
             if (where) snprintf(where, wlen, "%s", t[i].name);

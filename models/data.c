@@ -1,5 +1,9 @@
 /* data.c — data sets in memory: loading by name, splits, scaling,
  * normalisation. */
+#include <limits.h>
+#ifndef PATH_MAX
+#define PATH_MAX 4096
+#endif
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,12 +80,17 @@ idx_status data_load_expect(const char *root, const char *name, const char *spli
     const char *prefix = split && strcmp(split, "train") == 0 ? "train"
                        : split && strcmp(split, "test") == 0 ? "t10k" : NULL;
     if (!prefix) return bad_name(err, split, "unknown split (train or test)");
-    /* Two paths and some words must fit one message of IDX_ERR_LEN. */
-    char ipath[224], lpath[224];
+    /* Each path fits PATH_MAX, and two of them and some words one message
+     * of IDX_ERR_LEN; a root too long for that is named by its start only,
+     * so the reason is never cut off. */
+    char ipath[PATH_MAX], lpath[PATH_MAX];
     int a = snprintf(ipath, sizeof ipath, "%s/%s/%s-images-idx3-ubyte", root, name, prefix);
     int b = snprintf(lpath, sizeof lpath, "%s/%s/%s-labels-idx1-ubyte", root, name, prefix);
-    if (a < 0 || b < 0 || (size_t)a >= sizeof ipath || (size_t)b >= sizeof lpath)
-        return bad_name(err, root, "data root path too long");
+    if (a < 0 || b < 0 || (size_t)a >= sizeof ipath || (size_t)b >= sizeof lpath) {
+        if (err) snprintf(err, IDX_ERR_LEN, "%.60s…: data root too long (%zu characters; a file's path holds at most %d)",
+                          root, strlen(root), PATH_MAX - 1);
+        return IDX_BAD_NAME;
+    }
 
     float *x;
     uint8_t *labels;

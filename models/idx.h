@@ -27,7 +27,8 @@
 
 /* A message buffer of this size always holds the whole message for paths
  * up to a few hundred bytes; longer ones are cut, never overrun. */
-#define IDX_ERR_LEN 512
+/* Room for two file paths of up to PATH_MAX (4096 here) and the reason. */
+#define IDX_ERR_LEN 8448
 
 typedef enum {
     IDX_OK = 0,

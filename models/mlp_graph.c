@@ -6,11 +6,11 @@
 #include "mlp_graph.h"
 #include "ops.h"
 
-static node leaf_from_float(graph *g, int rows, int cols, const float *src)
+node mlp_graph_leaf(graph *g, int rows, int cols, const float *src)
 {
     size_t n = (size_t)rows * cols;
     double *d = malloc((n ? n : 1) * sizeof *d);
-    if (!d) return (node){UINT32_MAX};
+    if (!d) return NODE_NONE;
     for (size_t i = 0; i < n; i++) d[i] = src ? src[i] : 0.0;
     node r = graph_leaf(g, rows, cols, d);
     free(d);
@@ -51,8 +51,8 @@ int mlp_graph_build(mlp_graph *mg, const mlp *m, const float *x, const uint8_t *
     mg->t = graph_leaf(g, B, K, td);
     free(xd); free(td);
     for (int l = 0; l < m->L; l++) {
-        mg->W[l] = leaf_from_float(g, m->rows[l], m->cfg.sizes[l + 1], m->W[l]);
-        if (mg->has_b) mg->b[l] = leaf_from_float(g, 1, m->cfg.sizes[l + 1], m->b[l]);
+        mg->W[l] = mlp_graph_leaf(g, m->rows[l], m->cfg.sizes[l + 1], m->W[l]);
+        if (mg->has_b) mg->b[l] = mlp_graph_leaf(g, 1, m->cfg.sizes[l + 1], m->b[l]);
     }
     node h = mg->x;
     for (int l = 0; l < m->L; l++) {
@@ -60,7 +60,7 @@ int mlp_graph_build(mlp_graph *mg, const mlp *m, const float *x, const uint8_t *
         if (mg->has_b) z = op_add_row(g, z, mg->b[l]);   /* + b, one row per sample */
         if (l == m->L - 1) { h = z; break; }
         h = activation(g, z, m->cfg.act);
-        if (use_mask) h = op_mul(g, h, leaf_from_float(g, B, m->cfg.sizes[l + 1], m->mask[l]));
+        if (use_mask) h = op_mul(g, h, mlp_graph_leaf(g, B, m->cfg.sizes[l + 1], m->mask[l]));
     }
     mg->loss = op_softmax_ce(g, h, mg->t);               /* mean over the B rows */
     graph_backward(g, mg->loss);
@@ -79,7 +79,7 @@ double mlp_graph_loss(const mlp_graph *mg) { return graph_get(mg->g, mg->loss, 0
 /* max |fast − graph| / max |graph| over one tensor; +∞ when any entry on
  * either side is not finite, so that NaN can never pass for agreement (a
  * comparison `d > diff` is false for NaN and would skip it). */
-static double tensor_err(const graph *g, node n, const float *fast)
+double mlp_graph_err(const graph *g, node n, const float *fast)
 {
     const double *gr = graph_grad(g, n);
     int cnt = graph_size(g, n);
@@ -97,10 +97,10 @@ double mlp_graph_compare(const mlp_graph *mg, const mlp *m, char *where, size_t 
 {
     double worst = -1.0;    /* below every error, so the first tensor names `where` */
     for (int l = 0; l < m->L; l++) {
-        double e = tensor_err(mg->g, mg->W[l], m->dW[l]);
+        double e = mlp_graph_err(mg->g, mg->W[l], m->dW[l]);
         if (e > worst) { worst = e; if (where) snprintf(where, wlen, "dW[%d]", l); }
         if (mg->has_b) {
-            e = tensor_err(mg->g, mg->b[l], m->db[l]);
+            e = mlp_graph_err(mg->g, mg->b[l], m->db[l]);
             if (e > worst) { worst = e; if (where) snprintf(where, wlen, "db[%d]", l); }
         }
     }

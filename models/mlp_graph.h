@@ -43,4 +43,13 @@ double mlp_graph_loss(const mlp_graph *mg);
  * tolerance, and larger than every finite error a caller keeps the max of. */
 double mlp_graph_compare(const mlp_graph *mg, const mlp *m, char *where, size_t wlen);
 
+/* Shared by the graph twins of the fast path (this file and cnn_graph.h).
+ * A leaf of rows × cols doubles copied from float src (NULL: zeros), or
+ * NODE_NONE when out of memory. */
+node mlp_graph_leaf(graph *g, int rows, int cols, const float *src);
+/* max |fast − graph| / max |graph| over the gradient of node n against the
+ * fast path's float gradient; +∞ when any entry on either side is not
+ * finite, so that NaN can never pass for agreement. */
+double mlp_graph_err(const graph *g, node n, const float *fast);
+
 #endif

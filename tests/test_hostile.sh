@@ -127,6 +127,16 @@ got=$(bash -c 'ulimit -s 64 && exec timeout 60 "$@"' _ "$L/00_data" --quick --da
 if [ "$st" = 0 ] && [ -n "$got" ] && [ "$got" == "$want" ]; then pass=$((pass + 1))
 else fail=$((fail + 1)); echo "FAIL: 00 on a 64 KB stack: exit $st"; fi
 
+# ---- long data roots: a valid 300-character path works; a root too long for
+# any file path is refused with its reason intact (not cut off by the path)
+long="$t/$(printf 'd%.0s' $(seq 1 150))/$(printf 'e%.0s' $(seq 1 150))"
+mkdir -p "$long" && ln -s "$PWD/tests/data/mnist" "$long/mnist" && ln -s "$PWD/tests/data/fashion-mnist" "$long/fashion-mnist"
+if timeout 60 "$L/00_data" --quick --data "$long" >/dev/null 2>"$t/err"; then pass=$((pass + 1))
+else fail=$((fail + 1)); echo "FAIL: 00 on a 300-character data root:"; head -n 3 "$t/err"; fi
+huge_root="$t/$(printf 'x%.0s' $(seq 1 5000))"
+refuse "00 on a 5000-character data root" "data root too long \([0-9]+ characters; a file's path holds at most [0-9]+\)$" quiet -- \
+    "$L/00_data" --quick --data "$huge_root"
+
 rm -rf "$t"
 echo "test_hostile: $pass passed, $fail failed"
 [ "$fail" = 0 ]

@@ -46,6 +46,7 @@ static void print_help(void)
     "               about the same derivative (or value) holds. Prints a CSV\n"
     "               student,question...,score (a malformed submission scores 0)\n"
     "  --help       this text\n"
+    "  --version    the version, one line\n"
     "\n"
     "Prints one line per claim, HOLDS or FAILS, the claim as written and its largest\n"
     "relative error (max rel. error); under a FAILS, the worst counterexample: the sampled inputs (at ...), the\n"
