@@ -24,7 +24,8 @@ bench() {
     local lines=() i out line
     for ((i = 0; i < reps; i++)); do
         out=$("$@" 2>&1) || { echo "$label: failed: $(printf '%s\n' "$out" | tail -n 1)"; return; }
-        line=$(printf '%s\n' "$out" | grep '=' | tail -n 1)
+        # the result line: the last key=value line that is not a per-layer figure
+        line=$(printf '%s\n' "$out" | grep '=' | grep -vE '^(layer|peak_gflops)=' | tail -n 1)
         lines+=("$line")
     done
     # the run whose first *_s value is the median
