@@ -435,9 +435,8 @@ static int lesson(const dataset *tr, const dataset *va, const dataset *te, cnn_b
            "evaluation runs in batches of %d. One seed.\n",
            full ? "" : "Budget: the default trains on 1,000 of the 10,000 images and validates and\n"
                        "tests on 500 of the others each, 3 epochs per setting, to stay within 90 s\n"
-                       "on 2 cores (an epoch of the 10,000 takes about 45 s of one core with the\n"
-                       "fast path of this version); --full runs the assignment's whole split for 50\n"
-                       "epochs.\n", EVAL_B);
+                       "on 2 cores (an epoch of the whole 10,000 takes ten times one of these);\n"
+                       "--full runs the assignment's whole split for 50 epochs.\n", EVAL_B);
     cnn *best = p.keep_model;
     write_filters(best);
     write_feature_maps(best, te);
