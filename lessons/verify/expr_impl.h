@@ -38,7 +38,9 @@ typedef struct chunk {       /* one block of the program's arena */
 } chunk;
 
 /* E_DERIV: d A[..] / d B[..], the engine's derivative at the point. */
-enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD, E_DERIV };
+enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD, E_DERIV,
+       E_WHOLE, E_T, E_HAD };   /* matrix expressions (shape.c): a whole quantity, ^T, ⊙; lowered
+                                   to the kinds before them once a statement is parsed */
 
 enum { F_EXP, F_LOG, F_SQRT, F_ABS, F_SIN, F_COS, F_TANH, F_SINH, F_COSH, F_SECH,
        F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_MAX, F_MIN, F_COUNT };   /* max, min: two arguments */
@@ -56,6 +58,9 @@ typedef struct ast {
     sub ds[EXPR_MAX_RANK];                 /* E_DERIV: B's subscripts */
     sub s[EXPR_MAX_RANK];                  /* E_REF subscripts; E_DELTA: s[0], s[1] */
     int slot;                              /* E_SUM, E_PROD: the bound index */
+    int rows, cols;                        /* a matrix expression's shape (shape.c); 0: a scalar */
+    unsigned char whole;                   /* E_DERIV: 1 A, 2 B used whole (d L / d W) */
+    unsigned from, to;                     /* its text: source bytes from … to */
     struct ast *a, *b;
 } ast;
 
@@ -128,7 +133,7 @@ struct expr_prog {
 
 enum { T_EOF, T_NL, T_NAME, T_NUM, T_OP };
 /* T_OP carries c: one of + - * / ^ ( ) [ ] , : = < >, or N (!=), E (==),
- * L (<=), G (>=). */
+ * L (<=), G (>=), O (⊙ .* \odot: entry by entry), t (ᵀ). */
 
 typedef struct {
     int kind, c;
@@ -197,6 +202,18 @@ void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout);
 double ast_cost(const parser *P, const ast *e);
 void ast_refs(expr_prog *p, const ast *e, int mark, int *list, int *n);
 int ast_count_refs(const ast *e);
+
+/* shape.c: matrix expressions, whole quantities with a shape (rows × cols),
+ * rewritten into the indexed form once the statement is parsed */
+void shape_node(parser *P, ast *e);
+int mat_whole_ok(const parser *P, int q, int u);
+ast *mat_ref(parser *P, const tok *t, int q);
+int mat_transpose_next(const parser *P, const ast *base);
+ast *mat_transpose(parser *P, ast *base);
+void mat_dterm(parser *P, ast *e, const tok *a);
+int mat_let(parser *P, ast **rhs, int rank, const tok *nm);
+void mat_claim(parser *P, ast **side, char **text, int nsides);
+void subs_missing(parser *P, int q, const tok *nm, int n);
 
 /* statements.c */
 int pairs_next(const claim *c, int *env, int *started);

@@ -84,7 +84,8 @@ static const struct { const char *utf8, *ascii; int op; const char *name; } unic
     {"\xE2\x88\x82", "d", 0, "d"}, {"\xCE\xA3", "sum", 0, "sum"}, {"\xE2\x88\x91", "sum", 0, "sum"},
     {"\xCE\xA0", "prod", 0, "prod"}, {"\xE2\x88\x8F", "prod", 0, "prod"}, {"\xCE\xB4", "delta", 0, "delta"},
     {"\xCF\x83", "sigmoid", 0, "sigmoid"}, {"\xC2\xB2", "^2", '2', NULL},
-    {"\xE2\x80\xB2", "'", 0, NULL}, {"\xE1\xB5\x80", "^T", 0, NULL},
+    {"\xE2\x80\xB2", "'", 0, NULL}, {"\xE1\xB5\x80", "^T", 't', NULL},
+    {"\xE2\x8A\x99", ".*", 'O', NULL}, {"\xE2\x88\x98", ".*", 'O', NULL},   /* ⊙ ∘: entry by entry */
 };
 
 /* LaTeX commands as reports write them. A command is read as an operator
@@ -93,7 +94,8 @@ static const struct { const char *utf8, *ascii; int op; const char *name; } unic
  * as the word and skips other text; anything else is refused by name. */
 enum { L_OP = 1, L_NAME, L_SKIP, L_DECOR, L_TEXT, L_GROUP_SKIP, L_GREEK };
 static const struct { const char *cmd; int kind; int op; const char *name; } latex[] = {
-    {"cdot", L_OP, '*', NULL}, {"times", L_OP, '*', NULL}, {"neq", L_OP, 'N', NULL}, {"ne", L_OP, 'N', NULL},
+    {"cdot", L_OP, '*', NULL}, {"times", L_OP, '*', NULL}, {"odot", L_OP, 'O', NULL}, {"circ", L_OP, 'O', NULL},
+    {"top", L_NAME, 0, "T"}, {"neq", L_OP, 'N', NULL}, {"ne", L_OP, 'N', NULL},
     {"leq", L_OP, 'L', NULL}, {"le", L_OP, 'L', NULL}, {"geq", L_OP, 'G', NULL}, {"ge", L_OP, 'G', NULL},
     {"partial", L_NAME, 0, "d"}, {"exp", L_NAME, 0, "exp"}, {"log", L_NAME, 0, "log"}, {"ln", L_NAME, 0, "log"},
     {"tanh", L_NAME, 0, "tanh"}, {"sinh", L_NAME, 0, "sinh"}, {"cosh", L_NAME, 0, "cosh"},
@@ -272,12 +274,12 @@ static int lex_command(parser *P, tok *t)
 /* An operator: one of + - * / ^ ( ) [ ] , : = < > or != == <= >=. */
 static void lex_symbol(parser *P, tok *t)
 {
-    static const char two[][3] = {"!=", "==", "<=", ">="};
-    static const char code[] = "NELG";
+    static const char two[][3] = {"!=", "==", "<=", ">=", ".*"};
+    static const char code[] = "NELGO";           /* .* is ⊙, the product entry by entry */
     const char *s = P->src;
     size_t st = P->lx.pos;
     unsigned char ch = (unsigned char)s[st];
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         if (st + 1 < P->len && s[st] == two[k][0] && s[st + 1] == two[k][1]) {
             t->kind = T_OP; t->c = code[k]; t->n = 2;
             lx_advance(P, 2);

@@ -43,6 +43,9 @@ static ast *mk(parser *P, int kind, int line, int col, ast *a, ast *b)
     if (e->depth > EXPR_MAX_DEPTH)
         lex_fail(P, line, col, "expression too long: more than %d operations in one chain (split it with let)",
                 EXPR_MAX_DEPTH);
+    e->from = a ? a->from : (unsigned)P->t.at;
+    e->to = (unsigned)P->prev_end;
+    if ((a && a->rows) || (b && b->rows)) shape_node(P, e);
     return e;
 }
 
@@ -130,11 +133,17 @@ void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout)
         lex_next(P);
         n++;
     }
-    if (n < Q->rank)
-        lex_fail(P, nm->line, nm->col, "'%.*s' has %d ind%s%s%.0d: write %.*s%s", Q->nlen, Q->name, Q->rank,
-                Q->rank == 1 ? "ex" : "ices", n ? ", here " : "", n, Q->nlen, Q->name,
-                Q->rank == 1 ? "[i]" : Q->rank == 2 ? "[i][j]" : Q->rank == 3 ? "[i][j][k]" : "[i][j][k][l]");
+    if (n < Q->rank) subs_missing(P, q, nm, n);
     *nout = n;
+}
+
+/* Quantity q named at nm has n of its indices here, too few. */
+void subs_missing(parser *P, int q, const tok *nm, int n)
+{
+    const qty *Q = &P->p->q[q];
+    lex_fail(P, nm->line, nm->col, "'%.*s' has %d ind%s%s%.0d: write %.*s%s", Q->nlen, Q->name, Q->rank,
+            Q->rank == 1 ? "ex" : "ices", n ? ", here " : "", n, Q->nlen, Q->name,
+            Q->rank == 1 ? "[i]" : Q->rank == 2 ? "[i][j]" : Q->rank == 3 ? "[i][j][k]" : "[i][j][k][l]");
 }
 
 /* Was t written in LaTeX or Unicode (\log, \sigma, ∂)? Its text then is
@@ -364,6 +373,17 @@ static tok parse_d(parser *P, const char *where)
     FAIL_TOK(P, "expected 'd' and a quantity %s (claim d A / d B = ...), found %s", where, tok_desc(&t, b, sizeof b));
 }
 
+/* ---- matrix expressions: the hooks (the rest is in shape.c) ---------------------- */
+
+/* The subscripts of A (which = 1) or B (2) of d A / d B, or none: the
+ * quantity used whole (d L / d W), checked by mat_dterm once B is read. */
+static void dterm_subs(parser *P, ast *e, int which, const tok *nm, int u, int *n)
+{
+    int q = which == 1 ? e->q : e->dq;
+    if (mat_whole_ok(P, q, u)) { e->whole |= (unsigned char)which; *n = 0; return; }
+    ref_subs(P, q, nm, u, which == 1 ? e->s : e->ds, n);
+}
+
 static int dterm_qty(parser *P, const tok *t, int *u)
 {
     int q = qty_of(P, t, u);
@@ -400,12 +420,13 @@ NOINLINE static ast *parse_dterm(parser *P)
     int n, u;
     tok a = parse_d(P, "to differentiate");
     e->q = dterm_qty(P, &a, &u);
-    ref_subs(P, e->q, &a, u, e->s, &n);
+    dterm_subs(P, e, 1, &a, u, &n);
     e->nsub = (unsigned char)n;
     expect_op(P, '/', "'/' between d A and d B");
     tok bt = parse_d(P, "after '/'");
     e->dq = dterm_qty(P, &bt, &u);
-    ref_subs(P, e->dq, &bt, u, e->ds, &n);
+    dterm_subs(P, e, 2, &bt, u, &n);
+    if (e->whole) mat_dterm(P, e, &a);
     e->konst = 0;
     e->dterm = P->ndterms;
     P->dterm[P->ndterms++] = e;
@@ -425,12 +446,13 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
         int n, u;
         tok a = parse_d(P, "to differentiate");
         e->q = dterm_qty(P, &a, &u);
-        ref_subs(P, e->q, &a, u, e->s, &n);
+        dterm_subs(P, e, 1, &a, u, &n);
         expect_op(P, '}', "'}' after the quantity differentiated (\\frac{\\partial A}{\\partial B})");
         expect_op(P, '{', "'{' and the quantity to differentiate by (\\frac{\\partial A}{\\partial B})");
         tok bt = parse_d(P, "below the line");
         e->dq = dterm_qty(P, &bt, &u);
-        ref_subs(P, e->dq, &bt, u, e->ds, &n);
+        dterm_subs(P, e, 2, &bt, u, &n);
+        if (e->whole) mat_dterm(P, e, &a);
         expect_op(P, '}', "'}' to close the derivative's denominator");
         e->dterm = P->ndterms;
         P->dterm[P->ndterms++] = e;
@@ -594,6 +616,7 @@ NOINLINE static ast *parse_name(parser *P, const tok *tp)
     if (is_op(P, '(') && q < 0) return parse_call(P, &t);
     int f = fn_lookup(t.s, t.n);
     if (f >= 0 && q < 0 && (latex || is_op(P, '{') || is_op(P, '^'))) return parse_latex_fn(P, &t, f);
+    if (q >= 0 && mat_whole_ok(P, q, u)) return mat_ref(P, &t, q);
     if (q >= 0) {
         ast *e = mk(P, E_REF, t.line, t.col, NULL, NULL);
         int n;
@@ -636,6 +659,7 @@ static ast *parse_primary(parser *P)
 static ast *parse_power(parser *P)
 {
     ast *base = parse_primary(P);
+    if (mat_transpose_next(P, base)) base = mat_transpose(P, base);
     if (!is_op(P, '^')) return base;
     tok op = P->t;
     lex_next(P);
@@ -651,6 +675,7 @@ static ast *parse_power(parser *P)
 static ast *parse_unary(parser *P)
 {
     enter(P);
+    unsigned from = (unsigned)P->t.at;
     ast *e;
     if (is_op(P, '-') || is_op(P, '+')) {
         tok op = P->t;
@@ -660,6 +685,8 @@ static ast *parse_unary(parser *P)
     } else {
         e = parse_power(P);
     }
+    e->from = from;                                /* the text of a matrix expression, for messages */
+    e->to = (unsigned)P->prev_end;
     P->nest--;
     return e;
 }
@@ -676,11 +703,12 @@ static ast *parse_term(parser *P)
 {
     ast *e = parse_unary(P);
     for (;;) {
-        if (is_op(P, '*') || is_op(P, '/')) {
+        if (is_op(P, '*') || is_op(P, '/') || is_op(P, 'O')) {
             tok op = P->t;
             lex_next(P);
             ast *r = parse_unary(P);
-            e = mk(P, op.c == '*' ? E_MUL : E_DIV, op.line, op.col, e, r);
+            int kind = op.c == '*' ? E_MUL : op.c == '/' ? E_DIV : e->rows || r->rows ? E_HAD : E_MUL;
+            e = mk(P, kind, op.line, op.col, e, r);
         } else if (implicit_product(P)) {
             tok op = P->t;
             ast *r = parse_unary(P);

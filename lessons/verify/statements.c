@@ -192,6 +192,7 @@ static void parse_let(parser *P)
     P->defining_n = nm.n;
     ast *rhs = parse_expr(P);
     P->defining = NULL;
+    if (rhs->rows) rank = mat_let(P, &rhs, rank, &nm);   /* let h = W x: a matrix expression */
     long size = 1;
     int dim[EXPR_MAX_RANK] = {0};
     for (int k = 0; k < rank; k++) {
@@ -486,6 +487,7 @@ static void parse_claim(parser *P, const tok *kw)
     P->claim_mode = P->dterm_first = 0;
     P->side0_dterm = claim_pure_dterm(&cl, 0);
     claim_sides(P, &cl);
+    mat_claim(P, cl.side, cl.side_text, cl.nsides);     /* d L / d W = x d^T: entry by entry */
     if (is_name(P, "for")) {
         if (cl.ncond) FAIL_TOK(P, "conditions are given once, before or after the claim");
         lex_next(P);
