@@ -408,48 +408,94 @@ static void student_name(const char *path, char *out, size_t n)
     if (dot && dot != out) *dot = '\0';
 }
 
-/* One submission: the assignment's text with the student's after it, as
- * one derivation; each of the assignment's claims scores 1 when the
- * student's first claim about the same derivative (or value) holds. */
-static void grade_one(run *R, const source *defs, int nask, const char *path, const expr_options *o)
+/* A submission read after the assignment's text, as one derivation:
+ * its program, or NULL (unreadable, or a located error; quiet: only
+ * reports it on stderr). *text is the joined text, to free after. */
+static expr_prog *parse_submission(run *R, const source *defs, const char *path, char **text, int quiet)
 {
     source sub = {0};
-    char who[256];
-    student_name(path, who, sizeof who);
     run one = *R;
     one.src = &sub;
     one.nsrc = 0;
-    read_source(&one, path);
-    int *score = calloc((size_t)nask + 1, sizeof *score), total = 0;
+    if (quiet) {                              /* the budget's pass: the grading pass says what is wrong */
+        FILE *f = strcmp(path, "-") == 0 ? NULL : fopen(path, "rb");
+        const char *why;
+        if (f) { sub.text = read_all(f, &sub.len, &why); fclose(f); }
+    } else {
+        read_source(&one, path);
+    }
     size_t len = defs->len + 1 + sub.len;
-    char *text = sub.text ? malloc(len + 1) : NULL;
+    *text = sub.text ? malloc(len + 1) : NULL;
     expr_prog *p = NULL;
-    if (text && score) {
-        memcpy(text, defs->text, defs->len);
-        text[defs->len] = '\n';
-        memcpy(text + defs->len + 1, sub.text, sub.len);
+    if (*text) {
+        memcpy(*text, defs->text, defs->len);
+        (*text)[defs->len] = '\n';
+        memcpy(*text + defs->len + 1, sub.text, sub.len);
         expr_error err;
-        if (!(p = expr_parse(text, len, &err))) {
+        if (!(p = expr_parse(*text, len, &err)) && !quiet) {
             int dl = 1;
             for (size_t k = 0; k < defs->len; k++) dl += defs->text[k] == '\n';
             fprintf(stderr, "verify: %s:%d:%d: %s (scored 0)\n", err.line > dl ? path : defs->name,
                     err.line > dl ? err.line - dl : err.line, err.col, err.msg);
         }
     }
-    for (int a = 0; p && a < nask; a++)
-        for (int c = nask; c < expr_claims(p); c++) {
-            if (!expr_claim_same_target(p, a, c)) continue;
-            expr_verdict v;
-            if (expr_check(p, c, o, &v) == 0) { score[a] = v.holds; expr_verdict_free(&v); }
-            break;
-        }
+    free(sub.text);
+    return p;
+}
+
+/* The student's claim graded for question a: the first about the same
+ * derivative (or value), or −1. */
+static int graded_claim(const expr_prog *p, int nask, int a)
+{
+    for (int c = nask; c < expr_claims(p); c++)
+        if (expr_claim_same_target(p, a, c)) return c;
+    return -1;
+}
+
+/* One submission: each of the assignment's claims scores 1 when the
+ * student's first claim about the same derivative (or value) holds. */
+static void grade_one(run *R, const source *defs, int nask, const char *path, const expr_options *o)
+{
+    char who[256], *text = NULL;
+    student_name(path, who, sizeof who);
+    int *score = calloc((size_t)nask + 1, sizeof *score), total = 0;
+    expr_prog *p = score ? parse_submission(R, defs, path, &text, 0) : NULL;
+    for (int a = 0; p && a < nask; a++) {
+        int c = graded_claim(p, nask, a);
+        expr_verdict v;
+        if (c >= 0 && expr_check(p, c, o, &v) == 0) { score[a] = v.holds; expr_verdict_free(&v); }
+    }
     out_csv_field(stdout, who);
-    for (int a = 0; a < nask; a++) { printf(",%d", score[a]); total += score[a]; }
+    for (int a = 0; a < nask; a++) { printf(",%d", score ? score[a] : 0); total += score ? score[a] : 0; }
     printf(",%d\n", total);
     expr_free(p);
     free(text);
-    free(sub.text);
     free(score);
+}
+
+/* The whole batch's work is bounded as one run's: points × the node
+ * visits of every claim graded, over all the submissions. Beyond
+ * EXPR_MAX_RUN_WORK the run is refused before anything is graded, with
+ * how many of the submissions would fit. */
+static void batch_budget(run *R, const source *defs, int nask, char **argv, int argc)
+{
+    double total = 0;
+    int fit = -1;
+    for (int i = 0; i < argc; i++) {
+        char *text = NULL;
+        expr_prog *p = parse_submission(R, defs, argv[i], &text, 1);
+        for (int a = 0; p && a < nask; a++) {
+            int c = graded_claim(p, nask, a);
+            if (c >= 0) total += expr_claim_work(p, c) * R->points;
+        }
+        expr_free(p);
+        free(text);
+        if (total > EXPR_MAX_RUN_WORK && fit < 0) fit = i;
+    }
+    if (fit < 0) return;
+    cli_fail("--defs: grading these %d submissions needs about %.3g node visits in all (--points %d); the limit "
+             "for a run is %.3g: the first %d fit (grade the rest in another run, or lower --points)", argc, total,
+             R->points, EXPR_MAX_RUN_WORK, fit);
 }
 
 /* verify --defs assignment.txt submissions…: a CSV, student,claim…,score. */
@@ -472,6 +518,7 @@ static void run_batch(run *R, char **argv, int argc)
     int nask = expr_claims(p);
     if (nask == 0) cli_fail("%s: no claims: the assignment names what is to be proved with claims", R->defs);
     if (argc == 0) cli_fail("--defs: no submissions to grade (give the students' FILEs)");
+    batch_budget(R, &defs, nask, argv, argc);
     fputs("student", stdout);
     for (int a = 0; a < nask; a++) { fputc(',', stdout); out_csv_field(stdout, expr_claim_side(p, a, 0)); }
     fputs(",score\n", stdout);

@@ -19,6 +19,7 @@
  *
  * Not here: parsing itself (parse.c calls in through small hooks).
  */
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include "expr_impl.h"
@@ -56,6 +57,25 @@ static const char *span(const parser *P, const ast *e, char *buf, size_t n)
     return k ? buf : "this expression";
 }
 
+/* Fails at the start of e's text: line and column counted as the lexer does. */
+_Noreturn static void fail_at(parser *P, const ast *e, const char *fmt, ...) PRINTF_LIKE(3, 4);
+static void fail_at(parser *P, const ast *e, const char *fmt, ...)
+{
+    char msg[sizeof P->err->msg];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int line = 1, col = 1;
+    for (size_t k = 0; k < e->from && k < P->len; k++) {
+        unsigned char ch = (unsigned char)P->src[k];
+        if (ch == '\n') { line++; col = 1; }
+        else if ((ch & 0xC0) != 0x80) col++;
+    }
+    if (e->from >= e->to) { line = e->line; col = e->col; }
+    lex_fail(P, line, col, "%s", msg);
+}
+
 static void set_shape(ast *e, int r, int c) { e->rows = r; e->cols = c; }
 
 /* a ⊙ b, a + b, a / b, a ^ b …: the same shape, or one is 1×1. */
@@ -70,7 +90,7 @@ static void shape_entrywise(parser *P, ast *e)
         set_shape(e, rows_of(a), cols_of(a));
         return;
     }
-    lex_fail(P, e->line, e->col, "%s: cannot %s (%d" TIMES "%d) and (%d" TIMES "%d)%s", span(P, e, t, sizeof t),
+    fail_at(P, e, "%s: cannot %s (%d" TIMES "%d) and (%d" TIMES "%d)%s", span(P, e, t, sizeof t),
              verb[e->kind] ? verb[e->kind] : "combine", rows_of(a), cols_of(a), rows_of(b), cols_of(b),
              rows_of(a) == cols_of(b) && cols_of(a) == rows_of(b) ? " (a transpose missing?)" : "");
 }
@@ -96,7 +116,7 @@ static void shape_product(parser *P, ast *e)
         for (int i = 0; i < nfix; i++)
             snprintf(why + strlen(why), sizeof why - strlen(why), "%s%s%s", i ? (i + 1 == nfix ? " or " : ", ")
                      : " (they fit ", fix[i], i + 1 == nfix ? ")" : "");
-    lex_fail(P, e->line, e->col, "%s: cannot multiply (%d" TIMES "%d) by (%d" TIMES "%d)%s", span(P, e, t, sizeof t),
+    fail_at(P, e, "%s: cannot multiply (%d" TIMES "%d) by (%d" TIMES "%d)%s", span(P, e, t, sizeof t),
              ar, ac, br, bc, why);
 }
 
@@ -341,7 +361,7 @@ int mat_let(parser *P, ast **rhs, int rank, const tok *nm)
     char t[80];
     int r = rows_of(e), c = cols_of(e);
     if (rank > 0)
-        lex_fail(P, e->line, e->col, "%s is (%d" TIMES "%d): an indexed let defines one entry, so write it with "
+        fail_at(P, e, "%s is (%d" TIMES "%d): an indexed let defines one entry, so write it with "
                  "indices, or define the whole: let %.*s = ...", span(P, e, t, sizeof t), r, c, nm->n, nm->s);
     int k = c > 1 ? 2 : r > 1 ? 1 : 0, n = P->nslots;
     for (int i = 0; i < k; i++) new_slot(P, nm);
@@ -375,7 +395,7 @@ void mat_claim(parser *P, ast **side, char **text, int nsides)
     for (int s = 0; s < nsides; s++) {
         const ast *e = side[s];
         if ((e->konst && !e->rows) || (rows_of(e) == r && cols_of(e) == c)) continue;
-        lex_fail(P, e->line, e->col, "the sides of this claim differ in shape: %s is (%d" TIMES "%d), %s is "
+        fail_at(P, e, "the sides of this claim differ in shape: %s is (%d" TIMES "%d), %s is "
                  "(%d" TIMES "%d)%s", text[ref], r, c, text[s], rows_of(e), cols_of(e),
                  r * c == 1 || rows_of(e) * cols_of(e) == 1 ? " (index both sides, or neither)" : "");
     }
