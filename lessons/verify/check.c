@@ -81,7 +81,7 @@ static int check_alloc(checker *k)
         f->worst_env = calloc(ms, sizeof *f->worst_env);
         f->snap = malloc((k->nsnap ? k->nsnap : 1) * sizeof *f->snap);
         f->worst_point = -1;
-        f->ratio_ok = 1;
+        f->ratio_ok = f->fratio_ok = 1;
         if (!f->worst_env || !f->snap) return -1;
     }
     return 0;
@@ -184,9 +184,22 @@ static int check_draw(checker *k, expr_verdict *v)
     return -1;
 }
 
+/* The facts of a failing entry the hints read: is claimed the engine's
+ * value at the transposed entry (swapped, or nan), 0 off the diagonal,
+ * the same multiple of the engine's as at the other failing entries? */
+static void check_failing(const checker *k, link_facts *f, int diag, double cv, double e, double swapped)
+{
+    if (isfinite(swapped) && fabs(cv - swapped) <= k->tol * fmax(fmax(fabs(cv), fabs(swapped)), EXPR_FLOOR))
+        f->failed_swapped++;
+    if (!diag && cv == 0) f->failed_zero_off++;
+    if (cv == 0 || e == 0 || !isfinite(cv) || !isfinite(e)) f->fratio_ok = 0;
+    else if (!f->fratio_set) { f->fratio = cv / e; f->fratio_set = 1; }
+    else if (fabs(cv / e - f->fratio) > 1e-9 * fabs(f->fratio)) f->fratio_ok = 0;
+}
+
 /* Records one compared entry of link l: counts, the facts the hints read,
  * the worst. cv is the claimed (right) side, e the engine's (left). */
-static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, double e)
+static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, double e, double swapped)
 {
     const claim *c = k->c;
     link_facts *f = &k->link[l];
@@ -216,6 +229,7 @@ static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, dou
         if (fabs(cv * e - 1) <= 1e-9) f->failed_recip++;
         double scale = pow(10, f->decimals), cut = trunc(e * scale) / scale;
         if (f->half > 0 && isfinite(e) && fabs(cut - cv) <= 1e-6 * f->half) f->truncated++;
+        check_failing(k, f, diag, cv, e, swapped);
     }
     if (!(err > lv->max_err || (!f->have_worst && fails))) return;
     lv->max_err = err;
@@ -237,13 +251,18 @@ static void check_entry(checker *k, int l, expr_link *lv, int pt, double cv, dou
 static void check_compare(checker *k, expr_verdict *v, int pt)
 {
     const claim *c = k->c;
+    /* two letters of one range and no condition: entry [j][i] is
+     * left[j * range + i], for the transposed-index hint */
+    int l0 = c->letter[0], l1 = c->letter[1];
+    int square = c->nletters == 2 && c->ncond == 0 && c->slots[l0].range == c->slots[l1].range;
     for (int l = 0; l + 1 < c->nsides; l++) {
         const double *left = k->vals + (size_t)l * k->npairs, *right = left + k->npairs;
         int started = 0;
         size_t n = 0;
         memset(k->env, 0, (size_t)k->maxslots * sizeof *k->env);
         while (pairs_next(c, k->env, &started)) {
-            check_entry(k, l, &v->link[l], pt, right[n], left[n]);
+            double sw = square ? left[(size_t)k->env[l1] * (size_t)c->slots[l0].range + (size_t)k->env[l0]] : NAN;
+            check_entry(k, l, &v->link[l], pt, right[n], left[n], sw);
             n++;
         }
     }

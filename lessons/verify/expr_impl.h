@@ -269,6 +269,10 @@ typedef struct {
     int decimals;            /* the claimed side is a number with this many decimals … */
     double half;             /* … compared at its printed precision: half a unit of the last */
     long truncated;          /* failing entries where the claim is the engine's value truncated */
+    long failed_swapped;     /* failing entries [i][j] where claimed = engine at [j][i] */
+    long failed_zero_off;    /* failing entries off the diagonal where claimed = 0 */
+    double fratio;           /* claimed / engine, when the same at every failing entry */
+    int fratio_ok, fratio_set;
 } link_facts;
 
 typedef struct {

@@ -120,6 +120,22 @@ static void report_counterexample(sbuf *b, const checker *k, const expr_link *lv
               lv->engine == 0 ? "0" : eb);
 }
 
+/* Right on the diagonal, wrong off it: transposed (claimed [i][j] is the
+ * engine's [j][i]), or the off-diagonal entries left out (claimed 0). */
+static void report_hint_diagonal(sbuf *b, const link_facts *f, const char *E)
+{
+    if (f->failed_swapped == f->failed_off)
+        sb_printf(b, INDENT "hint: right on the diagonal, and off it claimed [i][j] = %s [j][i] at every "
+                  "failing entry: a transposed index (W^T for W, x[j] for x[i], the product in the other "
+                  "order?)\n", E);
+    else if (f->failed_zero_off == f->failed_off)
+        sb_printf(b, INDENT "hint: right on the diagonal, claimed 0 off it: the off-diagonal entries are "
+                  "missing (a delta term?)\n");
+    else
+        sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: the "
+                  "off-diagonal entries are missing (a delta term?) or an index is swapped\n");
+}
+
 /* A hint when the error of link l has a telling shape. */
 static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
 {
@@ -143,12 +159,14 @@ static void report_hint(sbuf *b, const checker *k, const expr_link *lv, int l)
     else if (f->failed_neg == lv->failed && lv->failed < lv->entries)
         sb_printf(b, INDENT "hint: claimed = -%s at the %ld failing entries, right at the other %ld: "
                   "a sign slip in one case?\n", E, lv->failed, lv->entries - lv->failed);
+    else if (f->fratio_ok && f->fratio_set && lv->failed < lv->entries && lv->max_err >= 1e-4)
+        sb_printf(b, INDENT "hint: claimed = %.6g x %s at the %ld failing entries, right at the other %ld: "
+                  "a factor in one case?\n", f->fratio, E, lv->failed, lv->entries - lv->failed);
     else if (lv->max_err < 1e-4)
         sb_printf(b, INDENT "hint: every error is below 1e-4: looks like rounding (a constant written "
                   "with too few digits?)\n");
     else if (c->nletters > 1 && f->checked_diag > 0 && f->failed_diag == 0 && f->failed_off > 0)
-        sb_printf(b, INDENT "hint: right where the indices are equal, wrong where they differ: the "
-                  "off-diagonal entries are missing (a delta term?) or an index is swapped\n");
+        report_hint_diagonal(b, f, E);
     else if (c->nletters > 1 && f->failed_off == 0 && f->checked_off > 0)
         sb_printf(b, INDENT "hint: wrong only where the indices are equal: a missing delta term?\n");
 }
