@@ -112,6 +112,17 @@ grep -q 'hint: claimed = 4 x engine at every entry: a missing or extra factor?' 
 verdict "delta without tanh'" FAILS "$batch
 claim d J / d A = Do W2^T"
 
+# a course that writes x^T d: x declared as a row, x[1][3]
+verdict "x^T dz with x a row" HOLDS 'given x[1][3], W[3][2], t[1][2]
+let z = x W
+let L = sum(j, (z[0][j] - t[0][j])^2) / 2
+let dz = z - t
+claim d L / d W = x^T dz'
+# --help documents matrix claims
+"$V" --help >"$tmp/out"
+grep -q '^Matrix claims: a vector or a matrix used whole' "$tmp/out" && grep -q 'X^\\top, X^{T}, X' "$tmp/out" \
+    && grep -q 'column (3x1)' "$tmp/out" && ok || bad "--help: matrix claims"
+
 # the sharper hints, each on its own
 verdict "off-diagonal missing" FAILS 'given o[3]
 let y[i] = exp(o[i]) / sum(k, exp(o[k]))
