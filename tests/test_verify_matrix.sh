@@ -147,6 +147,21 @@ grep -q 'hint: claimed = 2 x engine at the [0-9]* failing entries, right at the 
 n_fail=$(sed -n 's/.*fails at \([0-9]*\) of 80 entries.*/\1/p' "$tmp/out")
 grep -q "at the $n_fail failing entries, right at the other $((80 - n_fail))" "$tmp/out" && ok || bad "a factor in one case: the counts"
 
+# a long 'at' line shows only the inputs the worst entry depends on (h[i]
+# reads row i of W and all of x); a short one shows every input
+verdict "a long 'at' line" FAILS 'given x[8], W[8][8]
+let z = W x
+let h = tanh(z)
+claim d h[i] / d z[i] = 1 - h[i]'
+row=$(sed -n 's/^       d h\[\([0-7]\)\] \/ d z.*/\1/p' "$tmp/out")
+grep -q "^       at x = \[[^]]*\], W\[$row\]\[0\] = [^,]*, W\[$row\]\[1\] = .*, W\[$row\]\[7\] = [^,]* (the inputs this entry depends on; 56 others left out)\$" "$tmp/out" \
+    && ok || { bad "a long 'at' line: only what the entry depends on"; grep '^       at ' "$tmp/out"; }
+verdict "a short 'at' line" FAILS 'given x[2], W[2][2]
+let z = W x
+let h = tanh(z)
+claim d h[i] / d z[i] = 1 - h[i]'
+grep -q '^       at x = \[[^]]*\], W = \[\[.*\]\]$' "$tmp/out" && ok || bad "a short 'at' line: every input"
+
 # batch: a student's matrix claim is graded against the assignment's
 # indexed one
 printf '%s\nclaim d L / d W[i][j] = x[i]*dz[j]\nclaim d L / d b[j] = dz[j]\n' "$layer" >"$tmp/asg.txt"

@@ -87,8 +87,9 @@ static int check_alloc(checker *k)
     return 0;
 }
 
-/* The inputs (one leaf per entry), then the definitions entry by entry. */
-static void check_build(checker *k)
+/* The inputs (one leaf per entry: drawn, or taken from inputs when not
+ * NULL), then the definitions entry by entry. */
+static void check_build(checker *k, const double *inputs)
 {
     expr_prog *p = k->p;
     const claim *c = k->c;
@@ -97,7 +98,8 @@ static void check_build(checker *k)
     for (int i = 0; i < c->nclosure; i++) {
         const qty *q = &p->q[c->closure[i]];
         if (q->kind != Q_GIVEN) continue;
-        sample(&k->r, q, xp);
+        if (inputs) memcpy(xp, inputs + (xp - k->x), (size_t)q->size * sizeof *xp);
+        else sample(&k->r, q, xp);
         for (int e = 0; e < q->size; e++)
             p->tab[p->base[c->closure[i]] + e] = graph_scalar(g, xp[e]).id;
         xp += q->size;
@@ -175,7 +177,7 @@ static int check_draw(checker *k, expr_verdict *v)
         k->gen++;
         k->E.bad = 0;
         k->E.watch = 1;
-        check_build(k);
+        check_build(k, NULL);
         if (!k->E.bad) check_sides(k);
         if (!k->E.bad) return 0;
         v->resampled++;
@@ -294,6 +296,49 @@ static void check_sum_up(checker *k, expr_verdict *v)
     v->holds = v->checked && v->failed == 0;
 }
 
+/* Which inputs the worst entry of link l depends on: its point rebuilt
+ * from the inputs it showed, the entry's nodes on both sides, and every
+ * leaf that reaches them (a walk down the tape: a node only points to
+ * older ones). For the counterexample's 'at' line when it is long. */
+static void check_depends(checker *k, int l)
+{
+    expr_prog *p = k->p;
+    const claim *c = k->c;
+    link_facts *f = &k->link[l];
+    graph *g = k->g;
+    graph_rewind(g, k->empty);
+    k->gen++;
+    k->E.bad = 0;
+    k->E.watch = 0;
+    check_build(k, f->snap);
+    memcpy(k->env, f->worst_env, (size_t)k->maxslots * sizeof *k->env);
+    k->E.slots = c->slots;
+    node seed[2];
+    for (int s = 0; s < 2; s++) {
+        const ast *e = c->side[l + s];
+        seed[s] = e->kind == E_DERIV ? (node){p->tab[p->base[e->q] + flat_index(&p->q[e->q], e->s, k->env)]}
+                                     : ev(&k->E, e);
+    }
+    size_t n = graph_count(g);
+    unsigned char *mark = calloc(n ? n : 1, 1);
+    f->dep = calloc(k->nsnap ? k->nsnap : 1, 1);
+    if (!mark || !f->dep) { free(mark); k->oom = 1; return; }
+    mark[seed[0].id] = mark[seed[1].id] = 1;
+    for (size_t id = n; id-- > 0;) {
+        node ops[2];
+        if (!mark[id]) continue;
+        int no = graph_operands(g, graph_node(g, id), ops);
+        for (int o = 0; o < no; o++) mark[ops[o].id] = 1;
+    }
+    size_t off = 0;
+    for (int s = 0; s < k->nshown; s++) {
+        const qty *q = &p->q[k->shown[s]];
+        for (int i = 0; q->kind == Q_GIVEN && i < q->size; i++) f->dep[off + i] = mark[p->tab[p->base[k->shown[s]] + i]];
+        off += (size_t)q->size;
+    }
+    free(mark);
+}
+
 static void check_release(checker *k)
 {
     for (int d = 0; k->dc && d < k->c->ndterms; d++) {
@@ -305,6 +350,7 @@ static void check_release(checker *k)
     for (int l = 0; l < EXPR_MAX_LINKS; l++) {
         free(k->link[l].worst_env);
         free(k->link[l].snap);
+        free(k->link[l].dep);
     }
     free(k->dc);
     free(k->shown);
@@ -337,6 +383,17 @@ static void check_fixed(checker *k)
     if (literal) k->points = k->max_tries = 1;
 }
 
+/* Input entries a counterexample shows; beyond AT_FEW its 'at' line may
+ * be cut to those the worst entry depends on (report.c decides). */
+#define AT_FEW 20
+static size_t check_inputs(const checker *k)
+{
+    size_t n = 0;
+    for (int s = 0; s < k->nshown; s++)
+        if (k->p->q[k->shown[s]].kind == Q_GIVEN) n += (size_t)k->p->q[k->shown[s]].size;
+    return n;
+}
+
 int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
 {
     memset(v, 0, sizeof *v);
@@ -365,6 +422,8 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
     }
     v->checked = pt == k.points;
     check_sum_up(&k, v);
+    for (int l = 0; v->checked && l < v->nlinks && !k.oom; l++)
+        if (!v->link[l].holds && k.link[l].have_worst && check_inputs(&k) > AT_FEW) check_depends(&k, l);
     int rc = k.oom ? -1 : report_verdict(&k, v);
     check_release(&k);
     return rc;

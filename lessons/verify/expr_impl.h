@@ -273,6 +273,7 @@ typedef struct {
     long failed_zero_off;    /* failing entries off the diagonal where claimed = 0 */
     double fratio;           /* claimed / engine, when the same at every failing entry */
     int fratio_ok, fratio_set;
+    unsigned char *dep;      /* per input entry of snap: does the worst entry depend on it (or NULL) */
 } link_facts;
 
 typedef struct {

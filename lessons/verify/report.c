@@ -84,11 +84,77 @@ static int report_entry(sbuf *b, const checker *k, int l)
     return 0;
 }
 
+#define AT_LONG 200          /* characters: a longer 'at' line shows only what the entry depends on */
+
+/* The inputs the worst entry depends on (f->dep), when the 'at' line with
+ * all of them is long: a quantity all of whose entries count is shown
+ * whole, one with some as its entries. Returns 0 when nothing is left out. */
+static int report_at_depends(sbuf *b, const checker *k, const link_facts *f)
+{
+    const expr_prog *p = k->p;
+    size_t off = 0, left = 0;
+    int first = 1;
+    for (int s = 0; s < k->nshown; s++) {
+        const qty *q = &p->q[k->shown[s]];
+        int n = 0;
+        for (int i = 0; q->kind == Q_GIVEN && i < q->size; i++) n += f->dep[off + i];
+        if (q->kind == Q_GIVEN && n == q->size) {
+            sb_printf(b, "%s%.*s = ", first ? "" : ", ", q->nlen, q->name);
+            sb_values(b, f->snap + off, q->dim, q->rank);
+            first = 0;
+        }
+        for (int i = 0; q->kind == Q_GIVEN && n < q->size && i < q->size; i++) {
+            if (!f->dep[off + i]) { left++; continue; }
+            sb_printf(b, "%s%.*s", first ? "" : ", ", q->nlen, q->name);
+            for (int d = 0, rest = i, st = q->size; d < q->rank; d++) {
+                st /= q->dim[d];
+                sb_printf(b, "[%d]", rest / st);
+                rest %= st;
+            }
+            sb_printf(b, " = ");
+            sb_num(b, f->snap[off + i], 6);
+            first = 0;
+        }
+        off += (size_t)q->size;
+    }
+    if (left) sb_printf(b, " (the inputs this entry depends on; %zu other%s left out)", left, left == 1 ? "" : "s");
+    return left > 0;
+}
+
+/* The 'at' line (the inputs) and the 'where' line (the lets the claim
+ * names) of a counterexample. */
+static void report_at(sbuf *b, const checker *k, const link_facts *f)
+{
+    const expr_prog *p = k->p;
+    sbuf at = {0};
+    const double *sp = f->snap;
+    int s = 0;
+    for (; s < k->nshown && p->q[k->shown[s]].kind == Q_GIVEN; s++) {
+        const qty *q = &p->q[k->shown[s]];
+        sb_printf(&at, "%s%.*s = ", s ? ", " : "", q->nlen, q->name);
+        sb_values(&at, sp, q->dim, q->rank);
+        sp += q->size;
+    }
+    sb_printf(b, INDENT "at ");
+    sbuf cut = {0};
+    if (f->dep && at.n > AT_LONG && !at.oom && report_at_depends(&cut, k, f) && !cut.oom) sb_printf(b, "%s", cut.s);
+    else sb_printf(b, "%s", at.s ? at.s : "");
+    if (at.oom || cut.oom) b->oom = 1;
+    free(at.s);
+    free(cut.s);
+    for (int first = 1; s < k->nshown; s++, first = 0) {
+        const qty *q = &p->q[k->shown[s]];
+        sb_printf(b, first ? (s ? "\n" INDENT "where " : "where ") : ", ");
+        sb_printf(b, "%.*s = ", q->nlen, q->name);
+        sb_values(b, sp, q->dim, q->rank);
+        sp += q->size;
+    }
+}
+
 /* The worst counterexample of link l: where it fails, the inputs and the
  * quantities the claim names at that point, the entry, claimed vs engine. */
 static void report_counterexample(sbuf *b, const checker *k, const expr_link *lv, int points, int l)
 {
-    const expr_prog *p = k->p;
     const link_facts *f = &k->link[l];
     char cb[64], eb[64];
     int prec = lv->max_err > 0 && isfinite(lv->max_err) ? (int)ceil(-log10(lv->max_err)) + 2 : 6;
@@ -97,21 +163,7 @@ static void report_counterexample(sbuf *b, const checker *k, const expr_link *lv
     if (prec > 17) prec = 17;
     sb_printf(b, INDENT "fails at %ld of %ld entries (%d points); the worst, at point %d:\n",
               lv->failed, lv->entries, points, f->worst_point + 1);
-    const double *sp = f->snap;
-    int first_let = 1;
-    sb_printf(b, INDENT "at ");
-    for (int s = 0; s < k->nshown; s++) {
-        const qty *q = &p->q[k->shown[s]];
-        if (q->kind == Q_LET && first_let) {
-            sb_printf(b, s ? "\n" INDENT "where " : "where ");
-            first_let = 0;
-        } else if (s) {
-            sb_printf(b, ", ");
-        }
-        sb_printf(b, "%.*s = ", q->nlen, q->name);
-        sb_values(b, sp, q->dim, q->rank);
-        sp += q->size;
-    }
+    report_at(b, k, f);
     sb_printf(b, "\n" INDENT);
     int engine = report_entry(b, k, l);
     snprintf(cb, sizeof cb, "%.*g", prec, lv->claimed);
