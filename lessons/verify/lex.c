@@ -94,8 +94,9 @@ static const struct { const char *utf8, *ascii; int op; const char *name; } unic
  * as the word and skips other text; anything else is refused by name. */
 enum { L_OP = 1, L_NAME, L_SKIP, L_DECOR, L_TEXT, L_GROUP_SKIP, L_GREEK };
 static const struct { const char *cmd; int kind; int op; const char *name; } latex[] = {
-    {"cdot", L_OP, '*', NULL}, {"times", L_OP, '*', NULL}, {"odot", L_OP, 'O', NULL}, {"circ", L_OP, 'O', NULL},
-    {"top", L_NAME, 0, "T"}, {"neq", L_OP, 'N', NULL}, {"ne", L_OP, 'N', NULL},
+    {"cdot", L_OP, '*', NULL}, {"times", L_OP, '*', NULL}, {"neq", L_OP, 'N', NULL}, {"ne", L_OP, 'N', NULL},
+    {"odot", L_OP, 'O', NULL}, {"circ", L_OP, 'O', NULL},                  /* matrix claims: entry by entry, */
+    {"top", L_NAME, 0, "T"}, {"intercal", L_NAME, 0, "T"},                 /* and X^\top (shape.c) */
     {"leq", L_OP, 'L', NULL}, {"le", L_OP, 'L', NULL}, {"geq", L_OP, 'G', NULL}, {"ge", L_OP, 'G', NULL},
     {"partial", L_NAME, 0, "d"}, {"exp", L_NAME, 0, "exp"}, {"log", L_NAME, 0, "log"}, {"ln", L_NAME, 0, "log"},
     {"tanh", L_NAME, 0, "tanh"}, {"sinh", L_NAME, 0, "sinh"}, {"cosh", L_NAME, 0, "cosh"},
@@ -195,8 +196,7 @@ static void lex_unicode(parser *P, tok *t)
             } else if (unicode[u].op) {
                 t->kind = T_OP; t->c = unicode[u].op; t->n = (int)ul;
             } else {
-                FAIL_TOK(P, "'%.*s' is not read: write %s", (int)ul, s + st,
-                         unicode[u].ascii[0] == '\'' ? "the derivative as d f / d x" : "W[j][i] for the transpose");
+                FAIL_TOK(P, "'%.*s' is not read: write the derivative as d f / d x", (int)ul, s + st);   /* f′ */
             }
             lx_advance(P, ul);
             return;
@@ -271,7 +271,7 @@ static int lex_command(parser *P, tok *t)
     FAIL_TOK(P, "'\\%.*s' is not read (try --help for the LaTeX verify reads)", cn > 40 ? 40 : cn, s + st + 1);
 }
 
-/* An operator: one of + - * / ^ ( ) [ ] , : = < > or != == <= >=. */
+/* An operator: one of + - * / ^ ( ) [ ] , : = < > or != == <= >= .* (⊙). */
 static void lex_symbol(parser *P, tok *t)
 {
     static const char two[][3] = {"!=", "==", "<=", ">=", ".*"};

@@ -171,7 +171,7 @@ ast *mat_ref(parser *P, const tok *t, int q)
     return e;
 }
 
-/* Does ^T (^{T}, ^\top, ^{\top}) or ᵀ follow? After a vector or a matrix
+/* Does ^T (^{T}, ^\top, ^{\top}, ^\intercal) or ᵀ follow? After a vector or a matrix
  * it is a transpose even when a quantity is named T; after a scalar only
  * when none is (then it changes nothing). */
 int mat_transpose_next(const parser *P, const ast *base)
@@ -184,6 +184,7 @@ int mat_transpose_next(const parser *P, const ast *base)
     while (k < n && (s[k] == ' ' || s[k] == '\t')) k++;
     if (k < n && s[k] == '{') { braced = 1; k++; while (k < n && (s[k] == ' ' || s[k] == '\t')) k++; }
     if (k + 4 <= n && memcmp(s + k, "\\top", 4) == 0) { top = 1; k += 4; }
+    else if (k + 9 <= n && memcmp(s + k, "\\intercal", 9) == 0) { top = 1; k += 9; }
     else if (k < n && s[k] == 'T') k++;
     else return 0;
     if (k < n && ((s[k] >= 'a' && s[k] <= 'z') || (s[k] >= 'A' && s[k] <= 'Z') || s[k] == '_' ||
@@ -365,7 +366,7 @@ int mat_let(parser *P, ast **rhs, int rank, const tok *nm)
                  "indices, or define the whole: let %.*s = ...", span(P, e, t, sizeof t), r, c, nm->n, nm->s);
     int k = c > 1 ? 2 : r > 1 ? 1 : 0, n = P->nslots;
     for (int i = 0; i < k; i++) new_slot(P, nm);
-    memmove(&P->slots[k], &P->slots[0], (size_t)n * sizeof *P->slots);
+    if (k && n) memmove(&P->slots[k], &P->slots[0], (size_t)n * sizeof *P->slots);
     for (int i = 0; i < k; i++) {
         memset(&P->slots[i], 0, sizeof *P->slots);
         P->slots[i].name = i ? "col" : "row";
