@@ -452,6 +452,57 @@ static void test_syntax_extras(void)
     expr_free(p);
 }
 
+/* Matrix claims: the same verdict, bit for bit, as the indexed claim
+ * they stand for (the same entries in the same order at the same points),
+ * right and wrong; shape errors located, naming both shapes. */
+static void test_matrix(void)
+{
+    static const char head[] =
+        "given x[3], W[3][2], b[2], t[2]\n"
+        "let z = W^T x + b\n"
+        "let y = sigmoid(z)\n"
+        "let L = sum(j, (y[j] - t[j])^2) / 2\n"
+        "let dz = (y - t) .* y .* (1 - y)\n";
+    static const char *const pairs[][2] = {
+        {"claim d L / d W = x dz^T\n", "claim d L / d W[i][j] = x[i]*dz[j]\n"},
+        {"claim d L / d x = W dz\n", "claim d L / d x[i] = sum(k, W[i][k]*dz[k])\n"},
+        {"claim d L / d W = x (y - t)^T\n", "claim d L / d W[i][j] = x[i]*(y[j] - t[j])\n"},   /* wrong */
+        {"claim d z / d x = W^T\n", "claim d z[i] / d x[j] = W[j][i]\n"},
+    };
+    for (size_t n = 0; n < sizeof pairs / sizeof pairs[0]; n++) {
+        char a[512], b[512];
+        snprintf(a, sizeof a, "%s%s", head, pairs[n][0]);
+        snprintf(b, sizeof b, "%s%s", head, pairs[n][1]);
+        expr_prog *pa = parse(a), *pb = parse(b);
+        CHECK(pa && pb);
+        if (!pa || !pb) { expr_free(pa); expr_free(pb); continue; }
+        expr_options o = expr_defaults();
+        expr_verdict va = check1(pa, 0, &o), vb = check1(pb, 0, &o);
+        CHECK(va.holds == (n != 2) && vb.holds == va.holds);
+        CHECK(va.entries == vb.entries && va.failed == vb.failed);
+        CHECK(memcmp(&va.max_err, &vb.max_err, sizeof va.max_err) == 0);
+        CHECK(memcmp(&va.claimed, &vb.claimed, sizeof va.claimed) == 0);
+        CHECK(memcmp(&va.engine, &vb.engine, sizeof va.engine) == 0);
+        CHECK(expr_claim_same_target(pa, 0, 0));
+        expr_verdict_free(&va);
+        expr_verdict_free(&vb);
+        expr_free(pa);
+        expr_free(pb);
+    }
+    ERROR_IS("given x[3], d[2]\nlet g = x^T d\n",
+             "t:2:9: x^T d: cannot multiply (1\xC3\x97" "3) by (2\xC3\x97" "1) (they fit in the other order or both "
+             "transposed)\nlet g = x^T d\n        ^\n");
+    ERROR_IS("given x[3], W[3][3]\nlet L = sum(i, x[i])\nclaim d L / d W = x\n",
+             "t:3:19: the sides of this claim differ in shape: d L / d W is (3\xC3\x97" "3), x is (3\xC3\x97" "1)\n"
+             "claim d L / d W = x\n                  ^\n");
+    ERROR_IS("given x[3], W[3][3]\nlet h[i] = W x\n",
+             "t:2:12: W x is (3\xC3\x97" "1): an indexed let defines one entry, so write it with indices, or define the "
+             "whole: let h = ...\nlet h[i] = W x\n           ^\n");
+    ERROR_IS("given W[3][3]\nlet V[i][j] = W[i][j]\nclaim d V / d W = 0\n",
+             "t:3:7: d V / d W would have 4 indices: write it with indices, d V[..] / d W[..] (whole, d A / d B "
+             "takes a vector by a vector)\nclaim d V / d W = 0\n      ^\n");
+}
+
 int main(void)
 {
     test_issue_example();
@@ -463,5 +514,6 @@ int main(void)
     test_errors();
     test_limits();
     test_syntax_extras();
+    test_matrix();
     return check_report("test_expr");
 }
