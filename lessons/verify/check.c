@@ -311,6 +311,7 @@ static void check_depends(checker *k, int l)
     k->E.bad = 0;
     k->E.watch = 0;
     check_build(k, f->snap);
+    if (k->E.bad) return;                        /* not rebuilt (cannot happen: it was a good draw) */
     memcpy(k->env, f->worst_env, (size_t)k->maxslots * sizeof *k->env);
     k->E.slots = c->slots;
     node seed[2];
@@ -320,6 +321,7 @@ static void check_depends(checker *k, int l)
                                      : ev(&k->E, e);
     }
     size_t n = graph_count(g);
+    if (k->E.bad || seed[0].id >= n || seed[1].id >= n) return;
     unsigned char *mark = calloc(n ? n : 1, 1);
     f->dep = calloc(k->nsnap ? k->nsnap : 1, 1);
     if (!mark || !f->dep) { free(mark); k->oom = 1; return; }
