@@ -2,6 +2,7 @@
  *   a claim over a 10×10 Jacobian at 20 points in ≤ 20 ms,
  *   the same written in LaTeX at most 10 % slower than in plain text,
  *   a 100-claim file (parse + check, 20 points each) in ≤ 1 s,
+ *   a batch's weight gradients written as matrices (X^T D) as fast as indexed,
  *   a class of 200 submissions × 10 claims graded (as verify --defs does:
  *   the assignment's text, then the student's, parsed and checked) ≤ 2 s.
  * Prints key=value lines; the best of a few repetitions, wall clock. */
@@ -59,6 +60,24 @@ static const char jac10_latex[] =
     "given o[10]\n"
     "let y[i] = \\frac{e^{o_i}}{\\sum_k e^{o_k}}\n"
     "claim $\\frac{\\partial y_i}{\\partial o_j} = y_i \\left(\\delta_{ij} - y_j\\right)$\n";
+
+/* a batch's weight gradients, as matrices and as the indexed sums they stand for */
+#define BATCH \
+    "given X[8][6], W1[6][5], W2[5][4], T[8][4] onehot\n" \
+    "let A = X W1\n" \
+    "let H = tanh(A)\n" \
+    "let Z = H W2\n" \
+    "let P[n][k] = exp(Z[n][k]) / sum(q, exp(Z[n][q]))\n" \
+    "let J = -sum(n, sum(k, T[n][k]*log(P[n][k]))) / 8\n" \
+    "let Do = (P - T) / 8\n"
+static const char batch_matrix[] = BATCH
+    "let Dh = (Do W2^T) .* (1 - H .* H)\n"
+    "claim d J / d W2 = H^T Do\n"
+    "claim d J / d W1 = X^T Dh\n";
+static const char batch_indexed[] = BATCH
+    "let Dh[n][j] = sum(k, Do[n][k]*W2[j][k])*(1 - H[n][j]*H[n][j])\n"
+    "claim d J / d W2[j][k] = sum(n, H[n][j]*Do[n][k])\n"
+    "claim d J / d W1[i][j] = sum(n, X[n][i]*Dh[n][j])\n";
 
 /* the 2-3-2 network of lesson 03 and the softmax of lesson 02 */
 static const char head[] =
@@ -128,6 +147,14 @@ int main(int argc, char **argv)
     printf("verify_latex_over_plain_goal=1.10\n");
     printf("verify_jacobian_10x10_latex_holds=%d\n", lheld == 1);
     bad |= lheld != 1;
+
+    int mheld, iheld;
+    double tm = best_of(batch_matrix, 5, &mheld, &n), ti = best_of(batch_indexed, 5, &iheld, &n);
+    printf("verify_batch_matrix_claims_ms=%.3f\n", tm);
+    printf("verify_batch_indexed_claims_ms=%.3f\n", ti);
+    printf("verify_matrix_over_indexed=%.3f\n", tm / ti);
+    printf("verify_batch_claims_hold=%d\n", mheld == 2 && iheld == 2);
+    bad |= mheld != 2 || iheld != 2;
 
     size_t cap = sizeof head + 100 * 64;
     char *src = malloc(cap);
