@@ -279,6 +279,7 @@ static void parse_args(run *R, int argc, char **argv)
     R->src = calloc((size_t)argc + 1, sizeof *R->src);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!R->src || !rest) cli_fail("out of memory");
+    R->rest = rest;                           /* reachable when a bad option ends the run (cli_fail) */
     int nrest = 0, dashdash = 0;
     for (int i = 0; i < argc; i++) {
         if (i > 0 && !dashdash && strcmp(argv[i], "--") == 0) dashdash = 1;
@@ -307,7 +308,6 @@ static void parse_args(run *R, int argc, char **argv)
     if (!(R->tol > 0 && R->tol < 1)) cli_fail("--tol: %g is out of range (between 0 and 1)", R->tol);
     if (R->defs && (R->json || R->gradescope || R->nsrc))
         cli_fail("--defs grades submission FILEs into a CSV: it takes no -e, --json or --gradescope");
-    R->rest = rest;
     if (R->defs) {                            /* the FILEs are submissions, read one at a time */
         R->subs = rest + first;
         R->nsubs = nrest - first;
@@ -553,7 +553,8 @@ static void run_batch(run *R, char **argv, int argc)
 
 int main(int argc, char **argv)
 {
-    run R = {NULL, 0, 20, 1, EXPR_TOL, 0, NULL, NULL, NULL, NULL, 0, 0};
+    static run R = {NULL, 0, 20, 1, EXPR_TOL, 0, NULL, NULL, NULL, NULL, 0, 0};   /* static: what it owns
+                                                                                  stays reachable at exit */
     parse_args(&R, argc, argv);
     if (R.defs) {
         run_batch(&R, R.subs, R.nsubs);
