@@ -9,13 +9,16 @@
  *   claim d y[i] / d o[j] = y[i]*(delta(i,j) - y[j])
  *   claim $\frac{\partial y_i}{\partial o_i} = y_i \sum_{j \neq i} y_j$
  *   claim d l / d o[i] = sum(j, d l / d y[j] * d y[j] / d o[i]) = y[i] - t[i]
+ *   given x[3], W[3][2]                          # x is a column (3×1), W is 3×2
+ *   claim d L / d W = x dz^T                     # whole: checked entry by entry
  *
  * A claim is a chain of sides joined by '=', each link checked on its own;
  * d A / d B inside a side is the engine's derivative at the point.
  * Pipeline: text or LaTeX → tokens (lex.c) → AST, ranges of index letters
- * inferred while parsing (parse.c, statements.c) → per point, one scalar
- * graph node per entry of each quantity (eval.c) → every side at every
- * entry of the claim's letters, derivatives by one reverse sweep per entry
+ * inferred while parsing (parse.c, statements.c), matrix expressions
+ * shape-checked and rewritten into the indexed form (shape.c) → per
+ * point, one scalar graph node per entry of each quantity (eval.c) →
+ * every side at every entry of the claim's letters, derivatives by one reverse sweep per entry
  * of A → compared link by link (check.c) → the verdict's text (report.c).
  *
  * Not here: printing, files, the command line (main.c, output.c). The

@@ -6,6 +6,7 @@
  *   lex.c        characters → tokens; the arena; located errors (lex_fail)
  *   names.c      quantities and index letters: lookup, definition, ranges
  *   parse.c      tokens → the AST of one expression, its cost, its references
+ *   shape.c      matrix expressions: shapes, checked while parsing; rewritten indexed
  *   statements.c given / let / claim, and the whole file (expr_parse)
  *   eval.c       AST → scalar graph nodes at one point; sampling the inputs
  *   check.c      a claim at seeded points against reverse-mode Jacobians
