@@ -18,8 +18,9 @@
  * inferred while parsing (parse.c, statements.c), matrix expressions
  * shape-checked and rewritten into the indexed form (shape.c) → per
  * point, one scalar graph node per entry of each quantity (eval.c) →
- * every side at every entry of the claim's letters, derivatives by one reverse sweep per entry
- * of A → compared link by link (check.c) → the verdict's text (report.c).
+ * every side at every entry of the claim's letters, derivatives by one
+ * reverse sweep per entry of A → compared link by link (check.c) → the
+ * verdict's text (report.c).
  *
  * Not here: printing, files, the command line (main.c, output.c). The
  * library never prints; errors come back as an expr_error that
