@@ -103,8 +103,16 @@ static int report_at_depends(sbuf *b, const checker *k, const link_facts *f)
             sb_values(b, f->snap + off, q->dim, q->rank);
             first = 0;
         }
+        int row = q->rank == 2 ? q->dim[1] : 0;   /* a matrix: a whole row as W[i] = [...] */
         for (int i = 0; q->kind == Q_GIVEN && n < q->size && i < q->size; i++) {
             if (!f->dep[off + i]) { left++; continue; }
+            if (row && i % row == 0 && memchr(f->dep + off + i, 0, (size_t)row) == NULL) {
+                sb_printf(b, "%s%.*s[%d] = ", first ? "" : ", ", q->nlen, q->name, i / row);
+                sb_values(b, f->snap + off + i, q->dim + 1, 1);
+                first = 0;
+                i += row - 1;
+                continue;
+            }
             sb_printf(b, "%s%.*s", first ? "" : ", ", q->nlen, q->name);
             for (int d = 0, rest = i, st = q->size; d < q->rank; d++) {
                 st /= q->dim[d];
