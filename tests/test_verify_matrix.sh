@@ -51,6 +51,17 @@ verdict "dL/dx = W dz" HOLDS "$layer
 claim d L / d x = W dz"
 verdict "dL/dz = (y - t) ⊙ σ'(z) in Unicode" HOLDS "$layer
 claim ∂L/∂z = (y − t) ⊙ y ⊙ (1 − y)"
+verdict "dL/dz = (y - t) .* sigmoid'(z)" HOLDS "$layer
+claim d L / d z = (y - t) .* sigmoid'(z)"
+verdict "LaTeX: (y - t) \\odot \\sigma'(z)" HOLDS "$layer
+claim \$\\frac{\\partial L}{\\partial z} = (y - t) \\odot \\sigma'(z)\$"
+verdict "tanh' and relu'" HOLDS 'given x in (-2, 2)
+let f = tanh(x) + relu(x)
+claim d f / d x = tanh'"'"'(x) + relu'"'"'(x)'
+verdict "sigma' where sigma is meant" FAILS "$layer
+claim d L / d z = (y - t) .* sigmoid'(y)"
+refused "step' is not read" "-e:2:9: step' is not read (write the derivative out, or d f / d x)" 'given x
+let f = step'"'"'(x)'
 verdict "LaTeX: x dz^\\top" HOLDS "$layer
 claim \$\\frac{\\partial L}{\\partial W} = x \\, dz^{\\top}\$"
 verdict "Unicode transpose: x dzᵀ" HOLDS "$layer

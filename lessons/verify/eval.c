@@ -42,6 +42,28 @@ static node ev_maxmin(evctx *c, const ast *e, node x)
     return e->fn == F_MAX ? op_add(g, y, r) : op_sub(g, x, r);
 }
 
+/* f'(x) of a built-in f, composed of the engine's ops one statement at a
+ * time (the tape's order never depends on the compiler). */
+static node ev_prime(graph *g, int fn, node x)
+{
+    node one = graph_scalar(g, 1.0), t;
+    switch (fn) {
+    case F_DEXP: return op_exp(g, x);
+    case F_DLOG: return op_div(g, one, x);                          /* 1/x */
+    case F_DSQRT: t = op_sqrt(g, x); return op_div(g, graph_scalar(g, 0.5), t);   /* 1/(2 sqrt x) */
+    case F_DSIN: return op_cos(g, x);
+    case F_DCOS: t = op_sin(g, x); return op_neg(g, t);
+    case F_DSINH: return op_cosh(g, x);
+    case F_DCOSH: return op_sinh(g, x);
+    case F_DSIGMOID: t = op_sigmoid(g, x); return op_mul(g, t, op_sub(g, one, t));   /* s(1 - s) */
+    default:                     /* F_DTANH: 1 − tanh²(x); F_DSTANH: 1.7159·2/3·(1 − tanh²(2x/3)) */
+        if (fn == F_DSTANH) x = op_scale(g, x, 2.0 / 3.0);
+        t = op_tanh(g, x);
+        t = op_sub(g, one, op_mul(g, t, t));
+        return fn == F_DSTANH ? op_scale(g, t, 1.7159 * 2.0 / 3.0) : t;
+    }
+}
+
 /* A function of one argument; a kink at exactly 0 makes the draw unusable
  * (the derivative there is not defined). */
 static node ev_fn(evctx *c, const ast *e)
@@ -51,7 +73,8 @@ static node ev_fn(evctx *c, const ast *e)
     x = ev(c, e->a);
     if (e->b) return ev_maxmin(c, e, x);
     double v = graph_get(g, x, 0);
-    int kinked = e->fn == F_RELU || e->fn == F_ABS || e->fn == F_STEP || e->fn == F_SIGN;
+    int kinked = e->fn == F_RELU || e->fn == F_ABS || e->fn == F_STEP || e->fn == F_SIGN || e->fn == F_DRELU ||
+                 e->fn == F_DABS;
     if (c->watch && kinked && v == 0.0 && !e->a->konst)
         note_bad(c, "%s(0) at %d:%d is at its kink", fn_names[e->fn], e->line, e->col);
     switch (e->fn) {
@@ -69,8 +92,9 @@ static node ev_fn(evctx *c, const ast *e)
     case F_RELU: r = op_relu(g, x); break;
     case F_STANH: r = op_stanh(g, x); break;
     /* piecewise constant: the derivative is 0 away from the jump */
-    case F_STEP: r = graph_scalar(g, v > 0 ? 1.0 : 0.0); break;
-    default: r = graph_scalar(g, (double)((v > 0) - (v < 0))); break;
+    case F_STEP: case F_DRELU: r = graph_scalar(g, v > 0 ? 1.0 : 0.0); break;
+    case F_SIGN: case F_DABS: r = graph_scalar(g, (double)((v > 0) - (v < 0))); break;
+    default: r = ev_prime(g, e->fn, x); break;
     }
     if (c->watch && !isfinite(graph_get(g, r, 0)))
         note_bad(c, "%s(%.3g) at %d:%d is %s", fn_names[e->fn], v, e->line, e->col,

@@ -44,7 +44,9 @@ enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_
                                    to the kinds before them once a statement is parsed */
 
 enum { F_EXP, F_LOG, F_SQRT, F_ABS, F_SIN, F_COS, F_TANH, F_SINH, F_COSH, F_SECH,
-       F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_MAX, F_MIN, F_COUNT };   /* max, min: two arguments */
+       F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_MAX, F_MIN,   /* max, min: two arguments */
+       F_DEXP, F_DLOG, F_DSQRT, F_DABS, F_DSIN, F_DCOS, F_DTANH, F_DSINH, F_DCOSH,   /* f'(x): sigma'(z) */
+       F_DSIGMOID, F_DRELU, F_DSTANH, F_COUNT };
 extern const char *const fn_names[F_COUNT];
 
 typedef struct { int lit, v; } sub;
@@ -215,6 +217,7 @@ void mat_dterm(parser *P, ast *e, const tok *a);
 int mat_let(parser *P, ast **rhs, int rank, const tok *nm);
 void mat_claim(parser *P, ast **side, char **text, int nsides);
 void subs_missing(parser *P, int q, const tok *nm, int n);
+int fn_prime(parser *P, const tok *nm, int f);
 
 /* statements.c */
 int pairs_next(const claim *c, int *env, int *started);

@@ -84,7 +84,7 @@ static const struct { const char *utf8, *ascii; int op; const char *name; } unic
     {"\xE2\x88\x82", "d", 0, "d"}, {"\xCE\xA3", "sum", 0, "sum"}, {"\xE2\x88\x91", "sum", 0, "sum"},
     {"\xCE\xA0", "prod", 0, "prod"}, {"\xE2\x88\x8F", "prod", 0, "prod"}, {"\xCE\xB4", "delta", 0, "delta"},
     {"\xCF\x83", "sigmoid", 0, "sigmoid"}, {"\xC2\xB2", "^2", '2', NULL},
-    {"\xE2\x80\xB2", "'", 0, NULL}, {"\xE1\xB5\x80", "^T", 't', NULL},
+    {"\xE2\x80\xB2", "'", '\'', NULL}, {"\xE1\xB5\x80", "^T", 't', NULL},
     {"\xE2\x8A\x99", ".*", 'O', NULL}, {"\xE2\x88\x98", ".*", 'O', NULL},   /* ⊙ ∘: entry by entry */
 };
 
@@ -285,7 +285,7 @@ static void lex_symbol(parser *P, tok *t)
             lx_advance(P, 2);
             return;
         }
-    if (!strchr("+-*/^()[],:=<>{}_", ch) || ch == '\0') {
+    if (!strchr("+-*/^()[],:=<>{}_'", ch) || ch == '\0') {
         if (ch >= 0x20 && ch < 0x7F) FAIL_TOK(P, "unexpected character '%c'", ch);
         FAIL_TOK(P, "unexpected byte 0x%02X", ch);
     }

@@ -116,7 +116,9 @@ static void print_help_language(void)
     "(-x^2 = -(x^2); ^ groups to the right), parentheses; exp log sqrt abs sin cos\n"
     "tanh sinh cosh sech sigmoid relu; stanh(x) = 1.7159*tanh(2x/3); step(x) (1 for\n"
     "x > 0, else 0) and sign(x), the derivatives of relu and abs; max(a, b), min(a, b);\n"
-    "delta(i, j);\n"
+    "delta(i, j); f'(x) (also f\xE2\x80\xB2) for those of one argument but step and sign:\n"
+    "sigmoid'(z) = sigmoid(z)*(1 - sigmoid(z)), tanh'(x) = 1 - tanh(x)^2, relu'(x) =\n"
+    "step(x), ...;\n"
     "sum(k, expr) and prod(k, expr) over every value of the index k. Indices are\n"
     "letters or whole numbers from 0: v[i], W[i][j], y[0]; at most 4 per quantity.\n"
     "x^p with p fixed is a power (x may be negative for whole p); x^y with y\n"
@@ -166,6 +168,7 @@ static void print_help_latex(void)
     "  \\exp \\log \\ln \\tanh \\sinh \\cosh    exp log log tanh sinh cosh; \\log y_k\n"
     "  \\sin \\cos \\sqrt{x}                   without parentheses takes what follows\n"
     "  \\sigma(x), σ(x)                      sigmoid(x)\n"
+    "  \\sigma'(z), σ′(z), \\tanh'(x)          sigmoid'(z), tanh'(x): the derivatives\n"
     "  \\tanh^2 x                            tanh(x)^2\n"
     "  \\cdot \\times · × −                   * * * * -\n"
     "  \\left( \\right) \\, \\quad & \\\\        layout, ignored (\\\\ and \\ at a line's end go on)\n"
@@ -178,7 +181,7 @@ static void print_help_latex(void)
     "  \\odot \\circ \xE2\x8A\x99 \xE2\x88\x98                   .* .* .* .*: the product entry by entry\n"
     "\n"
     "Not read (refused with the place and what to write): other commands (\\mathbb,\n"
-    "\\begin{cases}, ...), sums over part of a range, f'(x); y_i for a name not\n"
+    "\\begin{cases}, ...), sums over part of a range, x' of a quantity; y_i for a name not\n"
     "declared with indices says 'did you mean y[i]?'.\n"
     "\n",
           stdout);

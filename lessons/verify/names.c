@@ -15,6 +15,10 @@ const char *const fn_names[F_COUNT] = {
     [F_SIN] = "sin", [F_COS] = "cos", [F_TANH] = "tanh", [F_SINH] = "sinh",
     [F_COSH] = "cosh", [F_SECH] = "sech", [F_SIGMOID] = "sigmoid", [F_RELU] = "relu",
     [F_STANH] = "stanh", [F_STEP] = "step", [F_SIGN] = "sign", [F_MAX] = "max", [F_MIN] = "min",
+    /* f'(x), read after a function's name (never matched as a name: no name has a ') */
+    [F_DEXP] = "exp'", [F_DLOG] = "log'", [F_DSQRT] = "sqrt'", [F_DABS] = "abs'", [F_DSIN] = "sin'",
+    [F_DCOS] = "cos'", [F_DTANH] = "tanh'", [F_DSINH] = "sinh'", [F_DCOSH] = "cosh'",
+    [F_DSIGMOID] = "sigmoid'", [F_DRELU] = "relu'", [F_DSTANH] = "stanh'",
 };
 _Static_assert(sizeof fn_names / sizeof fn_names[0] == F_COUNT, "one name per function");
 

@@ -384,6 +384,19 @@ static void dterm_subs(parser *P, ast *e, int which, const tok *nm, int u, int *
     ref_subs(P, q, nm, u, which == 1 ? e->s : e->ds, n);
 }
 
+/* f'(x) for a built-in f (the ' just read): the derivative's code. */
+int fn_prime(parser *P, const tok *nm, int f)
+{
+    static const unsigned char prime[F_COUNT] = {
+        [F_EXP] = F_DEXP, [F_LOG] = F_DLOG, [F_SQRT] = F_DSQRT, [F_ABS] = F_DABS, [F_SIN] = F_DSIN,
+        [F_COS] = F_DCOS, [F_TANH] = F_DTANH, [F_SINH] = F_DSINH, [F_COSH] = F_DCOSH,
+        [F_SIGMOID] = F_DSIGMOID, [F_RELU] = F_DRELU, [F_STANH] = F_DSTANH};
+    if (!prime[f])
+        lex_fail(P, nm->line, nm->col, "%s' is not read (write the derivative out, or d f / d x)", fn_names[f]);
+    lex_next(P);                                   /* the ' */
+    return prime[f];
+}
+
 static int dterm_qty(parser *P, const tok *t, int *u)
 {
     int q = qty_of(P, t, u);
@@ -615,6 +628,7 @@ NOINLINE static ast *parse_name(parser *P, const tok *tp)
     /* a declared quantity followed by '(' is a product: s(1 - s) */
     if (is_op(P, '(') && q < 0) return parse_call(P, &t);
     int f = fn_lookup(t.s, t.n);
+    if (f >= 0 && q < 0 && is_op(P, '\'')) return parse_latex_fn(P, &t, fn_prime(P, &t, f));   /* σ'(z) */
     if (f >= 0 && q < 0 && (latex || is_op(P, '{') || is_op(P, '^'))) return parse_latex_fn(P, &t, f);
     if (q >= 0 && mat_whole_ok(P, q, u)) return mat_ref(P, &t, q);
     if (q >= 0) {
@@ -660,6 +674,8 @@ static ast *parse_power(parser *P)
 {
     ast *base = parse_primary(P);
     if (mat_transpose_next(P, base)) base = mat_transpose(P, base);
+    if (is_op(P, '\''))                            /* x', f'(x) of a quantity: not a derivative verify reads */
+        FAIL_TOK(P, "'%.*s' is not read: write the derivative as d f / d x", P->t.n, P->t.s);
     if (!is_op(P, '^')) return base;
     tok op = P->t;
     lex_next(P);
