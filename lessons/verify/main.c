@@ -94,24 +94,6 @@ static void print_help_language(void)
     "  claim sum(k, y[k]) = 1      a value claim: both sides compared as values\n"
     "  let s[i] = sum(j != i, y[j])   a sum over every j but i\n"
     "\n"
-    "Matrix claims: a vector or a matrix used whole, without indices. x[3] is a\n"
-    "column (3x1), W[3][2] is 3x2, a scalar 1x1.\n"
-    "  let z = W^T x + b           ^T transposes; a let of a matrix has its shape\n"
-    "                              (here z[2])\n"
-    "  let dz = (y - t) .* y .* (1 - y)    .* is the product entry by entry\n"
-    "  claim d L / d W = x dz^T    d L / d W has W's shape; a column times a row is the\n"
-    "                              outer product (a course writing x^T d takes x as a\n"
-    "                              row: declare it x[1][3])\n"
-    "  claim d L / d x = W dz      * or juxtaposition between two non-scalars is the\n"
-    "                              matrix product (summed in index order)\n"
-    "  claim d J / d W = X^T D     a batch: X[B][D], D[B][H], one row per sample\n"
-    "  claim d v / d u = M         the Jacobian of two vectors: a row per entry of v\n"
-    "+ - / and powers apply entry by entry to operands of one shape, a scalar with\n"
-    "a matrix to every entry, functions to every entry. Shapes are checked while\n"
-    "parsing: 'x^T dz: cannot multiply (1x3) by (2x1)' with the place. The sides of\n"
-    "a claim have one shape (a number stands for every entry); it is checked entry\n"
-    "by entry, and a counterexample names the entry, d L / d W[1][0].\n"
-    "\n"
     "Expressions: numbers (1, 0.5, 1e-3), e, pi; + - * / ^ with the usual precedence\n"
     "(-x^2 = -(x^2); ^ groups to the right), parentheses; exp log sqrt abs sin cos\n"
     "tanh sinh cosh sech sigmoid relu; stanh(x) = 1.7159*tanh(2x/3); step(x) (1 for\n"
@@ -146,6 +128,31 @@ static void print_help_language(void)
     "the claim FAILS as 'cannot be checked', with the reason.\n"
     "\n",
            expr_defaults().max_tries);
+}
+
+/* --help, the language: matrix claims. */
+static void print_help_matrix(void)
+{
+    fputs(
+    "Matrix claims: a vector or a matrix used whole, without indices. x[3] is a\n"
+    "column (3x1), W[3][2] is 3x2, a scalar 1x1.\n"
+    "  let z = W^T x + b           ^T transposes; a let of a matrix has its shape\n"
+    "                              (here z[2])\n"
+    "  let dz = (y - t) .* y .* (1 - y)    .* is the product entry by entry\n"
+    "  claim d L / d W = x dz^T    d L / d W has W's shape; a column times a row is the\n"
+    "                              outer product (a course writing x^T d takes x as a\n"
+    "                              row: declare it x[1][3])\n"
+    "  claim d L / d x = W dz      * or juxtaposition between two non-scalars is the\n"
+    "                              matrix product (summed in index order)\n"
+    "  claim d J / d W = X^T D     a batch: X[B][D], D[B][H], one row per sample\n"
+    "  claim d v / d u = M         the Jacobian of two vectors: a row per entry of v\n"
+    "+ - / and powers apply entry by entry to operands of one shape, a scalar with\n"
+    "a matrix to every entry, functions to every entry. Shapes are checked while\n"
+    "parsing: 'x^T dz: cannot multiply (1x3) by (2x1)' with the place. The sides of\n"
+    "a claim have one shape (a number stands for every entry); it is checked entry\n"
+    "by entry, and a counterexample names the entry, d L / d W[1][0].\n"
+    "\n",
+          stdout);
 }
 
 /* --help, LaTeX and Unicode as reports write them, and the limits. */
@@ -274,6 +281,7 @@ static void parse_args(run *R, int argc, char **argv)
         if (strcmp(argv[i], "--help") == 0) {
             print_help();
             print_help_language();
+            print_help_matrix();
             print_help_latex();
             exit(0);
         }
