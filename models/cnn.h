@@ -98,7 +98,7 @@ typedef struct cnn {
     rng drop_rng;
     int B_cap;
     float *ws;                          /* one block for every activation below */
-    float *cols;                        /* (B·Ho·Wo, k·k·C_in) the im2col of x */
+    float *xpad;                        /* (B, H+2p, W+2p, C_in) x zero-padded for the conv */
     float *a1;                          /* (B, Ho, Wo, F) ReLU(conv) */
     float *xhat;                        /* (B, Ho, Wo, F) normalised (BN on) */
     float *a2;                          /* (B, Ho, Wo, F) batch-norm output (= a1 without BN) */
