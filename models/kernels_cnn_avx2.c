@@ -125,13 +125,16 @@ INLINE AVX2 void wg_group(const int n, const int with_bias, float *acc, int nf, 
                           const float *xp, const size_t *base, const int *off, const float *g, int F, int rows)
 {
     __m256 a[10], ab = with_bias ? _mm256_loadu_ps(accb) : _mm256_setzero_ps();
+    #pragma GCC unroll 10
     for (int q = 0; q < n; q++) a[q] = _mm256_loadu_ps(acc + (size_t)q * nf);
     for (int i = 0; i < rows; i++) {
         __m256 gv = _mm256_loadu_ps(g + (size_t)i * F);
         const float *px = xp + base[i];
         if (with_bias) ab = _mm256_add_ps(ab, gv);
+        #pragma GCC unroll 10
         for (int q = 0; q < n; q++) a[q] = _mm256_fmadd_ps(_mm256_broadcast_ss(px + off[q]), gv, a[q]);
     }
+    #pragma GCC unroll 10
     for (int q = 0; q < n; q++) _mm256_storeu_ps(acc + (size_t)q * nf, a[q]);
     if (with_bias) _mm256_storeu_ps(accb, ab);
 }
