@@ -218,7 +218,6 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
     ASSERT(B >= 1, "cnn_forward: batch of %d rows", B);
     if (ensure(m, B) != 0) FAIL("cnn_forward: out of memory for a batch of %d", B);
     int F = c->filters, Ho = m->Ho, Wo = m->Wo, H1 = c->hidden, K = c->classes;
-    size_t conv = (size_t)B * Ho * Wo;
     m->B = B; m->train = train; m->labels = labels;
     double t = 0.0;
     stage(m, -1, &t);
@@ -230,13 +229,13 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
     if (c->bn == CNN_BN_FEATURE)
         batchnorm_forward(m->a2, m->xhat, m->bn_mean, m->bn_istd, m->a1, NULL, NULL, B, Ho * Wo * F,
                           c->bn_eps, NULL, NULL, 1, bn_scratch(m));
-    else if (c->bn == CNN_BN_CHANNEL)
-        batchnorm_forward(m->a2, m->xhat, m->bn_mean, m->bn_istd, m->a1, m->bn_gamma, m->bn_beta,
-                          (int)conv, F, c->bn_eps, m->bn_run_mean, m->bn_run_var, train, bn_scratch(m));
+    else if (c->bn == CNN_BN_CHANNEL)   /* with the pooling: the normalised values are never stored */
+        batchnorm_pool_forward(m->pooled, m->argmax, m->bn_mean, m->bn_istd, m->a1, m->bn_gamma, m->bn_beta,
+                               B, Ho, Wo, F, c->pool, c->bn_eps, m->bn_run_mean, m->bn_run_var, train, bn_scratch(m));
     const float *bn_out = c->bn == CNN_BN_NONE ? m->a1 : m->a2;
     stage(m, CNN_STAGE_BN_F, &t);
     // pooled (B, Hp, Wp, F) = the max of each pool×pool window = (B, D) flattened NHWC
-    maxpool_forward(m->pooled, m->argmax, bn_out, B, Ho, Wo, F, c->pool);
+    if (c->bn != CNN_BN_CHANNEL) maxpool_forward(m->pooled, m->argmax, bn_out, B, Ho, Wo, F, c->pool);
     stage(m, CNN_STAGE_POOL_F, &t);
     // h1 (B, hidden) = ReLU(mask ⊙ (pooled · W1 + b1) / keep) = mask ⊙ ReLU(…) / keep (mask ≥ 0)
     matmul_forward(m->h1, NULL, m->pooled, m->W1, m->b1, B, m->D, H1, ACT_RELU);
@@ -291,16 +290,16 @@ static void backward(cnn *m, const adam_step *a)
         matmul_backward_weight_adam(m->W1, m->pooled, m->dh1, B, m->D, H1, a);
     } else matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
     stage(m, CNN_STAGE_FC1_B, &t);
-    // to each window's first maximum
-    maxpool_backward(m->da, m->dpooled, m->argmax, B, Ho, Wo, F, c->pool);
+    // to each window's first maximum (per channel: inside the batch norm's backward)
+    if (c->bn != CNN_BN_CHANNEL) maxpool_backward(m->da, m->dpooled, m->argmax, B, Ho, Wo, F, c->pool);
     stage(m, CNN_STAGE_POOL_B, &t);
     // through the batch norm, then the conv's ReLU: da · [a1 > 0] (in the same pass)
     if (c->bn == CNN_BN_FEATURE)
         batchnorm_backward(m->da, NULL, NULL, m->da, m->xhat, m->bn_istd, NULL, m->a1, B, Ho * Wo * F, 1,
                            bn_scratch(m));
     else if (c->bn == CNN_BN_CHANNEL)
-        batchnorm_backward(m->da, m->dbn_gamma, m->dbn_beta, m->da, m->xhat, m->bn_istd, m->bn_gamma, m->a1,
-                           (int)conv, F, m->train, bn_scratch(m));
+        batchnorm_pool_backward(m->da, m->dbn_gamma, m->dbn_beta, m->dpooled, m->argmax, m->a1, m->bn_mean,
+                                m->bn_istd, m->bn_gamma, 1, B, Ho, Wo, F, c->pool, m->train, bn_scratch(m));
     else
         for (size_t i = 0; i < conv * F; i++) if (!(m->a1[i] > 0.0f)) m->da[i] = 0.0f;
     stage(m, CNN_STAGE_BN_B, &t);

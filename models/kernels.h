@@ -196,6 +196,22 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dou
                         const float *istd, const float *gamma, const float *relu_y, int R, int C,
                         int train, double *scratch);
 
+/* Per-channel batch norm (R = B·H·W rows, the pixels of in (B, H, W, C))
+ * fused with the max-pool after it: pooled, argmax, mean, istd (and the
+ * running values) get the bits of batchnorm_forward then maxpool_forward,
+ * but the normalised values are never stored (two arrays of in's size
+ * less to write and read). Threads split channels. */
+void batchnorm_pool_forward(float *pooled, int32_t *argmax, float *mean, float *istd, const float *in,
+                            const float *gamma, const float *beta, int B, int H, int W, int C, int pool,
+                            double eps, float *run_mean, float *run_var, int train, double *scratch);
+/* Its gradient: dx (B, H, W, C) = batchnorm_backward (relu_y = in when relu)
+ * of maxpool_backward of dpooled, bit for bit, with x̂ recomputed from in,
+ * mean and istd as the forward did and the pooled gradient read where it
+ * lands; dγ, dβ SET when dgamma ≠ NULL. dx must not alias in. */
+void batchnorm_pool_backward(float *dx, float *dgamma, float *dbeta, const float *dpooled, const int32_t *argmax,
+                             const float *in, const float *mean, const float *istd, const float *gamma, int relu,
+                             int B, int H, int W, int C, int pool, int train, double *scratch);
+
 /* Naive references for the tests: direct loops, the same summation order. */
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *bias,
                           int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo);

@@ -335,9 +335,75 @@ static void pool_bwd_portable(float *din, const float *dout, const int32_t *argm
         }
 }
 
+static void bnp_fwd_portable(float *pooled, int32_t *argmax, const float *in, const float *mean, const float *istd,
+                             const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int c0, int c1)
+{
+    int Hp = H / pool, Wp = W / pool;
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < Hp; y++)
+            for (int x = 0; x < Wp; x++) {
+                int32_t base = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C);
+                size_t o = (((size_t)b * Hp + y) * Wp + x) * C;
+                for (int c = c0; c < c1; c++) {
+                    float bv = 0.0f;
+                    int32_t ba = 0;
+                    for (int i = 0; i < pool; i++)
+                        for (int j = 0; j < pool; j++) {
+                            int32_t at = base + (int32_t)(((size_t)i * W + j) * C) + c;
+                            float xh = (in[at] - mean[c]) * istd[c];
+                            float v = gamma ? gamma[c] * xh + beta[c] : xh;
+                            if ((i == 0 && j == 0) || v > bv) { bv = v; ba = at; }
+                        }
+                    pooled[o + c] = bv;
+                    argmax[o + c] = ba;
+                }
+            }
+}
+
+static void bnp_grad_sums_portable(double *sg, double *sgx, const float *dpooled, const int32_t *argmax, const float *in,
+                                   const float *mean, const float *istd, int B, int H, int W, int C, int pool, int c0, int c1)
+{
+    int Hp = H / pool, Wp = W / pool;
+    for (int c = c0; c < c1; c++) sg[c] = 0.0, sgx[c] = 0.0;
+    for (int b = 0; b < B; b++)
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) {
+                int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
+                int win = yy / pool < Hp && xx / pool < Wp;
+                size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C : 0;
+                for (int c = c0; c < c1; c++) {
+                    float g = win && argmax[o + c] == i0 + c ? 0.0f + dpooled[o + c] : 0.0f;
+                    float xh = (in[i0 + c] - mean[c]) * istd[c];
+                    sg[c] += g;
+                    sgx[c] += (double)g * xh;
+                }
+            }
+}
+
+static void bnp_grad_dx_portable(float *dx, const float *dpooled, const int32_t *argmax, const float *in, const float *mean,
+                                 const float *istd, const float *sc, const float *mg, const float *mgx, int relu,
+                                 int B, int H, int W, int C, int pool, int c0, int c1)
+{
+    int Hp = H / pool, Wp = W / pool;
+    for (int b = 0; b < B; b++)
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) {
+                int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
+                int win = yy / pool < Hp && xx / pool < Wp;
+                size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C : 0;
+                for (int c = c0; c < c1; c++) {
+                    float g = win && argmax[o + c] == i0 + c ? 0.0f + dpooled[o + c] : 0.0f;
+                    float xh = (in[i0 + c] - mean[c]) * istd[c];
+                    float d = mg ? sc[c - c0] * (g - mg[c - c0] - xh * mgx[c - c0]) : sc[c - c0] * g;
+                    dx[i0 + c] = relu && !(in[i0 + c] > 0.0f) ? 0.0f : d;
+                }
+            }
+}
+
 const cnn_isa_table cnn_portable = {
     "portable", conv_rows_portable, conv_wgrad_portable, col_sum_portable, col_sqdev_portable,
     bn_apply_portable, bn_grad_sums_portable, bn_grad_dx_portable, pool_fwd_portable, pool_bwd_portable,
+    bnp_fwd_portable, bnp_grad_sums_portable, bnp_grad_dx_portable,
 };
 
 /* [lo, hi) of n units for thread t of nt, each bound a multiple of `step`
@@ -501,6 +567,35 @@ void maxpool_backward(float *din, const float *dout, const int32_t *argmax, int 
  * feature: 32 rows × 256 columns = 32 KB). A multiple of 16. */
 #define BN_CHUNK 256
 
+/* mean and istd of columns [c0, c1) of in (R, C): the batch's (and the
+ * running values updated) when training, else the running values. */
+static void bn_stats(const cnn_isa_table *t, float *mean, float *istd, const float *in, int R, int C, int c0, int c1,
+                     double eps, float *run_mean, float *run_var, int train, double *scratch)
+{
+    if (!train) {
+        for (int c = c0; c < c1; c++) {
+            mean[c] = run_mean[c];
+            istd[c] = (float)(1.0 / sqrt((double)run_var[c] + eps));
+        }
+        return;
+    }
+    // μ = Σ x / R, σ² = Σ (x − μ)² / R per column, in double, rows in order
+    double *m = scratch, *v = scratch + C;
+    t->col_sum(m, in, R, C, c0, c1);
+    for (int c = c0; c < c1; c++) m[c] /= R;
+    t->col_sqdev(v, m, in, R, C, c0, c1);
+    for (int c = c0; c < c1; c++) {
+        v[c] /= R;
+        mean[c] = (float)m[c];
+        istd[c] = (float)(1.0 / sqrt(v[c] + eps));
+        if (run_mean) {   /* PyTorch: momentum 0.1, the unbiased variance */
+            double unb = R > 1 ? v[c] * R / (R - 1) : v[c];
+            run_mean[c] = 0.9f * run_mean[c] + 0.1f * (float)m[c];
+            run_var[c] = 0.9f * run_var[c] + 0.1f * (float)unb;
+        }
+    }
+}
+
 void batchnorm_forward(float *out, float *xhat, float *mean, float *istd, const float *in,
                        const float *gamma, const float *beta, int R, int C, double eps,
                        float *run_mean, float *run_var, int train, double *scratch)
@@ -515,29 +610,31 @@ void batchnorm_forward(float *out, float *xhat, float *mean, float *istd, const 
         share(C, 16, kernels_thread_num(), kernels_thread_count(), &lo, &hi);
         for (int c0 = (int)lo; c0 < hi; c0 += BN_CHUNK) {
             int c1 = hi - c0 < BN_CHUNK ? (int)hi : c0 + BN_CHUNK;
-            if (train) {
-                // μ = Σ x / R, σ² = Σ (x − μ)² / R per column, in double, rows in order
-                double *m = scratch, *v = scratch + C;
-                t->col_sum(m, in, R, C, c0, c1);
-                for (int c = c0; c < c1; c++) m[c] /= R;
-                t->col_sqdev(v, m, in, R, C, c0, c1);
-                for (int c = c0; c < c1; c++) {
-                    v[c] /= R;
-                    mean[c] = (float)m[c];
-                    istd[c] = (float)(1.0 / sqrt(v[c] + eps));
-                    if (run_mean) {   /* PyTorch: momentum 0.1, the unbiased variance */
-                        double unb = R > 1 ? v[c] * R / (R - 1) : v[c];
-                        run_mean[c] = 0.9f * run_mean[c] + 0.1f * (float)m[c];
-                        run_var[c] = 0.9f * run_var[c] + 0.1f * (float)unb;
-                    }
-                }
-            } else
-                for (int c = c0; c < c1; c++) {
-                    mean[c] = run_mean[c];
-                    istd[c] = (float)(1.0 / sqrt((double)run_var[c] + eps));
-                }
+            bn_stats(t, mean, istd, in, R, C, c0, c1, eps, run_mean, run_var, train, scratch);
             // x̂ = (x − μ)/√(σ² + ε);  y = γ·x̂ + β  (y = x̂ without γ, β)
             t->bn_apply(out, xhat, in, mean, istd, gamma, beta, R, C, c0, c1);
+        }
+    }
+}
+
+void batchnorm_pool_forward(float *pooled, int32_t *argmax, float *mean, float *istd, const float *in,
+                            const float *gamma, const float *beta, int B, int H, int W, int C, int pool,
+                            double eps, float *run_mean, float *run_var, int train, double *scratch)
+{
+    ASSERT(train || (run_mean && run_var), "batchnorm_pool_forward: inference needs the running statistics");
+    ASSERT((long)B * H * W * C <= INT32_MAX, "batchnorm_pool_forward: %d×%d×%d×%d does not fit int32 indices", B, H, W, C);
+    int nt = kernels_threads((C + 15) / 16), R = B * H * W;
+    const cnn_isa_table *t = cisa();
+    (void)nt;
+#pragma omp parallel num_threads(nt)
+    {
+        long lo, hi;   /* threads split the channels in blocks of 16 */
+        share(C, 16, kernels_thread_num(), kernels_thread_count(), &lo, &hi);
+        for (int c0 = (int)lo; c0 < hi; c0 += BN_CHUNK) {
+            int c1 = hi - c0 < BN_CHUNK ? (int)hi : c0 + BN_CHUNK;
+            bn_stats(t, mean, istd, in, R, C, c0, c1, eps, run_mean, run_var, train, scratch);
+            // pooled = the max of each window of γ·x̂ + β, x̂ = (x − μ)/√(σ² + ε)
+            t->bnp_fwd(pooled, argmax, in, mean, istd, gamma, beta, B, H, W, C, pool, c0, c1);
         }
     }
 }
@@ -567,6 +664,34 @@ void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dou
             }
             // then through the ReLU before the batch norm (relu_y = its output): dx · [relu_y > 0]
             t->bn_grad_dx(dx, dout, xhat, sc, train ? mg : NULL, mgx, relu_y, R, C, c0, c1);
+        }
+    }
+}
+
+void batchnorm_pool_backward(float *dx, float *dgamma, float *dbeta, const float *dpooled, const int32_t *argmax,
+                             const float *in, const float *mean, const float *istd, const float *gamma, int relu,
+                             int B, int H, int W, int C, int pool, int train, double *scratch)
+{
+    int nt = kernels_threads((C + 15) / 16), R = B * H * W;
+    const cnn_isa_table *t = cisa();
+    (void)nt;
+#pragma omp parallel num_threads(nt)
+    {
+        long lo, hi;
+        share(C, 16, kernels_thread_num(), kernels_thread_count(), &lo, &hi);
+        float sc[BN_CHUNK], mg[BN_CHUNK], mgx[BN_CHUNK];
+        for (int c0 = (int)lo; c0 < hi; c0 += BN_CHUNK) {
+            int c1 = hi - c0 < BN_CHUNK ? (int)hi : c0 + BN_CHUNK;
+            // dy = the pooled gradient at each window's first maximum, 0 elsewhere;
+            // x̂ = (x − μ)·istd again, as the forward computed it
+            double *sg = scratch, *sgx = scratch + C;
+            if (train || dgamma) t->bnp_grad_sums(sg, sgx, dpooled, argmax, in, mean, istd, B, H, W, C, pool, c0, c1);
+            if (dgamma) for (int c = c0; c < c1; c++) { dgamma[c] = (float)sgx[c]; dbeta[c] = (float)sg[c]; }
+            for (int c = c0; c < c1; c++) {
+                sc[c - c0] = gamma ? gamma[c] * istd[c] : istd[c];
+                if (train) { mg[c - c0] = (float)(sg[c] / R); mgx[c - c0] = (float)(sgx[c] / R); }
+            }
+            t->bnp_grad_dx(dx, dpooled, argmax, in, mean, istd, sc, train ? mg : NULL, mgx, relu, B, H, W, C, pool, c0, c1);
         }
     }
 }

@@ -426,9 +426,162 @@ AVX2 static void pool_bwd_avx2(float *din, const float *dout, const int32_t *arg
         }
 }
 
+/* ------------------------------------------------------------ batch norm + max-pool */
+
+/* v = γ·((x − mean)·istd) + β (or without γ, β) on 8 channels: bn_apply's operations. */
+INLINE AVX2 __m256 bn_value8(const float *x, __m256 m, __m256 s, const float *gamma, __m256 g, __m256 be)
+{
+    __m256 xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(x), m), s);
+    return gamma ? _mm256_add_ps(_mm256_mul_ps(g, xh), be) : xh;
+}
+
+/* Twin of bnp_fwd_portable: pool_fwd_avx2's comparisons over bn_apply's values. */
+AVX2 static void bnp_fwd_avx2(float *pooled, int32_t *argmax, const float *in, const float *mean, const float *istd,
+                              const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int c0, int c1)
+{
+    int Hp = H / pool, Wp = W / pool;
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    for (int b = 0; b < B; b++)
+        for (int y = 0; y < Hp; y++)
+            for (int x = 0; x < Wp; x++) {
+                int32_t base = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C);
+                size_t o = (((size_t)b * Hp + y) * Wp + x) * C;
+                int c = c0;
+                for (; c + 8 <= c1; c += 8) {
+                    __m256 m = _mm256_loadu_ps(mean + c), s = _mm256_loadu_ps(istd + c);
+                    __m256 g = gamma ? _mm256_loadu_ps(gamma + c) : m, be = gamma ? _mm256_loadu_ps(beta + c) : m;
+                    __m256 best = bn_value8(in + base + c, m, s, gamma, g, be);
+                    __m256i at = _mm256_add_epi32(_mm256_set1_epi32(base + c), iota);
+                    for (int i = 0; i < pool; i++)
+                        for (int j = 0; j < pool; j++) {
+                            if (i == 0 && j == 0) continue;
+                            int32_t off = base + (int32_t)(((size_t)i * W + j) * C) + c;
+                            __m256 v = bn_value8(in + off, m, s, gamma, g, be);
+                            __m256 gt = _mm256_cmp_ps(v, best, _CMP_GT_OQ);
+                            best = _mm256_blendv_ps(best, v, gt);
+                            at = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(at),
+                                     _mm256_castsi256_ps(_mm256_add_epi32(_mm256_set1_epi32(off), iota)), gt));
+                        }
+                    _mm256_storeu_ps(pooled + o + c, best);
+                    _mm256_storeu_si256((__m256i *)(argmax + o + c), at);
+                }
+                for (; c < c1; c++) {
+                    float bv = 0.0f;
+                    int32_t ba = 0;
+                    for (int i = 0; i < pool; i++)
+                        for (int j = 0; j < pool; j++) {
+                            int32_t at = base + (int32_t)(((size_t)i * W + j) * C) + c;
+                            float xh = (in[at] - mean[c]) * istd[c];
+                            float v = gamma ? gamma[c] * xh + beta[c] : xh;
+                            if ((i == 0 && j == 0) || v > bv) { bv = v; ba = at; }
+                        }
+                    pooled[o + c] = bv;
+                    argmax[o + c] = ba;
+                }
+            }
+}
+
+/* The pooled gradient landing on 8 channels of pixel index i0 (+ c): 0 +
+ * dpooled where the window's argmax is this pixel, else 0 (pool_bwd_avx2). */
+INLINE AVX2 __m256 pool_grad8(const float *dp, const int32_t *am, int32_t i0, __m256i iota)
+{
+    __m256i me = _mm256_add_epi32(_mm256_set1_epi32(i0), iota);
+    __m256 g = _mm256_add_ps(_mm256_setzero_ps(), _mm256_loadu_ps(dp));
+    return _mm256_and_ps(g, _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_loadu_si256((const __m256i *)am), me)));
+}
+
+/* dy and x̂ of 8 channels c of pixel (b, yy, xx), i0 its index + c. */
+INLINE AVX2 void bnp_dy_xh8(__m256 *g, __m256 *xh, const float *dpooled, const int32_t *argmax, const float *in,
+                            const float *mean, const float *istd, int32_t i0, size_t o, int win, __m256i iota)
+{
+    *g = win ? pool_grad8(dpooled + o, argmax + o, i0, iota) : _mm256_setzero_ps();
+    *xh = _mm256_mul_ps(_mm256_sub_ps(_mm256_loadu_ps(in + i0), _mm256_loadu_ps(mean)), _mm256_loadu_ps(istd));
+}
+
+/* Twin of bnp_grad_sums_portable: bn_grad_sums_avx2's sums, pixel by pixel
+ * in order, over dy from pool_grad8 (0 outside every window) and x̂
+ * recomputed; 16 channels (a cache line of each pixel) at a time, then 8,
+ * the rest with the portable copy. */
+AVX2 static void bnp_grad_sums_avx2(double *sg, double *sgx, const float *dpooled, const int32_t *argmax,
+                                    const float *in, const float *mean, const float *istd, int B, int H, int W,
+                                    int C, int pool, int c0, int c1)
+{
+    int Hp = H / pool, Wp = W / pool;
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int c = c0;
+    for (; c + 8 <= c1; c += c + 16 <= c1 ? 16 : 8) {
+        int two = c + 16 <= c1;
+        __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
+        for (int b = 0; b < B; b++)
+            for (int yy = 0; yy < H; yy++)
+                for (int xx = 0; xx < W; xx++) {
+                    int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C) + c;
+                    int win = yy / pool < Hp && xx / pool < Wp;
+                    size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C + c : 0;
+                    __m256 g, xh;
+                    bnp_dy_xh8(&g, &xh, dpooled, argmax, in, mean + c, istd + c, i0, o, win, iota);
+                    __m256d u0 = lo4(g), u1 = hi4(g);
+                    s0 = _mm256_add_pd(s0, u0); s1 = _mm256_add_pd(s1, u1);
+                    t0 = _mm256_add_pd(t0, _mm256_mul_pd(u0, lo4(xh))); t1 = _mm256_add_pd(t1, _mm256_mul_pd(u1, hi4(xh)));
+                    if (two) {
+                        bnp_dy_xh8(&g, &xh, dpooled, argmax, in, mean + c + 8, istd + c + 8, i0 + 8, o + 8, win, iota);
+                        u0 = lo4(g), u1 = hi4(g);
+                        s2 = _mm256_add_pd(s2, u0); s3 = _mm256_add_pd(s3, u1);
+                        t2 = _mm256_add_pd(t2, _mm256_mul_pd(u0, lo4(xh))); t3 = _mm256_add_pd(t3, _mm256_mul_pd(u1, hi4(xh)));
+                    }
+                }
+        _mm256_storeu_pd(sg + c, s0); _mm256_storeu_pd(sg + c + 4, s1);
+        _mm256_storeu_pd(sgx + c, t0); _mm256_storeu_pd(sgx + c + 4, t1);
+        if (two) {
+            _mm256_storeu_pd(sg + c + 8, s2); _mm256_storeu_pd(sg + c + 12, s3);
+            _mm256_storeu_pd(sgx + c + 8, t2); _mm256_storeu_pd(sgx + c + 12, t3);
+        }
+    }
+    if (c < c1) cnn_portable.bnp_grad_sums(sg, sgx, dpooled, argmax, in, mean, istd, B, H, W, C, pool, c, c1);
+}
+
+/* Twin of bnp_grad_dx_portable: bn_grad_dx_avx2's operations over that dy
+ * and x̂, the ReLU mask from in. */
+AVX2 static void bnp_grad_dx_avx2(float *dx, const float *dpooled, const int32_t *argmax, const float *in,
+                                  const float *mean, const float *istd, const float *sc, const float *mg,
+                                  const float *mgx, int relu, int B, int H, int W, int C, int pool, int c0, int c1)
+{
+    int Hp = H / pool, Wp = W / pool;
+    const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256 zero = _mm256_setzero_ps();
+    for (int b = 0; b < B; b++)
+        for (int yy = 0; yy < H; yy++)
+            for (int xx = 0; xx < W; xx++) {
+                int32_t p0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
+                int win = yy / pool < Hp && xx / pool < Wp;
+                size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C : 0;
+                int c = c0;
+                for (; c + 8 <= c1; c += 8) {
+                    __m256 g = win ? pool_grad8(dpooled + o + c, argmax + o + c, p0 + c, iota) : zero;
+                    __m256 x = _mm256_loadu_ps(in + p0 + c);
+                    __m256 xh = _mm256_mul_ps(_mm256_sub_ps(x, _mm256_loadu_ps(mean + c)), _mm256_loadu_ps(istd + c));
+                    __m256 s = _mm256_loadu_ps(sc + c - c0), d;
+                    if (mg) {
+                        __m256 t = _mm256_sub_ps(g, _mm256_loadu_ps(mg + c - c0));
+                        t = _mm256_sub_ps(t, _mm256_mul_ps(xh, _mm256_loadu_ps(mgx + c - c0)));
+                        d = _mm256_mul_ps(s, t);
+                    } else d = _mm256_mul_ps(s, g);
+                    if (relu) d = _mm256_and_ps(d, _mm256_cmp_ps(x, zero, _CMP_GT_OQ));
+                    _mm256_storeu_ps(dx + p0 + c, d);
+                }
+                for (; c < c1; c++) {
+                    float g = win && argmax[o + c] == p0 + c ? 0.0f + dpooled[o + c] : 0.0f;
+                    float xh = (in[p0 + c] - mean[c]) * istd[c];
+                    float d = mg ? sc[c - c0] * (g - mg[c - c0] - xh * mgx[c - c0]) : sc[c - c0] * g;
+                    dx[p0 + c] = relu && !(in[p0 + c] > 0.0f) ? 0.0f : d;
+                }
+            }
+}
+
 const cnn_isa_table cnn_avx2 = {
     "avx2", conv_rows_avx2, conv_wgrad_avx2, col_sum_avx2, col_sqdev_avx2, bn_apply_avx2,
-    bn_grad_sums_avx2, bn_grad_dx_avx2, pool_fwd_avx2, pool_bwd_avx2,
+    bn_grad_sums_avx2, bn_grad_dx_avx2, pool_fwd_avx2, pool_bwd_avx2, bnp_fwd_avx2, bnp_grad_sums_avx2,
+    bnp_grad_dx_avx2,
 };
 
 #endif

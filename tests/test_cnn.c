@@ -186,6 +186,51 @@ static void bn_shape(int R, int C, int affine, uint64_t seed)
     free(dg1); free(db1); free(dg2); free(db2); free(scratch);
 }
 
+/* The per-channel batch norm fused with its max-pool, forward and backward,
+ * against batchnorm_forward then maxpool_forward and maxpool_backward_naive
+ * then batchnorm_backward_naive, bit for bit (train and inference, with and
+ * without γ and dγ and the ReLU mask, remainder rows and columns, channels
+ * not a multiple of 8), with 1, 2 and 3 threads. */
+static void bn_pool_shape(int B, int H, int W, int C, int pool, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    int Hp = H / pool, Wp = W / pool, R = B * H * W;
+    size_t n = (size_t)R * C, no = (size_t)B * Hp * Wp * C;
+    float *x = rnd(&r, n, 0.3), *gm = rnd(&r, (size_t)C, 0), *bt = rnd(&r, (size_t)C, 0), *gp = rnd(&r, no, 0.1);
+    sprinkle(x, n, 0);
+    sprinkle(gp, no, 0);
+    float *o1 = malloc(n * 4), *xh1 = malloc(n * 4), *p1 = malloc(no * 4), *p2 = malloc(no * 4), *dref = malloc(n * 4);
+    float *d1 = malloc(n * 4), *d2 = malloc(n * 4);
+    int32_t *a1 = malloc(no * 4), *a2 = malloc(no * 4);
+    float *m1 = malloc((size_t)C * 4), *m2 = malloc((size_t)C * 4), *s1 = malloc((size_t)C * 4), *s2 = malloc((size_t)C * 4);
+    float *rm1 = malloc((size_t)C * 4), *rv1 = malloc((size_t)C * 4), *rm2 = malloc((size_t)C * 4), *rv2 = malloc((size_t)C * 4);
+    float *dg1 = malloc((size_t)C * 4), *db1 = malloc((size_t)C * 4), *dg2 = malloc((size_t)C * 4), *db2 = malloc((size_t)C * 4);
+    double *scratch = malloc((size_t)C * 2 * sizeof(double));
+    for (int t = 1; t <= 3; t++) {
+        set_threads(t);
+        for (int mode = 0; mode < 8; mode++) {   /* bit 0: train; bit 1: γ, β; bit 2: the ReLU mask and dγ */
+            int train = mode & 1, relu = (mode >> 2) & 1;
+            const float *G = mode & 2 ? gm : NULL, *Bt = mode & 2 ? bt : NULL;
+            for (int c = 0; c < C; c++) rm1[c] = rm2[c] = 0.1f * (float)c, rv1[c] = rv2[c] = 1.0f + 0.01f * (float)c;
+            batchnorm_forward(o1, xh1, m1, s1, x, G, Bt, R, C, 1e-3, rm1, rv1, train, scratch);
+            maxpool_forward(p1, a1, o1, B, H, W, C, pool);
+            batchnorm_pool_forward(p2, a2, m2, s2, x, G, Bt, B, H, W, C, pool, 1e-3, rm2, rv2, train, scratch);
+            CHECK(same(p1, p2, no) && memcmp(a1, a2, no * 4) == 0 && same(m1, m2, (size_t)C) && same(s1, s2, (size_t)C));
+            CHECK(same(rm1, rm2, (size_t)C) && same(rv1, rv2, (size_t)C));
+            maxpool_backward_naive(dref, gp, a1, n, no);
+            batchnorm_backward_naive(d1, relu ? dg1 : NULL, db1, dref, xh1, s1, G, relu ? x : NULL, R, C, train);
+            for (size_t i = 0; i < n; i++) d2[i] = 1234.0f;
+            batchnorm_pool_backward(d2, relu ? dg2 : NULL, db2, gp, a2, x, m2, s2, G, relu, B, H, W, C, pool, train, scratch);
+            CHECK(same(d1, d2, n));
+            if (relu) CHECK(same(dg1, dg2, (size_t)C) && same(db1, db2, (size_t)C));
+        }
+    }
+    set_threads(2);
+    free(x); free(gm); free(bt); free(gp); free(o1); free(xh1); free(p1); free(p2); free(dref); free(d1); free(d2);
+    free(a1); free(a2); free(m1); free(m2); free(s1); free(s2); free(rm1); free(rv1); free(rm2); free(rv2);
+    free(dg1); free(db1); free(dg2); free(db2); free(scratch);
+}
+
 static void pool_and_bn(void)
 {
     rng r; rng_seed(&r, 7);
@@ -476,6 +521,10 @@ int main(void)
     bn_shape(32, 14 * 14 * 8 + 3, 0, 3);       /* per feature: several chunks of columns, a ragged end */
     bn_shape(1, 37, 1, 4);
     bn_shape(7, 3, 0, 5);
+    bn_pool_shape(3, 28, 28, 32, 2, 1);        /* the network's, at a small batch */
+    bn_pool_shape(2, 7, 9, 5, 2, 2);
+    bn_pool_shape(3, 8, 7, 40, 3, 3);          /* 16 + 16 + 8 channels, remainder rows and columns */
+    bn_pool_shape(1, 4, 4, 19, 1, 4);
     pool_and_bn();
     gradcheck(CNN_BN_NONE, CNN_PAD_SAME, 1.0);
     gradcheck(CNN_BN_FEATURE, CNN_PAD_SAME, 1.0);

@@ -3,8 +3,10 @@
  * 28×28×1 → conv 3×3×32 SAME → ReLU → BN → 2×2 max-pool → 6272 → 784 ReLU →
  * 10, softmax + cross-entropy, Adam α = 1e-4, float32. One line per epoch:
  *   epoch=1 epoch_s=… gflops=… train_loss=… test_acc=… peak_rss_mb=… loss_bits=…
- * then one line per stage of the last epoch (layer=… s=… gflops=… peak_pct=…)
- * against the FMA peak of one core measured here (peak_gflops=).
+ * then one line per stage of the last epoch (layer=… s=… med_ms=… gflops=…
+ * peak_pct=…) against the FMA peak of one core measured here (peak_gflops=);
+ * med_ms is the stage's median over the epoch's steps, in milliseconds (on a
+ * shared machine the sum s counts every preemption, the median few).
  * epoch_s times the training steps (shuffle, batch copy, forward, backward,
  * Adam) on the wall clock over --train images; full_epoch_s scales it to
  * 60,000 when --train is smaller (said as scaled=1). The test pass is not
@@ -30,6 +32,20 @@
 #include "data.h"
 #include "kernels.h"
 #include "train.h"
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of n values (sorted in place); 0 when n = 0. */
+static double median(double *v, size_t n)
+{
+    if (n == 0) return 0.0;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+}
 
 static double now(void)
 {
@@ -119,7 +135,9 @@ int main(int argc, char **argv)
     uint32_t *order = malloc((size_t)tr.n * sizeof *order);
     float *bx = malloc((size_t)batch * D * sizeof *bx);
     uint8_t *by = malloc((size_t)batch);
-    if (!m || !o || !order || !bx || !by) cli_fail("out of memory");
+    size_t max_steps = ((size_t)tr.n + (size_t)batch - 1) / (size_t)batch, steps = 0;
+    double *per_step = malloc(max_steps * CNN_STAGE_COUNT * sizeof *per_step);   /* [stage][step] */
+    if (!m || !o || !order || !bx || !by || !per_step) cli_fail("out of memory");
     m->profile = 1;
     double per_img[CNN_STAGE_COUNT] = {0};
     double conv = 2.0 * 784 * 9 * 32, fc1 = 2.0 * 6272 * 784, fc2 = 2.0 * 784 * 10;
@@ -136,6 +154,7 @@ int main(int argc, char **argv)
         memset(m->stage_s, 0, sizeof m->stage_s);
         double last[CNN_STAGE_COUNT] = {0};
         opt_s = 0.0;
+        steps = 0;
         double t0 = now(), loss = 0.0;
         rng_shuffle(&r, order, (size_t)tr.n);
         for (int i = 0; i < N; i += batch) {
@@ -149,6 +168,8 @@ int main(int argc, char **argv)
             optim_backward_step_cnn(o, m);      /* Adam's W1 update inside fc1_bwd */
             opt_s += now() - ts;
             for (int s = CNN_STAGE_FC2_B; s <= CNN_STAGE_CONV_B; s++) opt_s -= m->stage_s[s] - last[s];
+            for (int s = 0; s < CNN_STAGE_COUNT; s++) per_step[(size_t)s * max_steps + steps] = m->stage_s[s] - last[s];
+            steps++;
             memcpy(last, m->stage_s, sizeof last);
         }
         double secs = now() - t0;
@@ -173,11 +194,12 @@ int main(int argc, char **argv)
     for (int s = 0; s <= CNN_STAGE_COUNT; s++) {
         double t = s < CNN_STAGE_COUNT ? m->stage_s[s] : opt_s, g = s < CNN_STAGE_COUNT ? per_img[s] * N / t / 1e9 : 0.0;
         printf("layer=%s s=%.3f", s < CNN_STAGE_COUNT ? cnn_stage_name(s) : "adam_rest", t);
+        if (s < CNN_STAGE_COUNT) printf(" med_ms=%.3f", 1e3 * median(per_step + (size_t)s * max_steps, steps));
         if (s < CNN_STAGE_COUNT && per_img[s] > 0) printf(" gflops=%.1f peak_pct=%.0f", g, 100.0 * g / peak / threads);
         printf("\n");
     }
     if (fflush(stdout) != 0 || ferror(stdout)) cli_fail("stdout: write error");
-    free(order); free(bx); free(by);
+    free(order); free(bx); free(by); free(per_step);
     optim_free(o);
     cnn_free(m);
     dataset_free(&tr);
