@@ -322,10 +322,8 @@ static void pool_bwd_portable(float *din, const float *dout, const int32_t *argm
 {
     int Hp = H / pool, Wp = W / pool;
     for (int b = b0; b < b1; b++)
-        for (int yy = 0; yy < H; yy++) {
-            int y = yy / pool;
-            for (int xx = 0; xx < W; xx++) {
-                int x = xx / pool;
+        for (int yy = 0, y = 0, i = 0; yy < H; yy++, i = i + 1 == pool ? 0 : i + 1, y += i == 0) {   /* y = yy / pool */
+            for (int xx = 0, x = 0, j = 0; xx < W; xx++, j = j + 1 == pool ? 0 : j + 1, x += j == 0) {
                 int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
                 float *d = din + i0;
                 if (y >= Hp || x >= Wp) { for (int c = 0; c < C; c++) d[c] = 0.0f; continue; }
@@ -336,10 +334,12 @@ static void pool_bwd_portable(float *din, const float *dout, const int32_t *argm
 }
 
 static void bnp_fwd_portable(float *pooled, int32_t *argmax, const float *in, const float *mean, const float *istd,
-                             const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int c0, int c1)
+                             const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int b0, int b1,
+                             int c0, int c1)
 {
+    (void)B;
     int Hp = H / pool, Wp = W / pool;
-    for (int b = 0; b < B; b++)
+    for (int b = b0; b < b1; b++)
         for (int y = 0; y < Hp; y++)
             for (int x = 0; x < Wp; x++) {
                 int32_t base = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C);
@@ -366,11 +366,11 @@ static void bnp_grad_sums_portable(double *sg, double *sgx, const float *dpooled
     int Hp = H / pool, Wp = W / pool;
     for (int c = c0; c < c1; c++) sg[c] = 0.0, sgx[c] = 0.0;
     for (int b = 0; b < B; b++)
-        for (int yy = 0; yy < H; yy++)
-            for (int xx = 0; xx < W; xx++) {
+        for (int yy = 0, wy = 0, wi = 0; yy < H; yy++, wi = wi + 1 == pool ? 0 : wi + 1, wy += wi == 0)   /* wy = yy / pool */
+            for (int xx = 0, wx = 0, wj = 0; xx < W; xx++, wj = wj + 1 == pool ? 0 : wj + 1, wx += wj == 0) {
                 int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
-                int win = yy / pool < Hp && xx / pool < Wp;
-                size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C : 0;
+                int win = wy < Hp && wx < Wp;
+                size_t o = win ? (((size_t)b * Hp + wy) * Wp + wx) * C : 0;
                 for (int c = c0; c < c1; c++) {
                     float g = win && argmax[o + c] == i0 + c ? 0.0f + dpooled[o + c] : 0.0f;
                     float xh = (in[i0 + c] - mean[c]) * istd[c];
@@ -382,15 +382,16 @@ static void bnp_grad_sums_portable(double *sg, double *sgx, const float *dpooled
 
 static void bnp_grad_dx_portable(float *dx, const float *dpooled, const int32_t *argmax, const float *in, const float *mean,
                                  const float *istd, const float *sc, const float *mg, const float *mgx, int relu,
-                                 int B, int H, int W, int C, int pool, int c0, int c1)
+                                 int B, int H, int W, int C, int pool, int b0, int b1, int c0, int c1)
 {
+    (void)B;
     int Hp = H / pool, Wp = W / pool;
-    for (int b = 0; b < B; b++)
-        for (int yy = 0; yy < H; yy++)
-            for (int xx = 0; xx < W; xx++) {
+    for (int b = b0; b < b1; b++)
+        for (int yy = 0, wy = 0, wi = 0; yy < H; yy++, wi = wi + 1 == pool ? 0 : wi + 1, wy += wi == 0)   /* wy = yy / pool */
+            for (int xx = 0, wx = 0, wj = 0; xx < W; xx++, wj = wj + 1 == pool ? 0 : wj + 1, wx += wj == 0) {
                 int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
-                int win = yy / pool < Hp && xx / pool < Wp;
-                size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C : 0;
+                int win = wy < Hp && wx < Wp;
+                size_t o = win ? (((size_t)b * Hp + wy) * Wp + wx) * C : 0;
                 for (int c = c0; c < c1; c++) {
                     float g = win && argmax[o + c] == i0 + c ? 0.0f + dpooled[o + c] : 0.0f;
                     float xh = (in[i0 + c] - mean[c]) * istd[c];
@@ -623,19 +624,22 @@ void batchnorm_pool_forward(float *pooled, int32_t *argmax, float *mean, float *
 {
     ASSERT(train || (run_mean && run_var), "batchnorm_pool_forward: inference needs the running statistics");
     ASSERT((long)B * H * W * C <= INT32_MAX, "batchnorm_pool_forward: %d×%d×%d×%d does not fit int32 indices", B, H, W, C);
-    int nt = kernels_threads((C + 15) / 16), R = B * H * W;
+    int nt = kernels_threads(B > (C + 15) / 16 ? B : (C + 15) / 16), R = B * H * W;
     const cnn_isa_table *t = cisa();
     (void)nt;
 #pragma omp parallel num_threads(nt)
     {
-        long lo, hi;   /* threads split the channels in blocks of 16 */
-        share(C, 16, kernels_thread_num(), kernels_thread_count(), &lo, &hi);
-        for (int c0 = (int)lo; c0 < hi; c0 += BN_CHUNK) {
-            int c1 = hi - c0 < BN_CHUNK ? (int)hi : c0 + BN_CHUNK;
-            bn_stats(t, mean, istd, in, R, C, c0, c1, eps, run_mean, run_var, train, scratch);
-            // pooled = the max of each window of γ·x̂ + β, x̂ = (x − μ)/√(σ² + ε)
-            t->bnp_fwd(pooled, argmax, in, mean, istd, gamma, beta, B, H, W, C, pool, c0, c1);
-        }
+        int tn = kernels_thread_num(), tc = kernels_thread_count();
+        long lo, hi;   /* the statistics: threads split the channels in blocks of 16 */
+        share(C, 16, tn, tc, &lo, &hi);
+        for (int c0 = (int)lo; c0 < hi; c0 += BN_CHUNK)
+            bn_stats(t, mean, istd, in, R, C, c0, hi - c0 < BN_CHUNK ? (int)hi : c0 + BN_CHUNK, eps,
+                     run_mean, run_var, train, scratch);
+#pragma omp barrier
+        // pooled = the max of each window of γ·x̂ + β, x̂ = (x − μ)/√(σ² + ε):
+        // threads split the images (each reads whole cache lines)
+        share(B, 1, tn, tc, &lo, &hi);
+        if (hi > lo) t->bnp_fwd(pooled, argmax, in, mean, istd, gamma, beta, B, H, W, C, pool, (int)lo, (int)hi, 0, C);
     }
 }
 
@@ -672,26 +676,33 @@ void batchnorm_pool_backward(float *dx, float *dgamma, float *dbeta, const float
                              const float *in, const float *mean, const float *istd, const float *gamma, int relu,
                              int B, int H, int W, int C, int pool, int train, double *scratch)
 {
-    int nt = kernels_threads((C + 15) / 16), R = B * H * W;
+    int nt = kernels_threads(B > (C + 15) / 16 ? B : (C + 15) / 16), R = B * H * W;
     const cnn_isa_table *t = cisa();
     (void)nt;
 #pragma omp parallel num_threads(nt)
     {
-        long lo, hi;
-        share(C, 16, kernels_thread_num(), kernels_thread_count(), &lo, &hi);
+        int tn = kernels_thread_num(), tc = kernels_thread_count();
+        long lo, hi;   /* the sums: threads split the channels in blocks of 16 */
+        share(C, 16, tn, tc, &lo, &hi);
+        // dy = the pooled gradient at each window's first maximum, 0 elsewhere;
+        // x̂ = (x − μ)·istd again, as the forward computed it
+        double *sg = scratch, *sgx = scratch + C;
+        if ((train || dgamma) && hi > lo)
+            t->bnp_grad_sums(sg, sgx, dpooled, argmax, in, mean, istd, B, H, W, C, pool, (int)lo, (int)hi);
+        if (dgamma) for (long c = lo; c < hi; c++) { dgamma[c] = (float)sgx[c]; dbeta[c] = (float)sg[c]; }
+#pragma omp barrier
+        // training: dx = γ/(Nσ)·(N·dy − Σdy − x̂·Σ(dy·x̂));  inference: dx = γ·dy/σ;
+        // then · [in > 0] when relu. Threads split the images.
+        share(B, 1, tn, tc, &lo, &hi);
         float sc[BN_CHUNK], mg[BN_CHUNK], mgx[BN_CHUNK];
-        for (int c0 = (int)lo; c0 < hi; c0 += BN_CHUNK) {
-            int c1 = hi - c0 < BN_CHUNK ? (int)hi : c0 + BN_CHUNK;
-            // dy = the pooled gradient at each window's first maximum, 0 elsewhere;
-            // x̂ = (x − μ)·istd again, as the forward computed it
-            double *sg = scratch, *sgx = scratch + C;
-            if (train || dgamma) t->bnp_grad_sums(sg, sgx, dpooled, argmax, in, mean, istd, B, H, W, C, pool, c0, c1);
-            if (dgamma) for (int c = c0; c < c1; c++) { dgamma[c] = (float)sgx[c]; dbeta[c] = (float)sg[c]; }
+        for (int c0 = 0; c0 < C && hi > lo; c0 += BN_CHUNK) {
+            int c1 = C - c0 < BN_CHUNK ? C : c0 + BN_CHUNK;
             for (int c = c0; c < c1; c++) {
                 sc[c - c0] = gamma ? gamma[c] * istd[c] : istd[c];
                 if (train) { mg[c - c0] = (float)(sg[c] / R); mgx[c - c0] = (float)(sgx[c] / R); }
             }
-            t->bnp_grad_dx(dx, dpooled, argmax, in, mean, istd, sc, train ? mg : NULL, mgx, relu, B, H, W, C, pool, c0, c1);
+            t->bnp_grad_dx(dx, dpooled, argmax, in, mean, istd, sc, train ? mg : NULL, mgx, relu, B, H, W, C, pool,
+                           (int)lo, (int)hi, c0, c1);
         }
     }
 }

@@ -406,10 +406,8 @@ AVX2 static void pool_bwd_avx2(float *din, const float *dout, const int32_t *arg
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256 zero = _mm256_setzero_ps();
     for (int b = b0; b < b1; b++)
-        for (int yy = 0; yy < H; yy++) {
-            int y = yy / pool;
-            for (int xx = 0; xx < W; xx++) {
-                int x = xx / pool;
+        for (int yy = 0, y = 0, i = 0; yy < H; yy++, i = i + 1 == pool ? 0 : i + 1, y += i == 0) {   /* y = yy / pool */
+            for (int xx = 0, x = 0, j = 0; xx < W; xx++, j = j + 1 == pool ? 0 : j + 1, x += j == 0) {
                 int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
                 float *d = din + i0;
                 if (y >= Hp || x >= Wp) { memset(d, 0, sizeof(float) * (size_t)C); continue; }
@@ -437,11 +435,13 @@ INLINE AVX2 __m256 bn_value8(const float *x, __m256 m, __m256 s, const float *ga
 
 /* Twin of bnp_fwd_portable: pool_fwd_avx2's comparisons over bn_apply's values. */
 AVX2 static void bnp_fwd_avx2(float *pooled, int32_t *argmax, const float *in, const float *mean, const float *istd,
-                              const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int c0, int c1)
+                              const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int b0, int b1,
+                              int c0, int c1)
 {
+    (void)B;
     int Hp = H / pool, Wp = W / pool;
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    for (int b = 0; b < B; b++)
+    for (int b = b0; b < b1; b++)
         for (int y = 0; y < Hp; y++)
             for (int x = 0; x < Wp; x++) {
                 int32_t base = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C);
@@ -513,11 +513,11 @@ AVX2 static void bnp_grad_sums_avx2(double *sg, double *sgx, const float *dpoole
         int two = c + 16 <= c1;
         __m256d s0 = _mm256_setzero_pd(), s1 = s0, s2 = s0, s3 = s0, t0 = s0, t1 = s0, t2 = s0, t3 = s0;
         for (int b = 0; b < B; b++)
-            for (int yy = 0; yy < H; yy++)
-                for (int xx = 0; xx < W; xx++) {
+            for (int yy = 0, wy = 0, wi = 0; yy < H; yy++, wi = wi + 1 == pool ? 0 : wi + 1, wy += wi == 0)   /* wy = yy / pool */
+                for (int xx = 0, wx = 0, wj = 0; xx < W; xx++, wj = wj + 1 == pool ? 0 : wj + 1, wx += wj == 0) {
                     int32_t i0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C) + c;
-                    int win = yy / pool < Hp && xx / pool < Wp;
-                    size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C + c : 0;
+                    int win = wy < Hp && wx < Wp;
+                    size_t o = win ? (((size_t)b * Hp + wy) * Wp + wx) * C + c : 0;
                     __m256 g, xh;
                     bnp_dy_xh8(&g, &xh, dpooled, argmax, in, mean + c, istd + c, i0, o, win, iota);
                     __m256d u0 = lo4(g), u1 = hi4(g);
@@ -544,17 +544,19 @@ AVX2 static void bnp_grad_sums_avx2(double *sg, double *sgx, const float *dpoole
  * and x̂, the ReLU mask from in. */
 AVX2 static void bnp_grad_dx_avx2(float *dx, const float *dpooled, const int32_t *argmax, const float *in,
                                   const float *mean, const float *istd, const float *sc, const float *mg,
-                                  const float *mgx, int relu, int B, int H, int W, int C, int pool, int c0, int c1)
+                                  const float *mgx, int relu, int B, int H, int W, int C, int pool, int b0, int b1,
+                                  int c0, int c1)
 {
+    (void)B;
     int Hp = H / pool, Wp = W / pool;
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const __m256 zero = _mm256_setzero_ps();
-    for (int b = 0; b < B; b++)
-        for (int yy = 0; yy < H; yy++)
-            for (int xx = 0; xx < W; xx++) {
+    for (int b = b0; b < b1; b++)
+        for (int yy = 0, wy = 0, wi = 0; yy < H; yy++, wi = wi + 1 == pool ? 0 : wi + 1, wy += wi == 0)   /* wy = yy / pool */
+            for (int xx = 0, wx = 0, wj = 0; xx < W; xx++, wj = wj + 1 == pool ? 0 : wj + 1, wx += wj == 0) {
                 int32_t p0 = (int32_t)((((size_t)b * H + yy) * W + xx) * C);
-                int win = yy / pool < Hp && xx / pool < Wp;
-                size_t o = win ? (((size_t)b * Hp + yy / pool) * Wp + xx / pool) * C : 0;
+                int win = wy < Hp && wx < Wp;
+                size_t o = win ? (((size_t)b * Hp + wy) * Wp + wx) * C : 0;
                 int c = c0;
                 for (; c + 8 <= c1; c += 8) {
                     __m256 g = win ? pool_grad8(dpooled + o + c, argmax + o + c, p0 + c, iota) : zero;

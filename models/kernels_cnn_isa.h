@@ -53,11 +53,13 @@ typedef struct {
     void (*pool_bwd)(float *din, const float *dout, const int32_t *argmax, int H, int W, int C,
                      int pool, int b0, int b1);
     /* Per-channel batch norm fused with the max-pool after it, on NHWC (B, H,
-     * W, C) whose rows are the pixels; channels [c0, c1) of every image.
+     * W, C) whose rows are the pixels; channels [c0, c1).
+     * bnp_fwd and bnp_grad_dx work on images [b0, b1) only.
      * bnp_fwd: pool_fwd over v = γ·x̂ + β (x̂ when gamma is NULL), x̂ = (in −
      * mean)·istd computed as bn_apply does, v never stored. */
     void (*bnp_fwd)(float *pooled, int32_t *argmax, const float *in, const float *mean, const float *istd,
-                    const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int c0, int c1);
+                    const float *gamma, const float *beta, int B, int H, int W, int C, int pool, int b0, int b1,
+                    int c0, int c1);
     /* bn_grad_sums over dy = pool_bwd's value at each pixel (0 + dpooled at
      * its window's argmax, else 0) and x̂ recomputed from in as above. */
     void (*bnp_grad_sums)(double *sg, double *sgx, const float *dpooled, const int32_t *argmax, const float *in,
@@ -65,7 +67,7 @@ typedef struct {
     /* bn_grad_dx over that dy and x̂, with relu_y = in when relu. */
     void (*bnp_grad_dx)(float *dx, const float *dpooled, const int32_t *argmax, const float *in, const float *mean,
                         const float *istd, const float *sc, const float *mg, const float *mgx, int relu,
-                        int B, int H, int W, int C, int pool, int c0, int c1);
+                        int B, int H, int W, int C, int pool, int b0, int b1, int c0, int c1);
 } cnn_isa_table;
 
 extern const cnn_isa_table cnn_portable;
