@@ -511,6 +511,8 @@ int main(void)
     conv_shape(2, 5, 6, 2, 1, 0, 67, 7);       /* 1×1, 64 + 3 filters */
     conv_shape(2, 6, 6, 8, 5, 1, 32, 8);       /* 200 terms × 32 filters: past the blocked kernel's buffer */
     conv_shape(1, 2, 3, 1, 3, 1, 8, 9);        /* fewer output rows than threads */
+    conv_shape(6, 12, 11, 3, 3, 1, 45, 10);    /* threaded: 45 filters in blocks of 8 (the last 5 one by one) */
+    conv_shape(8, 10, 10, 2, 3, 0, 24, 11);    /* threaded, VALID, 24 filters */
     pool_shape(3, 7, 9, 5, 2, 1);
     pool_shape(2, 8, 8, 32, 2, 2);
     pool_shape(4, 9, 10, 19, 3, 3);
