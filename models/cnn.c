@@ -160,8 +160,8 @@ static int ensure(cnn *m, int B)
     if (B <= m->B_cap) return 0;
     const cnn_cfg *c = &m->cfg;
     size_t conv = (size_t)B * m->Ho * m->Wo, F = (size_t)c->filters, p2 = 2 * (size_t)pad_of(c);
-    size_t bnc = c->bn == CNN_BN_FEATURE ? conv / B * F : F;
-    size_t sizes[] = {(size_t)B * (c->H + p2) * (c->W + p2) * c->C_in, conv * F, conv * F, conv * F, bnc, bnc, 2 * bnc * 2,
+    size_t bnc = c->bn == CNN_BN_FEATURE ? conv / B * F : F, feat = c->bn == CNN_BN_FEATURE ? conv * F : 0;
+    size_t sizes[] = {(size_t)B * (c->H + p2) * (c->W + p2) * c->C_in, conv * F, feat, feat, bnc, bnc, 2 * bnc * 2,
                       (size_t)B * m->D, (size_t)B * m->D, (size_t)B * c->hidden,
                       (size_t)B * c->classes, (size_t)B * c->classes, (size_t)B * c->hidden,
                       (size_t)B * m->D, conv * F, ((size_t)B * c->hidden + 3) / 4};
@@ -174,7 +174,7 @@ static int ensure(cnn *m, int B)
     for (int i = 0; i < NB; i++) total += (sizes[i] + 15) / 16 * 16;
     float *ws = aligned_alloc(64, total * sizeof(float));
     if (!ws) return -1;
-    memset(ws, 0, total * sizeof(float));   /* every page touched here, once, not in a timed step */
+    memset(ws, 0, total * sizeof(float));   /* every page faulted in here, once, not by the first layer to write it */
     free(m->ws);
     m->ws = ws;
     size_t off = 0;
