@@ -419,6 +419,7 @@ static void share(long n, long step, int t, int nt, long *lo, long *hi)
 }
 
 /* ------------------------------------------------------------ convolution */
+
 void conv2d_pad(float *xp, const float *x, int B, int H, int W, int C, int p)
 {
     int Hq = H + 2 * p, Wq = W + 2 * p;
