@@ -159,13 +159,13 @@ static int ensure(cnn *m, int B)
 {
     if (B <= m->B_cap) return 0;
     const cnn_cfg *c = &m->cfg;
-    size_t conv = (size_t)B * m->Ho * m->Wo, F = (size_t)c->filters, kkc = (size_t)c->ksize * c->ksize * c->C_in;
-    size_t bnc = c->bn == CNN_BN_FEATURE ? conv / B * F : F;
-    size_t sizes[] = {conv * kkc, conv * F, conv * F, conv * F, bnc, bnc, 2 * bnc * 2,
+    size_t conv = (size_t)B * m->Ho * m->Wo, F = (size_t)c->filters, p2 = 2 * (size_t)pad_of(c);
+    size_t bnc = c->bn == CNN_BN_FEATURE ? conv / B * F : F, feat = c->bn == CNN_BN_FEATURE ? conv * F : 0;
+    size_t sizes[] = {(size_t)B * (c->H + p2) * (c->W + p2) * c->C_in, conv * F, feat, feat, bnc, bnc, 2 * bnc * 2,
                       (size_t)B * m->D, (size_t)B * m->D, (size_t)B * c->hidden,
                       (size_t)B * c->classes, (size_t)B * c->classes, (size_t)B * c->hidden,
                       (size_t)B * m->D, conv * F, ((size_t)B * c->hidden + 3) / 4};
-    float **ptrs[] = {&m->cols, &m->a1, &m->xhat, &m->a2, &m->bn_mean, &m->bn_istd, NULL,
+    float **ptrs[] = {&m->xpad, &m->a1, &m->xhat, &m->a2, &m->bn_mean, &m->bn_istd, NULL,
                       &m->pooled, (float **)&m->argmax, &m->h1, &m->probs, &m->dlogits, &m->dh1,
                       &m->dpooled, &m->da, (float **)&m->mask};
     enum { NB = sizeof sizes / sizeof sizes[0] };
@@ -174,6 +174,7 @@ static int ensure(cnn *m, int B)
     for (int i = 0; i < NB; i++) total += (sizes[i] + 15) / 16 * 16;
     float *ws = aligned_alloc(64, total * sizeof(float));
     if (!ws) return -1;
+    memset(ws, 0, total * sizeof(float));   /* every page faulted in here, once, not by the first layer to write it */
     free(m->ws);
     m->ws = ws;
     size_t off = 0;
@@ -217,25 +218,24 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
     ASSERT(B >= 1, "cnn_forward: batch of %d rows", B);
     if (ensure(m, B) != 0) FAIL("cnn_forward: out of memory for a batch of %d", B);
     int F = c->filters, Ho = m->Ho, Wo = m->Wo, H1 = c->hidden, K = c->classes;
-    size_t conv = (size_t)B * Ho * Wo;
     m->B = B; m->train = train; m->labels = labels;
     double t = 0.0;
     stage(m, -1, &t);
     // a1 (B, Ho, Wo, F) = ReLU(conv(x) + conv_b)
-    conv2d_forward(m->a1, m->cols, x, m->conv_w, m->conv_b, B, c->H, c->W, c->C_in, c->ksize,
+    conv2d_forward(m->a1, m->xpad, x, m->conv_w, m->conv_b, B, c->H, c->W, c->C_in, c->ksize,
                    pad_of(c), F, Ho, Wo, ACT_RELU);
     stage(m, CNN_STAGE_CONV_F, &t);
     // a2 = batch norm of a1: per feature (rows B) or per channel (rows B·Ho·Wo)
     if (c->bn == CNN_BN_FEATURE)
         batchnorm_forward(m->a2, m->xhat, m->bn_mean, m->bn_istd, m->a1, NULL, NULL, B, Ho * Wo * F,
                           c->bn_eps, NULL, NULL, 1, bn_scratch(m));
-    else if (c->bn == CNN_BN_CHANNEL)
-        batchnorm_forward(m->a2, m->xhat, m->bn_mean, m->bn_istd, m->a1, m->bn_gamma, m->bn_beta,
-                          (int)conv, F, c->bn_eps, m->bn_run_mean, m->bn_run_var, train, bn_scratch(m));
+    else if (c->bn == CNN_BN_CHANNEL)   /* with the pooling: the normalised values are never stored */
+        batchnorm_pool_forward(m->pooled, m->argmax, m->bn_mean, m->bn_istd, m->a1, m->bn_gamma, m->bn_beta,
+                               B, Ho, Wo, F, c->pool, c->bn_eps, m->bn_run_mean, m->bn_run_var, train, bn_scratch(m));
     const float *bn_out = c->bn == CNN_BN_NONE ? m->a1 : m->a2;
     stage(m, CNN_STAGE_BN_F, &t);
     // pooled (B, Hp, Wp, F) = the max of each pool×pool window = (B, D) flattened NHWC
-    maxpool_forward(m->pooled, m->argmax, bn_out, B, Ho, Wo, F, c->pool);
+    if (c->bn != CNN_BN_CHANNEL) maxpool_forward(m->pooled, m->argmax, bn_out, B, Ho, Wo, F, c->pool);
     stage(m, CNN_STAGE_POOL_F, &t);
     // h1 (B, hidden) = ReLU(mask ⊙ (pooled · W1 + b1) / keep) = mask ⊙ ReLU(…) / keep (mask ≥ 0)
     matmul_forward(m->h1, NULL, m->pooled, m->W1, m->b1, B, m->D, H1, ACT_RELU);
@@ -290,20 +290,22 @@ static void backward(cnn *m, const adam_step *a)
         matmul_backward_weight_adam(m->W1, m->pooled, m->dh1, B, m->D, H1, a);
     } else matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
     stage(m, CNN_STAGE_FC1_B, &t);
-    // to each window's first maximum
-    maxpool_backward(m->da, m->dpooled, m->argmax, conv * F, (size_t)B * m->D);
+    // to each window's first maximum (per channel: inside the batch norm's backward)
+    if (c->bn != CNN_BN_CHANNEL) maxpool_backward(m->da, m->dpooled, m->argmax, B, Ho, Wo, F, c->pool);
     stage(m, CNN_STAGE_POOL_B, &t);
+    // through the batch norm, then the conv's ReLU: da · [a1 > 0] (in the same pass)
     if (c->bn == CNN_BN_FEATURE)
-        batchnorm_backward(m->da, NULL, NULL, m->da, m->xhat, m->bn_istd, NULL, B, Ho * Wo * F, 1, bn_scratch(m));
+        batchnorm_backward(m->da, NULL, NULL, m->da, m->xhat, m->bn_istd, NULL, m->a1, B, Ho * Wo * F, 1,
+                           bn_scratch(m));
     else if (c->bn == CNN_BN_CHANNEL)
-        batchnorm_backward(m->da, m->dbn_gamma, m->dbn_beta, m->da, m->xhat, m->bn_istd, m->bn_gamma,
-                           (int)conv, F, m->train, bn_scratch(m));
+        batchnorm_pool_backward(m->da, m->dbn_gamma, m->dbn_beta, m->dpooled, m->argmax, m->a1, m->bn_mean,
+                                m->bn_istd, m->bn_gamma, 1, B, Ho, Wo, F, c->pool, m->train, bn_scratch(m));
+    else
+        for (size_t i = 0; i < conv * F; i++) if (!(m->a1[i] > 0.0f)) m->da[i] = 0.0f;
     stage(m, CNN_STAGE_BN_B, &t);
-    // through the conv's ReLU: da · [a1 > 0]
-    for (size_t i = 0; i < conv * F; i++) if (!(m->a1[i] > 0.0f)) m->da[i] = 0.0f;
-    // dconv_w (k·k·C_in, F) = cols^T · da, dconv_b = Σ da
-    conv2d_backward_weight(m->dconv_w, m->dconv_b, m->cols, m->da, B, Ho, Wo,
-                           c->ksize * c->ksize * c->C_in, F);
+    // dconv_w (k·k·C_in, F) = Σ_rows patch^T · da, dconv_b = Σ da
+    conv2d_backward_weight(m->dconv_w, m->dconv_b, m->xpad, m->da, B, c->H, c->W, c->C_in, c->ksize,
+                           pad_of(c), F, Ho, Wo);
     stage(m, CNN_STAGE_CONV_B, &t);
 }
 

@@ -98,10 +98,12 @@ typedef struct cnn {
     rng drop_rng;
     int B_cap;
     float *ws;                          /* one block for every activation below */
-    float *cols;                        /* (B·Ho·Wo, k·k·C_in) the im2col of x */
+    float *xpad;                        /* (B, H+2p, W+2p, C_in) x zero-padded for the conv */
     float *a1;                          /* (B, Ho, Wo, F) ReLU(conv) */
-    float *xhat;                        /* (B, Ho, Wo, F) normalised (BN on) */
-    float *a2;                          /* (B, Ho, Wo, F) batch-norm output (= a1 without BN) */
+    float *xhat;                        /* (B, Ho, Wo, F) normalised, CNN_BN_FEATURE only */
+    float *a2;                          /* (B, Ho, Wo, F) batch-norm output, CNN_BN_FEATURE only
+                                           (per channel the batch norm and the pool are one
+                                           kernel that stores neither; without BN, a1 is pooled) */
     float *bn_mean, *bn_istd;           /* per feature or channel: mean, 1/√(var+ε) */
     float *pooled;                      /* (B, D) */
     int32_t *argmax;                    /* (B, D) index into a2 of each window's first max */

@@ -131,35 +131,50 @@ int kernels_thread_count(void);
 
 /* ---------------------------------------------------------------- CNN kernels
  * (kernels_cnn.c). Images are NHWC row-major: x (B, H, W, C); conv weights
- * (k, k, C, F) = HWIO, the (k·k·C) × F matrix of the im2col product; p the
- * padding (SAME: (k−1)/2, VALID: 0), Ho = H + 2p − k + 1, Wo likewise. The
- * products are kernels.c's, so every sum has the naive loop's bits. */
+ * (k, k, C, F) = HWIO, the (k·k·C) × F matrix of an im2col product; p the
+ * padding (SAME: (k−1)/2, VALID: 0), Ho = H + 2p − k + 1, Wo likewise. Every
+ * sum of products has the naive loop's bits: one fmaf per term, from 0, in
+ * the documented order. AVX2/FMA twins (kernels_cnn_avx2.c) where the CPU
+ * has them, with the portable copies' bits (CHAINRULE_PORTABLE=1 forces
+ * those, as for the products). */
 
+/* Which copies the CNN kernels use on this CPU: "avx2" or "portable". */
+const char *cnn_kernels_isa(void);
+
+/* xp (B, H+2p, W+2p, C) = x with p zero rows and columns on each side. */
+void conv2d_pad(float *xp, const float *x, int B, int H, int W, int C, int p);
+/* out (B, Ho, Wo, F) = f(bias[f] + Σ_{dy,dx,c} x[b][y+dy−p][x+dx−p][c]·w[dy][dx][c][f]),
+ * the sum in (dy, dx, c) order, one fmaf per term from 0 (outside the image
+ * counts as 0, and is summed like any term), then + bias (when not NULL),
+ * then f. Direct: each output is one thread's. xp (B, H+2p, W+2p, C)
+ * receives conv2d_pad's copy of x, kept for the weight gradient. */
+void conv2d_forward(float *out, float *xp, const float *x, const float *w, const float *bias,
+                    int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo, act_kind act);
+/* dw (k·k·C, F) += Σ_rows patch^T·dout: for each weight the fmaf chain from
+ * 0 over the rows (b, y, x) in order (padding terms included), then added;
+ * dbias (F) += the float sum of dout's column from 0 in row order, when not
+ * NULL. xp is conv2d_forward's padded copy. */
+void conv2d_backward_weight(float *dw, float *dbias, const float *xp, const float *dout,
+                            int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo);
 /* cols (B·Ho·Wo, k·k·C): the patch under each output, (dy, dx, c) order,
  * 0 outside the image. */
 void im2col(float *cols, const float *x, int B, int H, int W, int C, int k, int p, int Ho, int Wo);
 /* dx (B, H, W, C) = for each pixel the sum of its entries in dcols, in
  * dcols' row order (overwrites). */
 void col2im(float *dx, const float *dcols, int B, int H, int W, int C, int k, int p, int Ho, int Wo);
-/* out (B, Ho, Wo, F) = f(bias[f] + Σ_{dy,dx,c} x[b][y+dy−p][x+dx−p][c]·w[dy][dx][c][f]),
- * the sum in (dy, dx, c) order, one fmaf per term, then + bias; cols
- * (B·Ho·Wo, k·k·C) is the im2col workspace (kept for the weight gradient). */
-void conv2d_forward(float *out, float *cols, const float *x, const float *w, const float *bias,
-                    int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo, act_kind act);
-/* dw (k·k·C, F) += cols^T·dout (the sum over rows (b, y, x) in order), dbias
- * (F) += Σ dout when not NULL; cols from conv2d_forward. */
-void conv2d_backward_weight(float *dw, float *dbias, const float *cols, const float *dout,
-                            int B, int Ho, int Wo, int kkC, int F);
 /* dx (B, H, W, C) = the input gradient, through dcols (B·Ho·Wo, k·k·C) =
- * dout·w^T and col2im. Overwrites dx. */
+ * dout·w^T and col2im. Overwrites dx. (The network does not differentiate
+ * its input: for the tests and the graph's contract.) */
 void conv2d_backward_input(float *dx, float *dcols, const float *dout, const float *w,
                            int B, int H, int W, int C, int k, int p, int F, int Ho, int Wo);
 /* out (B, H/pool, W/pool, C): the max of each pool×pool window (stride
  * pool; a remainder row/column is dropped); argmax the index into `in` of
- * the window's FIRST maximum in row-major window order. */
+ * the window's FIRST maximum in row-major window order. Threads split images. */
 void maxpool_forward(float *out, int32_t *argmax, const float *in, int B, int H, int W, int C, int pool);
-/* din (n_in) = 0, then din[argmax[o]] = dout[o] for the n_out outputs. */
-void maxpool_backward(float *din, const float *dout, const int32_t *argmax, size_t n_in, size_t n_out);
+/* din (B, H, W, C) = 0 + dout[o] at argmax[o] of each window o, 0 elsewhere
+ * (the bits of maxpool_backward_naive's zeroing then adding); argmax from
+ * maxpool_forward of the same shape. */
+void maxpool_backward(float *din, const float *dout, const int32_t *argmax, int B, int H, int W, int C, int pool);
 /* Batch norm per column c of in (R, C) over its R rows (per feature: R = B
  * and C = H·W·F; per channel: R = B·H·W and C = F):
  *   train: μ, σ² the column's mean and BIASED variance (double sums in row
@@ -168,15 +183,34 @@ void maxpool_backward(float *din, const float *dout, const int32_t *argmax, size
  *   inference: μ, σ² = run_mean, run_var
  *   x̂ = (x − μ)·istd, istd = 1/√(σ² + ε);  out = γ·x̂ + β (x̂ when gamma is NULL)
  * xhat (R, C) and mean, istd (C) are kept for the backward; scratch holds
- * 2·C doubles. */
+ * 2·C doubles. The bits of batchnorm_forward_f32_naive; threads split columns. */
 void batchnorm_forward(float *out, float *xhat, float *mean, float *istd, const float *in,
                        const float *gamma, const float *beta, int R, int C, double eps,
                        float *run_mean, float *run_var, int train, double *scratch);
 /* The gradient of batchnorm_forward: dγ = Σ dy·x̂, dβ = Σ dy (SET, when
  * dgamma ≠ NULL); train: dx = γ·istd·(dy − mean(dy) − x̂·mean(dy·x̂)),
- * inference: dx = γ·istd·dy. dx may alias dout; scratch 2·C doubles. */
+ * inference: dx = γ·istd·dy; then, when relu_y ≠ NULL (the output of a ReLU
+ * that fed the batch norm, (R, C)), dx = 0 where relu_y ≤ 0. dx may alias
+ * dout; scratch 2·C doubles. The bits of batchnorm_backward_naive. */
 void batchnorm_backward(float *dx, float *dgamma, float *dbeta, const float *dout, const float *xhat,
-                        const float *istd, const float *gamma, int R, int C, int train, double *scratch);
+                        const float *istd, const float *gamma, const float *relu_y, int R, int C,
+                        int train, double *scratch);
+
+/* Per-channel batch norm (R = B·H·W rows, the pixels of in (B, H, W, C))
+ * fused with the max-pool after it: pooled, argmax, mean, istd (and the
+ * running values) get the bits of batchnorm_forward then maxpool_forward,
+ * but the normalised values are never stored (two arrays of in's size
+ * less to write and read). Threads split channels. */
+void batchnorm_pool_forward(float *pooled, int32_t *argmax, float *mean, float *istd, const float *in,
+                            const float *gamma, const float *beta, int B, int H, int W, int C, int pool,
+                            double eps, float *run_mean, float *run_var, int train, double *scratch);
+/* Its gradient: dx (B, H, W, C) = batchnorm_backward (relu_y = in when relu)
+ * of maxpool_backward of dpooled, bit for bit, with x̂ recomputed from in,
+ * mean and istd as the forward did and the pooled gradient read where it
+ * lands; dγ, dβ SET when dgamma ≠ NULL. dx must not alias in. */
+void batchnorm_pool_backward(float *dx, float *dgamma, float *dbeta, const float *dpooled, const int32_t *argmax,
+                             const float *in, const float *mean, const float *istd, const float *gamma, int relu,
+                             int B, int H, int W, int C, int pool, int train, double *scratch);
 
 /* Naive references for the tests: direct loops, the same summation order. */
 void conv2d_forward_naive(float *out, const float *x, const float *w, const float *bias,
@@ -187,8 +221,18 @@ void conv2d_backward_naive(float *dx, float *dw, float *dbias, const float *x, c
                            const float *w, int B, int H, int W, int C, int k, int p, int F,
                            int Ho, int Wo);
 void maxpool_forward_naive(float *out, const float *in, int B, int H, int W, int C, int pool);
+/* din (n_in) = 0, then din[argmax[o]] += dout[o] for the n_out outputs. */
+void maxpool_backward_naive(float *din, const float *dout, const int32_t *argmax, size_t n_in, size_t n_out);
 /* Training-mode batch norm entirely in double (the tolerance reference). */
 void batchnorm_forward_naive(float *out, const float *in, const float *gamma, const float *beta,
                              int R, int C, double eps);
+/* batchnorm_forward's float and double operations column by column, and
+ * batchnorm_backward's: the bit-for-bit references. */
+void batchnorm_forward_f32_naive(float *out, float *xhat, float *mean, float *istd, const float *in,
+                                 const float *gamma, const float *beta, int R, int C, double eps,
+                                 float *run_mean, float *run_var, int train);
+void batchnorm_backward_naive(float *dx, float *dgamma, float *dbeta, const float *dout, const float *xhat,
+                              const float *istd, const float *gamma, const float *relu_y, int R, int C,
+                              int train);
 
 #endif

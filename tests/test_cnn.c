@@ -41,27 +41,194 @@ static double max_diff(const float *a, const float *b, size_t n)
     return m;
 }
 
-/* conv forward and weight/bias/input gradients against the direct loops. */
+static void set_threads(int t)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(t);
+#else
+    (void)t;
+#endif
+}
+
+/* A few special values where they test a contract: ties, −0, a NaN. */
+static void sprinkle(float *p, size_t n, int nan)
+{
+    for (size_t i = 0; i < n; i += 7) p[i] = p[i / 2];
+    for (size_t i = 3; i < n; i += 11) p[i] = -0.0f;
+    if (nan && n > 5) p[n / 2] = NAN;
+}
+
+/* conv forward and weight/bias/input gradients against the direct loops,
+ * with 1, 2 and 3 threads, bit for bit (the input gradient to a tolerance:
+ * a different summation order). */
 static void conv_shape(int B, int H, int W, int C, int k, int pad_same, int F, uint64_t seed)
 {
     rng r; rng_seed(&r, seed);
     int p = pad_same ? (k - 1) / 2 : 0, Ho = H + 2 * p - k + 1, Wo = W + 2 * p - k + 1;
     size_t nx = (size_t)B * H * W * C, nw = (size_t)k * k * C * F, no = (size_t)B * Ho * Wo * F;
+    size_t nxp = (size_t)B * (H + 2 * p) * (W + 2 * p) * C;
     float *x = rnd(&r, nx, 0.3), *w = rnd(&r, nw, 0), *bias = rnd(&r, (size_t)F, 0), *g = rnd(&r, no, 0.2);
-    float *out = malloc(no * 4), *ref = malloc(no * 4), *cols = malloc((size_t)B * Ho * Wo * k * k * C * 4);
-    conv2d_forward_naive(ref, x, w, bias, B, H, W, C, k, p, F, Ho, Wo);
-    conv2d_forward(out, cols, x, w, bias, B, H, W, C, k, p, F, Ho, Wo, ACT_IDENTITY);
-    CHECK(same(out, ref, no));
-    float *dw = calloc(nw, 4), *dw2 = calloc(nw, 4), *db = calloc((size_t)F, 4), *db2 = calloc((size_t)F, 4);
+    float *out = malloc(no * 4), *ref = malloc(no * 4), *refr = malloc(no * 4), *xp = malloc(nxp * 4);
+    float *dw0 = rnd(&r, nw, 0.5), *db0 = rnd(&r, (size_t)F, 0.5);   /* dw and dbias are added to */
+    float *dw = malloc(nw * 4), *dw2 = malloc(nw * 4), *db = malloc((size_t)F * 4), *db2 = malloc((size_t)F * 4);
     float *dx = malloc(nx * 4), *dx2 = malloc(nx * 4), *dcols = malloc((size_t)B * Ho * Wo * k * k * C * 4);
+    conv2d_forward_naive(ref, x, w, bias, B, H, W, C, k, p, F, Ho, Wo);
+    for (size_t i = 0; i < no; i++) refr[i] = ref[i] > 0.0f ? ref[i] : 0.0f;
+    memcpy(dw2, dw0, nw * 4); memcpy(db2, db0, (size_t)F * 4);
     conv2d_backward_naive(dx2, dw2, db2, x, g, w, B, H, W, C, k, p, F, Ho, Wo);
-    conv2d_backward_weight(dw, db, cols, g, B, Ho, Wo, k * k * C, F);
-    CHECK(same(dw, dw2, nw));
-    CHECK(same(db, db2, (size_t)F));
+    for (int t = 1; t <= 3; t++) {
+        set_threads(t);
+        conv2d_forward(out, xp, x, w, bias, B, H, W, C, k, p, F, Ho, Wo, ACT_IDENTITY);
+        CHECK(same(out, ref, no));
+        conv2d_forward(out, xp, x, w, bias, B, H, W, C, k, p, F, Ho, Wo, ACT_RELU);
+        CHECK(same(out, refr, no));
+        memcpy(dw, dw0, nw * 4); memcpy(db, db0, (size_t)F * 4);
+        conv2d_backward_weight(dw, db, xp, g, B, H, W, C, k, p, F, Ho, Wo);
+        CHECK(same(dw, dw2, nw));
+        CHECK(same(db, db2, (size_t)F));
+        memcpy(dw, dw0, nw * 4);
+        conv2d_backward_weight(dw, NULL, xp, g, B, H, W, C, k, p, F, Ho, Wo);
+        CHECK(same(dw, dw2, nw));
+    }
+    /* without a bias */
+    conv2d_forward_naive(ref, x, w, NULL, B, H, W, C, k, p, F, Ho, Wo);
+    conv2d_forward(out, xp, x, w, NULL, B, H, W, C, k, p, F, Ho, Wo, ACT_IDENTITY);
+    CHECK(same(out, ref, no));
     conv2d_backward_input(dx, dcols, g, w, B, H, W, C, k, p, F, Ho, Wo);
-    CHECK(max_diff(dx, dx2, nx) <= 1e-5);    /* a different summation order */
-    free(x); free(w); free(bias); free(g); free(out); free(ref); free(cols);
+    /* a different summation order: rounding grows with the k·k·F terms of a pixel */
+    CHECK(max_diff(dx, dx2, nx) <= 1e-5 * fmax(1.0, k * k * F / 256.0));
+    set_threads(2);
+    free(x); free(w); free(bias); free(g); free(out); free(ref); free(refr); free(xp); free(dw0); free(db0);
     free(dw); free(dw2); free(db); free(db2); free(dx); free(dx2); free(dcols);
+}
+
+/* max-pool forward and backward against the naive loops, bit for bit, on
+ * awkward shapes (remainder rows and columns, channels not a multiple of 8,
+ * ties, −0, a NaN), with 1, 2 and 3 threads. */
+static void pool_shape(int B, int H, int W, int C, int pool, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    int Hp = H / pool, Wp = W / pool;
+    size_t n = (size_t)B * H * W * C, no = (size_t)B * Hp * Wp * C;
+    float *x = rnd(&r, n, 0.3), *g = rnd(&r, no, 0.1), *out = malloc(no * 4), *ref = malloc(no * 4);
+    float *din = malloc(n * 4), *dref = malloc(n * 4);
+    int32_t *am = malloc(no * 4);
+    sprinkle(x, n, 1);
+    sprinkle(g, no, 0);
+    maxpool_forward_naive(ref, x, B, H, W, C, pool);
+    for (int t = 1; t <= 3; t++) {
+        set_threads(t);
+        maxpool_forward(out, am, x, B, H, W, C, pool);
+        CHECK(same(out, ref, no));
+        int ok = 1;
+        for (size_t o = 0; o < no; o++) ok &= memcmp(&x[am[o]], &out[o], 4) == 0;
+        CHECK(ok);
+        maxpool_backward_naive(dref, g, am, n, no);
+        for (size_t i = 0; i < n; i++) din[i] = 1234.0f;
+        maxpool_backward(din, g, am, B, H, W, C, pool);
+        CHECK(same(din, dref, n));
+    }
+    set_threads(2);
+    free(x); free(g); free(out); free(ref); free(din); free(dref); free(am);
+}
+
+/* batch norm forward (train and inference, with and without γ/β and the
+ * running values) and backward (train and inference, with and without dγ,
+ * the ReLU mask, in place) against the column-by-column references, bit for
+ * bit, with 1, 2 and 3 threads; and training mode against the all-double
+ * reference to a tolerance. */
+static void bn_shape(int R, int C, int affine, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    size_t n = (size_t)R * C;
+    float *x = rnd(&r, n, 0.1), *gm = rnd(&r, (size_t)C, 0), *bt = rnd(&r, (size_t)C, 0), *dy = rnd(&r, n, 0.2);
+    float *relu = rnd(&r, n, 0.2);
+    sprinkle(dy, n, 0);
+    float *o1 = malloc(n * 4), *o2 = malloc(n * 4), *xh1 = malloc(n * 4), *xh2 = malloc(n * 4);
+    float *d1 = malloc(n * 4), *d2 = malloc(n * 4), *dd = malloc(n * 4);
+    float *m1 = malloc((size_t)C * 4), *m2 = malloc((size_t)C * 4), *s1 = malloc((size_t)C * 4), *s2 = malloc((size_t)C * 4);
+    float *rm1 = malloc((size_t)C * 4), *rv1 = malloc((size_t)C * 4), *rm2 = malloc((size_t)C * 4), *rv2 = malloc((size_t)C * 4);
+    float *dg1 = malloc((size_t)C * 4), *db1 = malloc((size_t)C * 4), *dg2 = malloc((size_t)C * 4), *db2 = malloc((size_t)C * 4);
+    double *scratch = malloc((size_t)C * 2 * sizeof(double));
+    const float *G = affine ? gm : NULL, *Bt = affine ? bt : NULL;
+    for (int t = 1; t <= 3; t++) {
+        set_threads(t);
+        for (int train = 1; train >= 0; train--) {
+            for (int c = 0; c < C; c++) rm1[c] = rm2[c] = 0.1f * (float)c, rv1[c] = rv2[c] = 1.0f + 0.01f * (float)c;
+            batchnorm_forward_f32_naive(o1, xh1, m1, s1, x, G, Bt, R, C, 1e-3, rm1, rv1, train);
+            batchnorm_forward(o2, xh2, m2, s2, x, G, Bt, R, C, 1e-3, rm2, rv2, train, scratch);
+            CHECK(same(o1, o2, n) && same(xh1, xh2, n) && same(m1, m2, (size_t)C) && same(s1, s2, (size_t)C));
+            CHECK(same(rm1, rm2, (size_t)C) && same(rv1, rv2, (size_t)C));
+            if (train) {   /* without running values, as per feature */
+                batchnorm_forward_f32_naive(o1, xh1, m1, s1, x, G, Bt, R, C, 1e-9, NULL, NULL, 1);
+                batchnorm_forward(o2, xh2, m2, s2, x, G, Bt, R, C, 1e-9, NULL, NULL, 1, scratch);
+                CHECK(same(o1, o2, n) && same(xh1, xh2, n) && same(s1, s2, (size_t)C));
+            }
+            for (int mode = 0; mode < 4; mode++) {   /* bit 0: the ReLU mask; bit 1: dγ, dβ */
+                const float *ry = mode & 1 ? relu : NULL;
+                float *pg1 = mode & 2 ? dg1 : NULL, *pg2 = mode & 2 ? dg2 : NULL;
+                batchnorm_backward_naive(d1, pg1, db1, dy, xh1, s1, G, ry, R, C, train);
+                batchnorm_backward(d2, pg2, db2, dy, xh1, s1, G, ry, R, C, train, scratch);
+                CHECK(same(d1, d2, n));
+                if (mode & 2) CHECK(same(dg1, dg2, (size_t)C) && same(db1, db2, (size_t)C));
+                memcpy(dd, dy, n * 4);   /* in place, as the network calls it */
+                batchnorm_backward(dd, pg2, db2, dd, xh1, s1, G, ry, R, C, train, scratch);
+                CHECK(same(d1, dd, n));
+            }
+        }
+    }
+    batchnorm_forward_naive(o1, x, G, Bt, R, C, 1e-3);
+    batchnorm_forward(o2, xh2, m2, s2, x, G, Bt, R, C, 1e-3, NULL, NULL, 1, scratch);
+    CHECK(max_diff(o1, o2, n) <= 1e-4);
+    set_threads(2);
+    free(x); free(gm); free(bt); free(dy); free(relu); free(o1); free(o2); free(xh1); free(xh2);
+    free(d1); free(d2); free(dd); free(m1); free(m2); free(s1); free(s2); free(rm1); free(rv1); free(rm2); free(rv2);
+    free(dg1); free(db1); free(dg2); free(db2); free(scratch);
+}
+
+/* The per-channel batch norm fused with its max-pool, forward and backward,
+ * against batchnorm_forward then maxpool_forward and maxpool_backward_naive
+ * then batchnorm_backward_naive, bit for bit (train and inference, with and
+ * without γ and dγ and the ReLU mask, remainder rows and columns, channels
+ * not a multiple of 8), with 1, 2 and 3 threads. */
+static void bn_pool_shape(int B, int H, int W, int C, int pool, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    int Hp = H / pool, Wp = W / pool, R = B * H * W;
+    size_t n = (size_t)R * C, no = (size_t)B * Hp * Wp * C;
+    float *x = rnd(&r, n, 0.3), *gm = rnd(&r, (size_t)C, 0), *bt = rnd(&r, (size_t)C, 0), *gp = rnd(&r, no, 0.1);
+    sprinkle(x, n, 0);
+    sprinkle(gp, no, 0);
+    float *o1 = malloc(n * 4), *xh1 = malloc(n * 4), *p1 = malloc(no * 4), *p2 = malloc(no * 4), *dref = malloc(n * 4);
+    float *d1 = malloc(n * 4), *d2 = malloc(n * 4);
+    int32_t *a1 = malloc(no * 4), *a2 = malloc(no * 4);
+    float *m1 = malloc((size_t)C * 4), *m2 = malloc((size_t)C * 4), *s1 = malloc((size_t)C * 4), *s2 = malloc((size_t)C * 4);
+    float *rm1 = malloc((size_t)C * 4), *rv1 = malloc((size_t)C * 4), *rm2 = malloc((size_t)C * 4), *rv2 = malloc((size_t)C * 4);
+    float *dg1 = malloc((size_t)C * 4), *db1 = malloc((size_t)C * 4), *dg2 = malloc((size_t)C * 4), *db2 = malloc((size_t)C * 4);
+    double *scratch = malloc((size_t)C * 2 * sizeof(double));
+    for (int t = 1; t <= 3; t++) {
+        set_threads(t);
+        for (int mode = 0; mode < 8; mode++) {   /* bit 0: train; bit 1: γ, β; bit 2: the ReLU mask and dγ */
+            int train = mode & 1, relu = (mode >> 2) & 1;
+            const float *G = mode & 2 ? gm : NULL, *Bt = mode & 2 ? bt : NULL;
+            for (int c = 0; c < C; c++) rm1[c] = rm2[c] = 0.1f * (float)c, rv1[c] = rv2[c] = 1.0f + 0.01f * (float)c;
+            batchnorm_forward(o1, xh1, m1, s1, x, G, Bt, R, C, 1e-3, rm1, rv1, train, scratch);
+            maxpool_forward(p1, a1, o1, B, H, W, C, pool);
+            batchnorm_pool_forward(p2, a2, m2, s2, x, G, Bt, B, H, W, C, pool, 1e-3, rm2, rv2, train, scratch);
+            CHECK(same(p1, p2, no) && memcmp(a1, a2, no * 4) == 0 && same(m1, m2, (size_t)C) && same(s1, s2, (size_t)C));
+            CHECK(same(rm1, rm2, (size_t)C) && same(rv1, rv2, (size_t)C));
+            maxpool_backward_naive(dref, gp, a1, n, no);
+            batchnorm_backward_naive(d1, relu ? dg1 : NULL, db1, dref, xh1, s1, G, relu ? x : NULL, R, C, train);
+            for (size_t i = 0; i < n; i++) d2[i] = 1234.0f;
+            batchnorm_pool_backward(d2, relu ? dg2 : NULL, db2, gp, a2, x, m2, s2, G, relu, B, H, W, C, pool, train, scratch);
+            CHECK(same(d1, d2, n));
+            if (relu) CHECK(same(dg1, dg2, (size_t)C) && same(db1, db2, (size_t)C));
+        }
+    }
+    set_threads(2);
+    free(x); free(gm); free(bt); free(gp); free(o1); free(xh1); free(p1); free(p2); free(dref); free(d1); free(d2);
+    free(a1); free(a2); free(m1); free(m2); free(s1); free(s2); free(rm1); free(rv1); free(rm2); free(rv2);
+    free(dg1); free(db1); free(dg2); free(db2); free(scratch);
 }
 
 static void pool_and_bn(void)
@@ -82,7 +249,7 @@ static void pool_and_bn(void)
     float to[2], dt[8], g1[2] = {1.0f, 2.0f};
     int32_t ta[2];
     maxpool_forward(to, ta, t, 1, 2, 2, 2, 2);
-    maxpool_backward(dt, g1, ta, 8, 2);
+    maxpool_backward(dt, g1, ta, 1, 2, 2, 2, 2);
     CHECK(to[0] == 5.0f && to[1] == 5.0f && ta[0] == 2 && ta[1] == 1);
     CHECK(dt[2] == 1.0f && dt[1] == 2.0f && dt[3] == 0.0f && dt[5] == 0.0f && dt[0] == 0.0f);
     /* batch norm, training mode, against the all-double reference */
@@ -340,6 +507,26 @@ int main(void)
     conv_shape(2, 7, 9, 3, 3, 0, 5, 3);
     conv_shape(1, 6, 5, 2, 5, 1, 33, 4);
     conv_shape(4, 28, 28, 1, 3, 1, 32, 5);     /* the lesson's layer, threaded */
+    conv_shape(3, 9, 7, 1, 3, 1, 40, 6);       /* 32 + 8 filters, an odd width */
+    conv_shape(2, 5, 6, 2, 1, 0, 67, 7);       /* 1×1, 64 + 3 filters */
+    conv_shape(2, 6, 6, 8, 5, 1, 32, 8);       /* 200 terms × 32 filters: past the blocked kernel's buffer */
+    conv_shape(1, 2, 3, 1, 3, 1, 8, 9);        /* fewer output rows than threads */
+    conv_shape(6, 12, 11, 3, 3, 1, 45, 10);    /* threaded: 45 filters in blocks of 8 (the last 5 one by one) */
+    conv_shape(8, 10, 10, 2, 3, 0, 24, 11);    /* threaded, VALID, 24 filters */
+    pool_shape(3, 7, 9, 5, 2, 1);
+    pool_shape(2, 8, 8, 32, 2, 2);
+    pool_shape(4, 9, 10, 19, 3, 3);
+    pool_shape(1, 5, 5, 8, 1, 4);
+    pool_shape(5, 4, 6, 35, 2, 5);
+    bn_shape(40, 21, 1, 1);
+    bn_shape(3 * 28 * 28, 32, 1, 2);           /* per channel */
+    bn_shape(32, 14 * 14 * 8 + 3, 0, 3);       /* per feature: several chunks of columns, a ragged end */
+    bn_shape(1, 37, 1, 4);
+    bn_shape(7, 3, 0, 5);
+    bn_pool_shape(3, 28, 28, 32, 2, 1);        /* the network's, at a small batch */
+    bn_pool_shape(2, 7, 9, 5, 2, 2);
+    bn_pool_shape(3, 8, 7, 40, 3, 3);          /* 16 + 16 + 8 channels, remainder rows and columns */
+    bn_pool_shape(1, 4, 4, 19, 1, 4);
     pool_and_bn();
     gradcheck(CNN_BN_NONE, CNN_PAD_SAME, 1.0);
     gradcheck(CNN_BN_FEATURE, CNN_PAD_SAME, 1.0);
