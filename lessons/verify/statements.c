@@ -95,7 +95,8 @@ static void parse_given(parser *P)
     for (;;) {
         tok nm = P->t;
         if (nm.kind != T_NAME) FAIL_TOK(P, "expected a name after given, found %s", tok_desc(&nm, b, sizeof b));
-        check_new_name(P, &nm, "quantity");
+        if (nm.raw) { nm.s = nm.raw; nm.n = nm.rawn; }     /* given \sigma: the name sigma */
+        else check_new_name(P, &nm, "quantity");
         lex_next(P);
         int rank = 0, dim[EXPR_MAX_RANK] = {0};
         long size = 1;
@@ -120,6 +121,7 @@ static void parse_given(parser *P)
         }
         int id = add_qty(P, &nm, Q_GIVEN);
         qty *q = &p->q[id];
+        q->kval = NAN;
         q->rank = rank;
         memcpy(q->dim, dim, sizeof dim);
         q->size = (int)size;
@@ -164,12 +166,17 @@ static void parse_let(parser *P)
     expr_prog *p = P->p;
     tok nm = P->t;
     if (nm.kind != T_NAME) FAIL_TOK(P, "expected a name after let, found %s", tok_desc(&nm, b, sizeof b));
-    check_new_name(P, &nm, "quantity");
+    if (nm.raw) { nm.s = nm.raw; nm.n = nm.rawn; }         /* let \sigma_i: the name sigma */
+    else check_new_name(P, &nm, "quantity");
     int old = find_qty(p, nm.s, nm.n);
     if (old >= 0)
         lex_fail(P, nm.line, nm.col, "'%.*s' is already defined at %d:%d", nm.n, nm.s, p->q[old].line, p->q[old].col);
     lex_next(P);
+    if (is_op(P, '(')) { latex_fn_def(P, &nm); return; }  /* let f(x) = ... (latex.c) */
     int rank = 0;
+    int open_sub = nm.n > 1 && nm.s[nm.n - 1] == '_' && is_op(P, '{');   /* let y_{ij} = ... */
+    nm.n -= open_sub;
+    if (is_op(P, '_') || open_sub) rank = latex_let_subs(P);
     while (is_op(P, '[')) {
         tok open = P->t;
         lex_next(P);
@@ -219,6 +226,7 @@ static void parse_let(parser *P)
     q->slots = P->slots;
     q->nslots = P->nslots;
     q->cost = cost;
+    q->kval = rank ? NAN : latex_const(p, rhs);
     int nrefs = ast_count_refs(rhs);
     stamp_array(P);
     if (nrefs) {
@@ -232,7 +240,13 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
 {
     char b[64];
     for (;;) {
-        if (c->ncond == MAX_COND) FAIL_TOK(P, "at most %d conditions per claim", MAX_COND);
+        if (c->ncond == MAX_COND || c->nvcond == MAX_COND) FAIL_TOK(P, "at most %d conditions per claim", MAX_COND);
+        if (!latex_index_like(P, &P->t)) {        /* on values: 'for x > 0' (latex.c) */
+            c->vcond[c->nvcond++] = latex_cond(P, P->t.line, P->t.col);
+            if (!is_op(P, ',') && !is_name(P, "and")) return;
+            lex_next(P);
+            continue;
+        }
         tok x = P->t;
         if (x.kind != T_NAME) FAIL_TOK(P, "expected an index letter in the condition, found %s", tok_desc(&x, b, sizeof b));
         lex_next(P);
@@ -318,6 +332,12 @@ static char *claim_text(parser *P, size_t from, size_t to)
         if (ch == '\\' && k + 1 < to && strchr(",;!:", P->src[k + 1])) { k++; space = 1; continue; }   /* \, */
         int cmd = ch == '\\' && k + 1 < to && ((P->src[k + 1] >= 'a' && P->src[k + 1] <= 'z') ||
                                               (P->src[k + 1] >= 'A' && P->src[k + 1] <= 'Z'));
+        int rows = 0;
+        if (ch == '\\' && k + 1 < to && P->src[k + 1] == '\\') {   /* \\ between cases (not at a line's end) */
+            size_t e = k + 2;
+            while (e < to && (P->src[e] == ' ' || P->src[e] == '\t' || P->src[e] == '\r' || P->src[e] == '$')) e++;
+            cmd = rows = e < to && P->src[e] != '\n';
+        }
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || (ch == '\\' && !cmd)) {
             if (ch == '\n' || ch == '\\') nl = 1;
             space = 1;
@@ -334,6 +354,7 @@ static char *claim_text(parser *P, size_t from, size_t to)
         }
         space = nl = 0;
         t[n++] = ch;
+        if (rows) t[n++] = P->src[++k];
     }
     t[n] = '\0';
     return t;
@@ -347,11 +368,12 @@ static void claim_closure(parser *P, claim *cl_)
     claim cl = *cl_;
     int mark = p->nc;
     int *stamp = p->stamp;
-    int *stack = malloc((size_t)p->nq * sizeof *stack);   /* each quantity is pushed once */
+    int *stack = malloc((size_t)(p->nq ? p->nq : 1) * sizeof *stack);   /* each quantity is pushed once */
     int *list = malloc((size_t)p->nq * sizeof *list);
     if (!stack || !list) { free(stack); free(list); FAIL_TOK(P, "out of memory"); }
     int ns = 0, nl = 0;
     for (int s = 0; s < cl.nsides; s++) ast_refs(p, cl.side[s], mark, stack, &ns);
+    for (int v = 0; v < cl.nvcond; v++) ast_refs(p, cl.vcond[v], mark, stack, &ns);
     while (ns) {
         int q = stack[--ns];
         list[nl++] = q;
@@ -399,6 +421,7 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
     }
     for (int s = 0; s < cl.nsides; s++)
         if (!claim_pure_dterm(&cl, s)) evals += pairs * (ast_cost(P, cl.side[s]) + 2);
+    for (int v = 0; v < cl.nvcond; v++) evals += pairs * (ast_cost(P, cl.vcond[v]) + 1);
     cl.work = nodes + sweeps + evals;
     if (nodes > EXPR_MAX_NODES)
         lex_fail(P, kw->line, kw->col, "this claim needs about %.0f graph nodes per point; the limit is %d", nodes,
@@ -535,6 +558,8 @@ static int parse_all(parser *P)
         P->nest = 0;
         P->lx.depth = 0;
         P->nletters = P->ndterms = P->side0_dterm = 0;
+        P->lx.nenv = P->lx.display = 0;
+        P->lx.skip_end = 0;
         if (is_name(P, "given")) { lex_next(P); parse_given(P); }
         else if (is_name(P, "let")) { lex_next(P); parse_let(P); }
         else if (is_name(P, "claim")) {
