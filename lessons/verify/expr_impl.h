@@ -231,13 +231,16 @@ ast *latex_sum(parser *P, const tok *nm);           /* \sum_{k=1}^{K}, \sum_{k,j
 ast *latex_bars(parser *P);                          /* |x| */
 ast *latex_cond(parser *P, int line, int col);       /* x > 0 (E_COND) or i != j (E_ICOND) */
 int latex_index_like(parser *P, const tok *t);       /* a condition on indices starts here */
-int latex_name_args(parser *P);                      /* skips (\mathbf{t}, \mathbf{s}) after a name */
+int latex_name_args(parser *P);
+ast *latex_dop(parser *P);
+ast *latex_partial(parser *P, ast *value);          /* value \text{for } x > 0: undefined elsewhere */                           /* \frac{\partial}{\partial x}(expr) */                      /* skips (\mathbf{t}, \mathbf{s}) after a name */
 void latex_fn_def(parser *P, const tok *nm);         /* let f(x) = ... */
 int latex_let_subs(parser *P);                       /* let \sigma_i = ...: the letters, their count */
 double latex_cost(const parser *P, const ast *e);    /* ast_cost of the kinds above */
 double latex_const(const expr_prog *p, const ast *e);  /* a fixed value, or NAN */
 
 /* statements.c */
+int *stamp_array(parser *P);                 /* p->stamp, grown with the quantities */
 int pairs_next(const claim *c, int *env, int *started);
 int claim_pure_dterm(const claim *c, int s);   /* side s is a bare d A / d B */
 

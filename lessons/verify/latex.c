@@ -104,7 +104,7 @@ static ast *parse_cases(parser *P, const tok *open)
         if (is_op(P, ',')) lex_next(P);
         if (!is_op(P, '&'))
             FAIL_TOK(P, "expected '&' and the condition of this case (1 & x > 0, 0 & \\text{otherwise}), found %s",
-                     tok_desc(&P->t, b, sizeof b));
+                     is_name(P, "\\endcases") ? "\\end{cases}" : tok_desc(&P->t, b, sizeof b));
         tok amp = P->t;
         lex_next(P);
         if (is_name(P, "otherwise") || is_name(P, "else")) {
@@ -121,6 +121,8 @@ static ast *parse_cases(parser *P, const tok *open)
         }
         n++;
         if (is_op(P, 'R')) { lex_next(P); continue; }
+        if (P->t.kind == T_NL || P->t.kind == T_EOF)
+            FAIL_TOK(P, "the \\begin{cases} at %d:%d is not closed: end it with \\end{cases}", open->line, open->col);
         if (!is_name(P, "\\endcases"))
             FAIL_TOK(P, "expected '\\\\' and the next case, or \\end{cases}, found %s", tok_desc(&P->t, b, sizeof b));
     }
@@ -132,6 +134,21 @@ static ast *parse_cases(parser *P, const tok *open)
         e = mk(P, E_CASE, open->line, open->col, val[k], w);
     }
     return e;
+}
+
+/* let g = value \quad \text{for } x > 0, i \neq j: a definition on part of
+ * the inputs (a case without 'otherwise'); a draw outside is not used. */
+ast *latex_partial(parser *P, ast *value)
+{
+    tok kw = P->t;
+    lex_next(P);                                   /* 'for' */
+    for (int n = 0;; n++) {
+        if (n == MAX_COND) FAIL_TOK(P, "at most %d conditions per definition", MAX_COND);
+        ast *c = latex_cond(P, P->t.line, P->t.col);
+        value = mk(P, E_CASE, kw.line, kw.col, value, mk(P, E_WHEN, c->line, c->col, c, NULL));
+        if (!is_op(P, ',') && !is_name(P, "and")) return value;
+        lex_next(P);
+    }
 }
 
 /* |x|: abs(x). */
@@ -447,7 +464,8 @@ static void sum_range(parser *P, int s, const tok *k, const tok *hi, int count)
     if (!sl->range) {
         if (count <= 0)
             lex_fail(P, k->line, k->col, "cannot infer the range of index '%.*s': no quantity is indexed by it in the "
-                     "sum%s", k->n, k->s, hi->kind == T_NAME ? " (declare its upper limit: let K = 3)" : "");
+                     "sum%s%.*s%s", k->n, k->s, hi->kind == T_NAME ? " (declare its upper limit: let " : "",
+                     hi->kind == T_NAME ? hi->n : 0, hi->s, hi->kind == T_NAME ? " = 3)" : "");
         sl->range = count;
         sl->rline = hi->line;
         sl->rcol = hi->col;
@@ -591,7 +609,7 @@ static node ev_cases(evctx *c, const ast *e)
         if (c->bad) return graph_scalar(c->g, 0.0);
         if (holds) return ev(c, k->a);
     }
-    note_bad(c, "no case of the \\begin{cases} at %d:%d applies here", e->line, e->col);
+    note_bad(c, "no case of the definition at %d:%d applies here", e->line, e->col);
     return graph_scalar(c->g, 0.0);
 }
 
@@ -650,4 +668,96 @@ int ev_vconds(evctx *c, const claim *cl)
     int all = 1;
     for (int k = 0; k < cl->nvcond && !c->bad; k++) all &= ev_cond(c, cl->vcond[k]);
     return all && !c->bad;
+}
+
+/* ---- \frac{\partial}{\partial x} (expr) ------------------------------------------ */
+
+/* Does e use an index bound outside it (a slot below first)? */
+static int outer_index(const ast *e, int first)
+{
+    for (; e; e = e->a) {
+        int n = e->kind == E_REF ? e->nsub : e->kind == E_DELTA || e->kind == E_ICOND ? 2
+              : (e->kind == E_SUM || e->kind == E_PROD) ? e->nsub : 0;
+        for (int k = 0; k < n; k++)
+            if (!e->s[k].lit && e->s[k].v < first) return 1;
+        if (e->kind == E_DERIV || e->kind == E_FDERIV) return 1;
+        if (e->b && outer_index(e->b, first)) return 1;
+    }
+    return 0;
+}
+
+/* The expression as a quantity of its own, named by its text. */
+static int dop_qty(parser *P, ast *x, size_t from, size_t to)
+{
+    expr_prog *p = P->p;
+    int paren = P->src[from] == '(' && P->src[to - 1] == ')';
+    int len = (int)(to - from) + (paren ? 0 : 2);
+    if (len > 200) lex_fail(P, x->line, x->col, "the expression after \\frac{\\partial}{\\partial x} is long: define it with let");
+    char *nm = palloc(P, (size_t)len + 1);
+    nm[0] = '(';
+    memcpy(nm + !paren, P->src + from, to - from);
+    nm[len - 1] = ')';
+    int q = find_qty(p, nm, len);
+    if (q >= 0) return q;
+    tok t = P->t;
+    t.s = nm;
+    t.n = len;
+    t.line = x->line;
+    t.col = x->col;
+    q = add_qty(P, &t, Q_LET);
+    qty *Q = &p->q[q];
+    Q->rhs = x;
+    Q->konst = x->konst;
+    Q->slots = P->slots;
+    Q->nslots = P->nslots;
+    Q->cost = ast_cost(P, x) + 1;
+    Q->kval = NAN;
+    int nrefs = ast_count_refs(x);
+    stamp_array(P);
+    if (nrefs) {
+        Q = &p->q[q];
+        Q->deps = palloc(P, (size_t)nrefs * sizeof *Q->deps);
+        ast_refs(p, x, -2 - q, Q->deps, &Q->ndeps);
+    }
+    return q;
+}
+
+/* \frac{\partial}{\partial x} (expr), \frac{d}{dx} expr: d (expr) / d x,
+ * the expression taken as a quantity (in a claim, of no outer index). */
+ast *latex_dop(parser *P)
+{
+    char b[64];
+    tok at = P->t;
+    int u, n;
+    if (P->defining) FAIL_TOK(P, "\\frac{\\partial}{\\partial x}(...) is for claims: in a let, define the expression "
+                              "first and write \\frac{\\partial f}{\\partial x} in the claim");
+    if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
+    lex_next(P);
+    expect_op(P, '}', "'}' after \\partial");
+    expect_op(P, '{', "'{' and the quantity to differentiate by (\\frac{\\partial}{\\partial x})");
+    tok bt = P->t;
+    if (is_name(P, "d")) { lex_next(P); bt = P->t; }
+    else if (bt.kind == T_NAME && bt.n > 1 && bt.s[0] == 'd') { bt.s++; bt.n--; bt.col++; }
+    else FAIL_TOK(P, "expected '\\partial x' below the line, found %s", tok_desc(&bt, b, sizeof b));
+    if (bt.kind != T_NAME) FAIL_TOK(P, "expected a quantity after '\\partial', found %s", tok_desc(&P->t, b, sizeof b));
+    lex_next(P);
+    ast *e = mk(P, E_DERIV, at.line, at.col, NULL, NULL);
+    if (bt.raw && find_qty(P->p, bt.raw, bt.rawn) >= 0) { bt.s = bt.raw; bt.n = bt.rawn; }
+    if ((e->dq = qty_of(P, &bt, &u)) < 0)
+        lex_fail(P, bt.line, bt.col, "unknown quantity '%.*s': a claim is about quantities defined before it", bt.n, bt.s);
+    ref_subs(P, e->dq, &bt, u, e->ds, &n);
+    expect_op(P, '}', "'}' to close the derivative's denominator");
+    int first = P->nslots, letters = P->nletters, mode = P->claim_mode;
+    size_t from = P->t.at;
+    P->claim_mode = 0;
+    ast *x = parse_term(P);
+    P->claim_mode = mode;
+    if (outer_index(x, first) || P->nletters != letters)
+        lex_fail(P, x->line, x->col, "the operator form takes an expression of no index of the claim: define it with "
+                 "let (let f[i] = ...) and write \\frac{\\partial f_i}{\\partial x}");
+    e->q = dop_qty(P, x, from, P->prev_end);
+    e->konst = 0;
+    e->dterm = P->ndterms;
+    P->dterm[P->ndterms++] = e;
+    return e;
 }

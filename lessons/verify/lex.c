@@ -103,13 +103,14 @@ static const struct { const char *cmd; int kind; int op; const char *name; } lat
     {"sin", L_NAME, 0, "sin"}, {"cos", L_NAME, 0, "cos"}, {"sqrt", L_NAME, 0, "sqrt"},
     {"sigma", L_NAME, 0, "sigmoid"}, {"sum", L_NAME, 0, "sum"}, {"prod", L_NAME, 0, "prod"},
     {"delta", L_NAME, 0, "delta"}, {"frac", L_NAME, 0, "\\frac"}, {"dfrac", L_NAME, 0, "\\frac"},
-    {"tfrac", L_NAME, 0, "\\frac"},
+    {"tfrac", L_NAME, 0, "\\frac"}, {"max", L_NAME, 0, "max"}, {"min", L_NAME, 0, "min"},
     {"left", L_SKIP, 0, NULL}, {"right", L_SKIP, 0, NULL}, {"big", L_SKIP, 0, NULL}, {"Big", L_SKIP, 0, NULL},
     {"bigl", L_SKIP, 0, NULL}, {"bigr", L_SKIP, 0, NULL}, {"Bigl", L_SKIP, 0, NULL}, {"Bigr", L_SKIP, 0, NULL},
     {"quad", L_QUAD, 0, NULL}, {"qquad", L_QUAD, 0, NULL}, {"displaystyle", L_SKIP, 0, NULL},
     {"limits", L_SKIP, 0, NULL}, {"nonumber", L_SKIP, 0, NULL},
     {"mathrm", L_DECOR, 0, NULL}, {"mathbf", L_DECOR, 0, NULL}, {"boldsymbol", L_DECOR, 0, NULL},
     {"operatorname", L_DECOR, 0, NULL}, {"mathit", L_DECOR, 0, NULL}, {"bm", L_DECOR, 0, NULL},
+    {"vec", L_DECOR, 0, NULL}, {"hat", L_DECOR, 1, NULL}, {"bar", L_DECOR, 1, NULL}, {"tilde", L_DECOR, 1, NULL},
     {"text", L_TEXT, 0, NULL}, {"textrm", L_TEXT, 0, NULL}, {"mbox", L_TEXT, 0, NULL},
     {"tag", L_GROUP_SKIP, 0, NULL}, {"label", L_GROUP_SKIP, 0, NULL},
     {"alpha", L_GREEK, 0, NULL}, {"beta", L_GREEK, 0, NULL}, {"gamma", L_GREEK, 0, NULL},
@@ -366,6 +367,13 @@ static void lex_decor(parser *P, tok *t, const char *cmd, size_t k, size_t *end)
         FAIL_TOK(P, "\\%s takes a name in braces: \\%s{x}", cmd, cmd);
     t->kind = T_NAME; t->s = in; t->n = n;
     if (name_is(in, n, "d")) t->s = "d";
+    if (!strcmp(cmd, "hat") || !strcmp(cmd, "bar") || !strcmp(cmd, "tilde")) {
+        char *w = palloc(P, (size_t)n + strlen(cmd) + 1);   /* \hat{y} is the name yhat */
+        memcpy(w, in, (size_t)n);
+        memcpy(w + n, cmd, strlen(cmd));
+        t->s = w;
+        t->n = n + (int)strlen(cmd);
+    }
 }
 
 /* \command: an operator, a name, a decorated name, or skipped (then the
@@ -409,6 +417,16 @@ static int lex_command(parser *P, tok *t)
         lx_advance(P, end - st);
         return 1;
     }
+    static const struct { const char *cmd, *instead; } hint[] = {
+        {"nabla", "write the gradient entry by entry, \\frac{\\partial L}{\\partial w_i}"},
+        {"mathbb", "write \\mathbb{1}[i = j] as \\delta_{ij}, an indicator of values with \\begin{cases}"},
+        {"forall", "write the condition after the claim: \\quad \\text{for } i \\neq j"},
+        {"in", "a range is declared with given: given x in (-4, 4)"},
+        {"approx", "a claim is an equality; its numbers are compared at their printed precision"},
+        {"int", "integrals are not read"}, {"lim", "limits are not read"},
+    };
+    for (size_t h = 0; h < sizeof hint / sizeof hint[0]; h++)
+        if (name_is(s + st + 1, cn, hint[h].cmd)) FAIL_TOK(P, "'\\%s' is not read: %s", hint[h].cmd, hint[h].instead);
     FAIL_TOK(P, "'\\%.*s' is not read (try --help for the LaTeX verify reads)", cn > 40 ? 40 : cn, s + st + 1);
 }
 

@@ -357,11 +357,12 @@ static tok parse_d(parser *P, const char *where)
         lex_next(P);
         return q;
     }
-    if (t.kind == T_NAME && t.n > 1 && t.s[0] == 'd' && find_qty(P->p, t.s + 1, t.n - 1) >= 0) {
+    tok rest = t;
+    rest.s++; rest.n--; rest.col++;
+    int u;
+    if (t.kind == T_NAME && t.n > 1 && t.s[0] == 'd' && qty_of(P, &rest, &u) >= 0) {   /* dL, do_i */
         lex_next(P);
-        tok q = t;
-        q.s++; q.n--; q.col++;
-        return q;
+        return rest;
     }
     FAIL_TOK(P, "expected 'd' and a quantity %s (claim d A / d B = ...), found %s", where, tok_desc(&t, b, sizeof b));
 }
@@ -389,8 +390,11 @@ static int is_dterm(const parser *P, const tok *t, int first)
         if (ch == '\\' && k + 1 < P->len) ch = (unsigned char)P->src[k + 1];   /* \partial \sigma_i */
         return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
     }
-    if (t->n > 1 && t->s[0] == 'd' && find_qty(P->p, t->s + 1, t->n - 1) >= 0)
-        return first || find_qty(P->p, t->s, t->n) < 0;
+    tok rest = *t;
+    rest.s++; rest.n--;
+    int u;
+    if (t->n > 1 && t->s[0] == 'd' && qty_of(P, &rest, &u) >= 0)      /* dL, do_i */
+        return first || qty_of(P, t, &u) < 0;
     return 0;
 }
 
@@ -422,6 +426,7 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
     char b[64];
     if (!is_op(P, '{')) FAIL_TOK(P, "\\frac takes two groups: \\frac{a}{b}, found %s", tok_desc(&P->t, b, sizeof b));
     lex_next(P);
+    if (is_name(P, "d") && P->t.end < P->len && P->src[P->t.end] == '}') return latex_dop(P);   /* \frac{d}{dx}(...) */
     if (P->t.kind == T_NAME && is_dterm(P, &P->t, 1)) {
         tok at = P->t;
         if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
@@ -616,7 +621,7 @@ static ast *parse_unary(parser *P)
  * \delta_k a_j. A number after a name or a number (x 2) is refused. */
 static int implicit_product(const parser *P)
 {
-    if (P->t.line != P->prev_line || is_name(P, "for") || is_name(P, "and")) return 0;
+    if (P->t.line != P->prev_line || is_name(P, "for") || is_name(P, "and") || is_name(P, "\\endcases")) return 0;
     return P->t.kind == T_NAME || is_op(P, '(') || is_op(P, '{');
 }
 

@@ -14,7 +14,7 @@
 
 /* The stamp array, grown with the quantities. A let marks with −2 − id and
  * a claim with its number, so marks never need clearing. */
-static int *stamp_array(parser *P)
+int *stamp_array(parser *P)
 {
     expr_prog *p = P->p;
     if (p->capstamp < p->capq) {
@@ -198,6 +198,7 @@ static void parse_let(parser *P)
     P->defining = nm.s;
     P->defining_n = nm.n;
     ast *rhs = parse_expr(P);
+    if (is_name(P, "for")) rhs = latex_partial(P, rhs);  /* let g = x \text{ for } x > 0 (latex.c) */
     P->defining = NULL;
     long size = 1;
     int dim[EXPR_MAX_RANK] = {0};
