@@ -47,7 +47,7 @@ int latex_index_like(parser *P, const tok *t)
     int u;
     if (t->kind != T_NAME || is_param(P, t) >= 0 || t->raw) return 0;
     if (t->s < P->src || t->s >= P->src + P->len) return 0;     /* a built-in's canonical name */
-    if (qty_of(P, t, &u) >= 0 || fn_lookup(t->s, t->n) >= 0) return 0;
+    if (qty_of(P, t, &u) >= 0 || find_qty(P->p, t->s, t->n) >= 0 || fn_lookup(t->s, t->n) >= 0) return 0;
     return !name_is(t->s, t->n, "e") && !name_is(t->s, t->n, "pi");
 }
 
@@ -116,7 +116,8 @@ static ast *parse_cases(parser *P, const tok *open)
             if (is_op(P, 'R') || is_name(P, "\\endcases") || P->t.kind == T_NL || P->t.kind == T_EOF)
                 lex_fail(P, amp.line, amp.col, "this case has no condition: write 1 & x > 0 (or 0 & \\text{otherwise})");
             cond[n] = latex_cond(P, amp.line, amp.col);
-            if (is_op(P, ',') || is_name(P, "and"))
+            if (is_op(P, ',')) lex_next(P);           /* x > 0, \\ */
+            if (P->t.kind != T_OP ? !is_name(P, "\\endcases") : !is_op(P, 'R'))
                 FAIL_TOK(P, "one condition per case: split the case in two (or nest a \\begin{cases})");
         }
         n++;
@@ -198,7 +199,11 @@ void latex_fn_def(parser *P, const tok *nm)
     P->defining = nm->s;
     P->defining_n = nm->n;
     P->maxnest = 0;
+    int nd = P->ndterms;
     ast *body = parse_expr(P);
+    if (P->ndterms != nd)
+        lex_fail(P, nm->line, nm->col, "the body of %.*s takes no derivative d A / d B: use %.*s' in the claim, or a let",
+                 nm->n, nm->s, nm->n, nm->s);
     P->fparams = NULL;
     P->nfparams = 0;
     P->defining = NULL;
@@ -489,6 +494,9 @@ ast *latex_sum(parser *P, const tok *nm)
 {
     int kind = nm->s[0] == 's' ? E_SUM : E_PROD, braced, s[EXPR_MAX_RANK];
     tok k[EXPR_MAX_RANK], lo = {0}, hi = {0};
+    if (P->fparams)
+        FAIL_TOK(P, "the body of %.*s has no sums (its parameters are numbers): sum in the let that calls it",
+                 P->defining_n, P->defining);
     int n = sum_indices(P, k, &braced);
     sub excl = {0, 0};
     int has_excl = 0;

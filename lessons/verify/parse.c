@@ -152,10 +152,11 @@ int qty_of(const parser *P, const tok *t, int *u)
 {
     *u = -1;
     int q = find_qty(P->p, t->s, t->n);
-    if (q >= 0 || from_latex(P, t)) return q;
+    if (q >= 0 || from_latex(P, t)) return q >= 0 && P->p->q[q].kind == Q_FN ? -1 : q;   /* f is no value */
     for (int k = 1; k < t->n; k++)
         if (t->s[k] == '_') {
             q = find_qty(P->p, t->s, k);
+            if (q >= 0 && P->p->q[q].kind == Q_FN) q = -1;
             if (q >= 0) *u = k;
             return q;
         }
@@ -352,6 +353,9 @@ static tok parse_d(parser *P, const char *where)
         tok q = P->t;
         if (q.kind == T_OP && q.c == '(')
             FAIL_TOK(P, "d takes a quantity, not an expression: define it first (let f = ...), then d f / d x");
+        if (q.kind == T_OP && q.c == '^')
+            FAIL_TOK(P, "second derivatives (\\partial^2) are not read: claim the first derivative as a let "
+                     "(let g = ...), then d g / d x");
         if (q.kind != T_NAME)
             FAIL_TOK(P, "expected a quantity after 'd', found %s", tok_desc(&q, b, sizeof b));
         lex_next(P);
@@ -371,6 +375,9 @@ static int dterm_qty(parser *P, tok *t, int *u)
 {
     if (t->raw && find_qty(P->p, t->raw, t->rawn) >= 0) { t->s = t->raw; t->n = t->rawn; }   /* \sigma_i */
     int q = qty_of(P, t, u);
+    if (q < 0 && find_qty(P->p, t->s, t->n) >= 0)
+        lex_fail(P, t->line, t->col, "'%.*s' is a function: its derivative is %.*s'(x); d A / d B takes quantities "
+                 "(let y = %.*s(x), then d y / d x)", t->n, t->s, t->n, t->s, t->n, t->s);
     if (q < 0)
         lex_fail(P, t->line, t->col, "unknown quantity '%.*s': a claim is about quantities defined before it "
                 "(with given or let)", t->n, t->s);
@@ -427,6 +434,9 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
     if (!is_op(P, '{')) FAIL_TOK(P, "\\frac takes two groups: \\frac{a}{b}, found %s", tok_desc(&P->t, b, sizeof b));
     lex_next(P);
     if (is_name(P, "d") && P->t.end < P->len && P->src[P->t.end] == '}') return latex_dop(P);   /* \frac{d}{dx}(...) */
+    if (is_name(P, "d") && P->t.end < P->len && P->src[P->t.end] == '^')
+        FAIL_TOK(P, "second derivatives (\\partial^2) are not read: claim the first derivative as a let "
+                 "(let g = ...), then d g / d x");
     if (P->t.kind == T_NAME && is_dterm(P, &P->t, 1)) {
         tok at = P->t;
         if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
