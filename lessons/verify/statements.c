@@ -326,7 +326,7 @@ static char *claim_text(parser *P, size_t from, size_t to)
 {
     char *t = palloc(P, to - from + 1);
     size_t n = 0;
-    int space = 0, nl = 0;
+    int space = 0, nl = 0, cases = 0;
     for (size_t k = from; k < to; k++) {
         char ch = P->src[k];
         if (ch == '#') { while (k < to && P->src[k] != '\n') k++; nl = 1; space = 1; continue; }
@@ -334,10 +334,12 @@ static char *claim_text(parser *P, size_t from, size_t to)
         int cmd = ch == '\\' && k + 1 < to && ((P->src[k + 1] >= 'a' && P->src[k + 1] <= 'z') ||
                                               (P->src[k + 1] >= 'A' && P->src[k + 1] <= 'Z'));
         int rows = 0;
-        if (ch == '\\' && k + 1 < to && P->src[k + 1] == '\\') {   /* \\ between cases (not at a line's end) */
+        if (ch == '\\' && k + 13 <= to && !memcmp(P->src + k, "\\begin{cases}", 13)) cases++;
+        if (ch == '\\' && k + 11 <= to && !memcmp(P->src + k, "\\end{cases}", 11) && cases) cases--;
+        if (ch == '\\' && k + 1 < to && P->src[k + 1] == '\\') {   /* \\ between cases, or inside a line */
             size_t e = k + 2;
             while (e < to && (P->src[e] == ' ' || P->src[e] == '\t' || P->src[e] == '\r' || P->src[e] == '$')) e++;
-            cmd = rows = e < to && P->src[e] != '\n';
+            cmd = rows = cases || (e < to && P->src[e] != '\n');
         }
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || (ch == '\\' && !cmd)) {
             if (ch == '\n' || ch == '\\') nl = 1;
