@@ -303,6 +303,7 @@ static void parse_args(run *R, int argc, char **argv)
     R->src = calloc((size_t)argc + 1, sizeof *R->src);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     if (!R->src || !rest) cli_fail("out of memory");
+    R->rest = rest;                           /* reachable when a bad option exits (no leak report) */
     int nrest = 0, dashdash = 0;
     for (int i = 0; i < argc; i++) {
         if (i > 0 && !dashdash && strcmp(argv[i], "--") == 0) dashdash = 1;

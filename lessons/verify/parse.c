@@ -433,7 +433,8 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
     char b[64];
     if (!is_op(P, '{')) FAIL_TOK(P, "\\frac takes two groups: \\frac{a}{b}, found %s", tok_desc(&P->t, b, sizeof b));
     lex_next(P);
-    if (is_name(P, "d") && P->t.end < P->len && P->src[P->t.end] == '}') return latex_dop(P);   /* \frac{d}{dx}(...) */
+    if (is_name(P, "d") && find_qty(P->p, "d", 1) < 0 && P->t.end < P->len && P->src[P->t.end] == '}')
+        return latex_dop(P);   /* \frac{d}{dx}(...) */
     if (is_name(P, "d") && P->t.end < P->len && P->src[P->t.end] == '^')
         FAIL_TOK(P, "second derivatives (\\partial^2) are not read: claim the first derivative as a let "
                  "(let g = ...), then d g / d x");
