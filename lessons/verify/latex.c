@@ -180,7 +180,8 @@ void latex_fn_def(parser *P, const tok *nm)
     for (;;) {
         tok it = P->t;
         if (it.kind != T_NAME)
-            FAIL_TOK(P, "expected a parameter name in let %.*s(x) = ..., found %s", nm->n, nm->s, tok_desc(&it, b, sizeof b));
+            FAIL_TOK(P, "expected a parameter name in let %.*s(x) = ..., found %s", nm->n, nm->s,
+                     tok_desc(&it, b, sizeof b));
         if (n == EXPR_MAX_RANK) FAIL_TOK(P, "at most %d parameters per function", EXPR_MAX_RANK);
         check_new_name(P, &it, "parameter");
         P->fparams = params;
@@ -192,7 +193,8 @@ void latex_fn_def(parser *P, const tok *nm)
         lex_next(P);
     }
     expect_op(P, ')', "')' after the parameters");
-    if (!is_op(P, '=')) FAIL_TOK(P, "expected '=' after let %.*s(...), found %s", nm->n, nm->s, tok_desc(&P->t, b, sizeof b));
+    if (!is_op(P, '='))
+        FAIL_TOK(P, "expected '=' after let %.*s(...), found %s", nm->n, nm->s, tok_desc(&P->t, b, sizeof b));
     lex_next(P);
     P->fparams = params;
     P->nfparams = n;
@@ -246,7 +248,8 @@ static ast *parse_ucall(parser *P, const tok *t, int q)
         lex_next(P);
     }
     if (!is_op(P, ')'))
-        FAIL_TOK(P, "expected ')' to close %.*s( at %d:%d, found %s", t->n, t->s, open.line, open.col, tok_desc(&P->t, b, sizeof b));
+        FAIL_TOK(P, "expected ')' to close %.*s( at %d:%d, found %s", t->n, t->s, open.line, open.col,
+                 tok_desc(&P->t, b, sizeof b));
     if (n != F->nparams)
         FAIL_TOK(P, "'%.*s' takes %d arguments, here %d", t->n, t->s, F->nparams, n);
     lex_next(P);
@@ -273,8 +276,8 @@ int latex_name_args(parser *P)
     int pl = P->prev_line, n = 0, decor = 0, u;
     lex_next(P);
     for (;;) {
-        if (P->t.kind != T_NAME || (qty_of(P, &P->t, &u) < 0 && !(P->t.raw && find_qty(P->p, P->t.raw, P->t.rawn) >= 0)))
-            break;
+        int raw = P->t.raw && find_qty(P->p, P->t.raw, P->t.rawn) >= 0;
+        if (P->t.kind != T_NAME || (qty_of(P, &P->t, &u) < 0 && !raw)) break;
         decor |= P->t.at < P->len && P->src[P->t.at] == '\\';
         n++;
         lex_next(P);
@@ -306,8 +309,9 @@ static ast *juxtaposed(parser *P, const tok *t)
 {
     int u;
     if (t->n < 2 || t->n > 4 || t->s < P->src || t->s >= P->src + P->len || qty_of(P, t, &u) >= 0 ||
-        fn_lookup(t->s, t->n) >= 0 || find_scope(P, t->s, t->n) >= 0 || is_op(P, '(') || is_op(P, '_') || is_op(P, '['))
+        fn_lookup(t->s, t->n) >= 0 || find_scope(P, t->s, t->n) >= 0)
         return NULL;
+    if (is_op(P, '(') || is_op(P, '_') || is_op(P, '[')) return NULL;
     for (int k = 0; k < t->n; k++) {
         int q = find_qty(P->p, t->s + k, 1);
         if (q < 0 || P->p->q[q].rank || P->p->q[q].kind == Q_FN) return NULL;
@@ -380,7 +384,12 @@ int latex_let_subs(parser *P)
     if (n == 1 && items[0].kind == T_NAME && items[0].n > 1 && items[0].n <= EXPR_MAX_RANK &&
         items[0].s >= P->src && items[0].s < P->src + P->len && items[0].s[-1] != '\\') {
         tok w = items[0];
-        for (int i = 0; i < w.n; i++) { items[i] = w; items[i].s = w.s + i; items[i].n = 1; items[i].col = w.col + i; }
+        for (int i = 0; i < w.n; i++) {
+            items[i] = w;
+            items[i].s = w.s + i;
+            items[i].n = 1;
+            items[i].col = w.col + i;
+        }
         n = w.n;
     }
     for (int i = 0; i < n; i++) {
@@ -450,7 +459,8 @@ static int sum_indices(parser *P, tok *idx, int *braced)
  * (let K = 3); 0 when it names none (a symbol taken as the range). */
 static int sum_count(parser *P, const tok *hi, const tok *k)
 {
-    if (hi->kind == T_NUM) return hi->num == floor(hi->num) && hi->num >= 1 && hi->num <= EXPR_MAX_ENTRIES ? (int)hi->num : -1;
+    if (hi->kind == T_NUM)
+        return hi->num == floor(hi->num) && hi->num >= 1 && hi->num <= EXPR_MAX_ENTRIES ? (int)hi->num : -1;
     if (hi->kind != T_NAME) return 0;
     int q = find_qty(P->p, hi->s, hi->n);
     if (q < 0 || P->p->q[q].kind != Q_LET || !P->p->q[q].konst || P->p->q[q].rank) return 0;

@@ -397,7 +397,11 @@ static int lex_command(parser *P, tok *t)
         switch (latex[c].kind) {
         case L_OP: t->kind = T_OP; t->c = latex[c].op; t->n = cn + 1; break;
         case L_NAME: case L_GREEK: greek_name(t, s + st + 1, cn);
-            if (latex[c].kind == L_NAME && !t->raw) { t->kind = T_NAME; t->s = latex[c].name; t->n = (int)strlen(t->s); }
+            if (latex[c].kind == L_NAME && !t->raw) {
+                t->kind = T_NAME;
+                t->s = latex[c].name;
+                t->n = (int)strlen(t->s);
+            }
             break;
         case L_SKIP: lx_advance(P, k - st); return 0;
         case L_QUAD: lex_quad(P, k); return 0;
@@ -448,7 +452,7 @@ static void lex_symbol(parser *P, tok *t)
     for (int k = 0; k < 3; k++) {
         size_t n = strlen(primes[k]);
         if (st + n <= P->len && memcmp(s + st, primes[k], n) == 0 &&
-            (k == 0 || k == 2 || st + n == P->len || !((s[st + n] >= 'a' && s[st + n] <= 'z') || (s[st + n] >= 'A' && s[st + n] <= 'Z')))) {
+            (k != 1 || st + n == P->len || !is_alpha((unsigned char)s[st + n]))) {   /* ^\prime, not ^\primes */
             t->kind = T_OP; t->c = '\''; t->n = (int)n;
             lx_advance(P, n);
             return;
