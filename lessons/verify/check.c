@@ -74,7 +74,9 @@ static int check_alloc(checker *k)
     k->env = calloc(ms, sizeof *k->env);
     k->dc = calloc((size_t)(c->ndterms ? c->ndterms : 1), sizeof *k->dc);
     k->spine = malloc((EXPR_MAX_DEPTH + 1) * sizeof *k->spine);
-    k->g = graph_new();
+    if (!p->g && (p->g = graph_new())) p->gempty = graph_mark(p->g);
+    else if (p->g) graph_rewind(p->g, p->gempty);
+    k->g = p->g;
     if (c->nvcond && !(k->mask = malloc(k->npairs ? k->npairs : 1))) return -1;
     if (!k->x || !k->vals || !k->env || !k->dc || !k->spine || !k->g) return -1;
     for (int l = 0; l < c->nsides - 1; l++) {
@@ -305,8 +307,7 @@ static void check_release(checker *k)
     free(k->env);
     free(k->spine);
     free(k->mask);
-    graph_free(k->g);
-    graph_free(k->E.fg);
+    graph_free(k->E.fg);                     /* k->g is the program's, freed with it */
 }
 
 /* What the claim fixes: a claimed side that is a decimal number is

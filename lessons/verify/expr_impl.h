@@ -118,8 +118,8 @@ typedef struct {
     int nslots;
     int ncond;
     struct { sub x, y; int op; } cond[MAX_COND];
-    int nvcond;                  /* conditions on values ('for x > 0'): E_COND, an entry checked where all hold */
-    const struct ast *vcond[MAX_COND];
+    int nvcond;                  /* conditions on values ('for x > 0'): an entry is checked where all hold */
+    struct ast *vcond;           /* … as a list of E_WHEN, their E_CONDs in a */
     int *closure, nclosure;  /* quantities to build, in definition order */
     double nodes, work, pairs;
 } claim;
@@ -135,6 +135,8 @@ struct expr_prog {
     /* scratch for expr_check, sized on demand */
     uint32_t *tab; size_t tabcap;   /* node ids of the closure's entries */
     int *base;                      /* per quantity: first entry in tab */
+    graph *g;                       /* the tape, kept from claim to claim (no heap churn per claim) */
+    graph_mark_t gempty;
 };
 
 /* ---- tokens and the parser ---------------------------------------------------- */

@@ -684,7 +684,7 @@ node ev_latex(evctx *c, const ast *e)
 int ev_vconds(evctx *c, const claim *cl)
 {
     int all = 1;
-    for (int k = 0; k < cl->nvcond && !c->bad; k++) all &= ev_cond(c, cl->vcond[k]);
+    for (const ast *w = cl->vcond; w && !c->bad; w = w->b) all &= ev_cond(c, w->a);
     return all && !c->bad;
 }
 

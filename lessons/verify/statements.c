@@ -243,7 +243,9 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
     for (;;) {
         if (c->ncond == MAX_COND || c->nvcond == MAX_COND) FAIL_TOK(P, "at most %d conditions per claim", MAX_COND);
         if (!latex_index_like(P, &P->t)) {        /* on values: 'for x > 0' (latex.c) */
-            c->vcond[c->nvcond++] = latex_cond(P, P->t.line, P->t.col);
+            ast *v = latex_cond(P, P->t.line, P->t.col);
+            c->vcond = mk(P, E_WHEN, v->line, v->col, v, c->vcond);
+            c->nvcond++;
             if (!is_op(P, ',') && !is_name(P, "and")) return;
             lex_next(P);
             continue;
@@ -376,7 +378,7 @@ static void claim_closure(parser *P, claim *cl_)
     if (!stack || !list) { free(stack); free(list); FAIL_TOK(P, "out of memory"); }
     int ns = 0, nl = 0;
     for (int s = 0; s < cl.nsides; s++) ast_refs(p, cl.side[s], mark, stack, &ns);
-    for (int v = 0; v < cl.nvcond; v++) ast_refs(p, cl.vcond[v], mark, stack, &ns);
+    if (cl.vcond) ast_refs(p, cl.vcond, mark, stack, &ns);
     while (ns) {
         int q = stack[--ns];
         list[nl++] = q;
@@ -424,7 +426,7 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
     }
     for (int s = 0; s < cl.nsides; s++)
         if (!claim_pure_dterm(&cl, s)) evals += pairs * (ast_cost(P, cl.side[s]) + 2);
-    for (int v = 0; v < cl.nvcond; v++) evals += pairs * (ast_cost(P, cl.vcond[v]) + 1);
+    if (cl.vcond) evals += pairs * (ast_cost(P, cl.vcond) + 1);
     cl.work = nodes + sweeps + evals;
     if (nodes > EXPR_MAX_NODES)
         lex_fail(P, kw->line, kw->col, "this claim needs about %.0f graph nodes per point; the limit is %d", nodes,
@@ -628,5 +630,6 @@ void expr_free(expr_prog *p)
     free(p->stamp);
     free(p->tab);
     free(p->base);
+    graph_free(p->g);
     free(p);
 }
