@@ -38,7 +38,7 @@ for f in "$D"/*.txt; do
     if grep -q FAILS "$tmp/want"; then want_st=1; else want_st=0; fi
     [ "$st" -eq "$want_st" ] && ok || bad "$f: exit $st, want $want_st"
 done
-[ "$pass" -ge 40 ] && ok || bad "fewer than 40 LaTeX checks"
+[ "$pass" -ge 60 ] && ok || bad "fewer than 60 LaTeX checks"
 
 # the hints a student needs on these mistakes
 "$V" "$D/mistakes.txt" >"$tmp/out" 2>&1
@@ -70,6 +70,78 @@ check_error 'given x
 let f = \frac{x}{2' "expected '}' to close the denominator"
 check_error "given x
 let f = x′" "is not read: write the derivative as d f / d x"
+# the forms of reports.txt, malformed: file:line:col, the line, a caret
+check_error 'given x
+let r = \begin{cases} 1 & x > 0 \\ 0 & \text{otherwise}
+claim r = 1' 'the \\begin{cases} at 2:9 is not closed'
+check_error 'given x
+let r = \begin{cases} 1 & x > 0 \\ 0 & \end{cases}' 'this case has no condition'
+check_error 'given x
+let r = \begin{cases} 1 & x > 0 \\ 0 \end{cases}' "expected '&' and the condition of this case (1 & x > 0, 0 & .text{otherwise}), found .end{cases}"
+check_error 'given x
+let r = \begin{cases} 0 & \text{otherwise} \\ 1 & x > 0 \end{cases}' "the case 'otherwise' comes last"
+check_error 'given x
+let r = x \end{cases}' '\\end{cases} closes no \\begin{cases}'
+check_error 'given x
+claim g'"'"'(x) = 1' "'g' is not a function: define it first (let g(x) = ...)"
+check_error 'given x
+let f(x) = x^2
+let g = f'"'"'(x)' "f'(x) is the engine's derivative at a point, for claims"
+check_error 'given x, w
+let f(x) = w x' "the body of f uses only its parameters and numbers: 'w' is a quantity"
+check_error 'given x
+let g(a, b) = a b
+claim g'"'"'(x) = 1' "'g' has 2 parameters"
+check_error 'given x[4]
+let K = 3
+let s = \sum_{k=1}^{K} x_k' "this sum stops at K = 3, but 'k' runs over 4 entries (x at 3:26)"
+check_error 'given x
+let s = \sum_{k=1}^{N} x' 'declare its upper limit: let N = 3'
+check_error 'given W[2][2]
+let s = \begin{pmatrix} W_{11} & W_{12} \end{pmatrix}' "'\\\\begin{pmatrix}' is not read"
+check_error 'given w[3]
+let L = w_1^2
+claim \nabla L = 2 w_1' "'\\\\nabla' is not read: write the gradient entry by entry"
+check_error 'given w[3]
+claim \frac{\partial}{\partial w_i} (w_i^2) = 2 w_i' 'the operator form takes an expression of no index of the claim'
+check_error 'given x
+let h = |x' "expected '|' to close the '|' at 2:9"
+
+# a boundary is a kink: a fixed point on x > 0's boundary cannot be checked
+printf '%s\n' 'given x[1] = [0]' 'let r = \begin{cases} x_1 & x_1 > 0 \\ 0 & \text{otherwise} \end{cases}' \
+    'claim \frac{dr}{dx_1} = 1' >"$tmp/edge.txt"
+"$V" "$tmp/edge.txt" >"$tmp/out" 2>&1; st=$?
+[ "$st" -eq 1 ] && grep -q 'cannot be checked' "$tmp/out" && grep -q 'is on its boundary (both sides 0): a kink' "$tmp/out" \
+    && ok || { bad "boundary at a fixed point: exit $st"; cat "$tmp/out"; }
+# ... and at random points the draws on no side are kept: a claim 'when x > 0'
+# is compared only where x > 0 (a wrong value for x < 0 is not seen)
+"$V" -e 'given x
+let r = \max(0, x)
+claim \frac{dr}{dx} = 1 \quad \text{when } x > 0
+claim \frac{dr}{dx} = 1' >"$tmp/out" 2>&1
+[ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS FAILS " ] && grep -q 'draws resampled, e.g. the claim.s condition holds at no entry' "$tmp/out" \
+    && ok || { bad "a condition on values"; cat "$tmp/out"; }
+# a condition on values per entry: only the entries where it holds are compared
+"$V" -e 'given o[4]
+let r[i] = \max(0, o_i)
+claim \frac{\partial r_i}{\partial o_i} = 1 \quad \text{when } o_i > 0' >"$tmp/out" 2>&1
+grep -q '^HOLDS' "$tmp/out" && ok || { bad "per-entry condition"; cat "$tmp/out"; }
+# the same claims in plain text give the same verdicts (let f(x), f'(x))
+"$V" -e "given u in (-2, 2)
+let f(x) = 1.7159*tanh(2*x/3) + 0.01*x
+let y = f(u)
+claim d y / d u = f'(u)
+claim d y / d u = 1.7159*(2/3)*(1 - tanh(2*u/3)^2) + 0.01
+claim d y / d u = f'(2*u)" >"$tmp/out" 2>&1
+[ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS HOLDS FAILS " ] && ok || { bad "plain functions"; cat "$tmp/out"; }
+# a declared name wins over the built-in: sigma is the softmax, not the sigmoid
+"$V" -e 'given o[3]
+let \sigma_i = \frac{e^{o_i}}{\sum_j e^{o_j}}
+claim \sum_i \sigma_i = 1
+claim sigmoid(o_1) = \frac{1}{1 + e^{-o_1}}
+claim \sigma_1 = \frac{1}{1 + e^{-o_1}}' >"$tmp/out" 2>&1; st=$?
+[ "$st" -eq 1 ] && [ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS HOLDS FAILS " ] && ok || { bad "declared sigma: exit $st"; cat "$tmp/out"; }
+
 # deep LaTeX nesting ends in an error, not a crash
 { printf 'given x\nlet f = '; for i in $(seq 300); do printf '\\frac{1}{'; done; printf x; for i in $(seq 300); do printf '}'; done; echo; } >"$tmp/deep.txt"
 "$V" "$tmp/deep.txt" >"$tmp/out" 2>"$tmp/err"; st=$?

@@ -74,7 +74,10 @@ static int check_alloc(checker *k)
     k->env = calloc(ms, sizeof *k->env);
     k->dc = calloc((size_t)(c->ndterms ? c->ndterms : 1), sizeof *k->dc);
     k->spine = malloc((EXPR_MAX_DEPTH + 1) * sizeof *k->spine);
-    k->g = graph_new();
+    if (!p->g && (p->g = graph_new())) p->gempty = graph_mark(p->g);
+    else if (p->g) graph_rewind(p->g, p->gempty);
+    k->g = p->g;
+    if (c->nvcond && !(k->mask = malloc(k->npairs ? k->npairs : 1))) return -1;
     if (!k->x || !k->vals || !k->env || !k->dc || !k->spine || !k->g) return -1;
     for (int l = 0; l < c->nsides - 1; l++) {
         link_facts *f = &k->link[l];
@@ -158,6 +161,16 @@ static void check_sides(checker *k)
     k->E.watch = 0;
     k->E.slots = c->slots;
     graph_mark_t m = graph_mark(k->g);
+    if (c->nvcond) {                         /* 'for x > 0': the entries where the conditions hold */
+        int started = 0;
+        size_t n = 0, any = 0;
+        memset(k->env, 0, (size_t)k->maxslots * sizeof *k->env);
+        while (!k->E.bad && pairs_next(c, k->env, &started)) {
+            any += k->mask[n++] = (unsigned char)ev_vconds(&k->E, c);
+            graph_rewind(k->g, m);
+        }
+        if (!any) note_bad(&k->E, "the claim's condition holds at no entry");
+    }
     for (int s = 0; s < c->nsides && !k->E.bad; s++) {
         int started = 0;
         size_t n = 0;
@@ -263,8 +276,10 @@ static void check_compare(checker *k, expr_verdict *v, int pt)
         size_t n = 0;
         memset(k->env, 0, (size_t)k->maxslots * sizeof *k->env);
         while (pairs_next(c, k->env, &started)) {
-            double sw = square ? left[(size_t)k->env[l1] * (size_t)c->slots[l0].range + (size_t)k->env[l0]] : NAN;
-            check_entry(k, l, &v->link[l], pt, right[n], left[n], sw);
+            if (!k->mask || k->mask[n]) {
+                double sw = square ? left[(size_t)k->env[l1] * (size_t)c->slots[l0].range + (size_t)k->env[l0]] : NAN;
+                check_entry(k, l, &v->link[l], pt, right[n], left[n], sw);
+            }
             n++;
         }
     }
@@ -360,7 +375,8 @@ static void check_release(checker *k)
     free(k->vals);
     free(k->env);
     free(k->spine);
-    graph_free(k->g);
+    free(k->mask);
+    graph_free(k->E.fg);                     /* k->g is the program's, freed with it */
 }
 
 /* What the claim fixes: a claimed side that is a decimal number is
@@ -414,7 +430,7 @@ int expr_check(expr_prog *p, int ci, const expr_options *o, expr_verdict *v)
     if (check_alloc(&k) != 0) { check_release(&k); return -1; }
     check_fixed(&k);
     rng_seed(&k.r, o->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(ci + 1)));
-    k.E = (evctx){p, k.g, p->tab, p->base, k.env, NULL, 0, 0, "", k.spine, 0, check_deriv, &k};
+    k.E = (evctx){p, k.g, p->tab, p->base, k.env, NULL, 0, 0, "", k.spine, 0, check_deriv, &k, NULL, NULL, {0, 0, 0}};
     k.empty = graph_mark(k.g);
     int pt;
     for (pt = 0; pt < k.points && !k.oom; pt++) {

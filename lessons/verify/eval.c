@@ -182,7 +182,7 @@ node ev(evctx *c, const ast *e)
         }
         return graph_scalar(g, d);
     }
-    default: {                                   /* E_SUM, E_PROD */
+    case E_SUM: case E_PROD: {
         int sl = e->slot, n = c->slots[sl].range, keep = c->env[sl], first = 1;
         /* sum(j != i, ...): the entry equal to the excluded index is skipped */
         int skip = !e->nsub ? -1 : e->s[0].lit ? e->s[0].v : c->env[e->s[0].v];
@@ -198,6 +198,8 @@ node ev(evctx *c, const ast *e)
         c->env[sl] = keep;
         break;
     }
+    default:                                     /* piecewise values, functions (latex.c) */
+        return ev_latex(c, e);
     }
     ev_watch(c, e, r);
     return r;

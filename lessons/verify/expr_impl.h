@@ -40,8 +40,17 @@ typedef struct chunk {       /* one block of the program's arena */
 
 /* E_DERIV: d A[..] / d B[..], the engine's derivative at the point. */
 enum { E_NUM, E_REF, E_NEG, E_ADD, E_SUB, E_MUL, E_DIV, E_POW, E_FN, E_DELTA, E_SUM, E_PROD, E_DERIV,
-       E_WHOLE, E_T, E_HAD };   /* matrix expressions (shape.c): a whole quantity, ^T, ⊙; lowered
-                                   to the kinds before them once a statement is parsed */
+       E_WHOLE, E_T, E_HAD,   /* matrix expressions (shape.c): a whole quantity, ^T, ⊙; lowered
+                                 to the kinds before them once a statement is parsed */
+       /* latex.c: piecewise values and user functions */
+       E_CASE,     /* a: the value, b: its E_WHEN */
+       E_WHEN,     /* a: the condition (E_COND, E_ICOND; E_NUM for otherwise), b: the next E_CASE or NULL */
+       E_COND,     /* a op b on values (fn: C_*) */
+       E_ICOND,    /* s[0] op s[1] on indices (fn: C_*) */
+       E_CALL,     /* q: the function, a: its first E_ARG */
+       E_FDERIV,   /* f'(x): q: the function, a: its E_ARG; the engine's derivative at x */
+       E_ARG,      /* a: the argument, b: the next E_ARG */
+       E_PARAM };  /* slot: which parameter of the function being defined */
 
 enum { F_EXP, F_LOG, F_SQRT, F_ABS, F_SIN, F_COS, F_TANH, F_SINH, F_COSH, F_SECH,
        F_SIGMOID, F_RELU, F_STANH, F_STEP, F_SIGN, F_MAX, F_MIN,   /* max, min: two arguments */
@@ -76,7 +85,7 @@ typedef struct {
     int rline, rcol, rq;     /* where the range came from: position, quantity */
 } slot;
 
-enum { Q_GIVEN, Q_LET };
+enum { Q_GIVEN, Q_LET, Q_FN };     /* Q_FN: let f(x) = ... (rhs the body, nparams) */
 enum { D_NORMAL, D_UNIFORM, D_ONEHOT, D_SIMPLEX, D_LITERAL };
 
 typedef struct {
@@ -90,6 +99,8 @@ typedef struct {
     int nslots, konst;
     double cost;             /* let: graph nodes per point for all entries */
     int *deps, ndeps;        /* quantities the definition uses directly */
+    int nparams, nest;       /* Q_FN: parameters; nesting of the body, calls included */
+    double kval;             /* a let of one fixed value: the value (K in \sum_{k=1}^{K}), else NAN */
 } qty;
 
 enum { C_EQ, C_NE, C_LT, C_GT, C_LE, C_GE };
@@ -115,6 +126,8 @@ typedef struct {
     int nslots;
     int ncond;
     struct { sub x, y; int op; } cond[MAX_COND];
+    int nvcond;                  /* conditions on values ('for x > 0'): an entry is checked where all hold */
+    struct ast *vcond;           /* … as a list of E_WHEN, their E_CONDs in a */
     int *closure, nclosure;  /* quantities to build, in definition order */
     double nodes, work, pairs;
 } claim;
@@ -130,13 +143,16 @@ struct expr_prog {
     /* scratch for expr_check, sized on demand */
     uint32_t *tab; size_t tabcap;   /* node ids of the closure's entries */
     int *base;                      /* per quantity: first entry in tab */
+    graph *g;                       /* the tape, kept from claim to claim (no heap churn per claim) */
+    graph_mark_t gempty;
 };
 
 /* ---- tokens and the parser ---------------------------------------------------- */
 
 enum { T_EOF, T_NL, T_NAME, T_NUM, T_OP };
-/* T_OP carries c: one of + - * / ^ ( ) [ ] , : = < >, or N (!=), E (==),
- * L (<=), G (>=), O (⊙ .* \odot: entry by entry), t (ᵀ). */
+/* T_OP carries c: one of + - * / ^ ( ) [ ] , : = < > ' |, or N (!=), E (==),
+ * L (<=), G (>=), O (⊙ .* \odot: entry by entry), t (ᵀ); inside
+ * \begin{cases}, & and R (the \\ between rows). */
 
 typedef struct {
     int kind, c;
@@ -146,12 +162,18 @@ typedef struct {
     size_t at, end;          /* byte offsets of its start and just after it (t->s
                                 may be a canonical name: \partial is "d") */
     double num;
+    const char *raw;         /* a Greek command read as a built-in (\sigma, \delta): its own */
+    int rawn;                /* name, which a declared quantity may take */
 } tok;
 
 typedef struct {
     size_t pos;
     int line, col, depth;    /* depth: open ( [ { — newlines inside are spaces */
     int pend2;               /* x²: the 2 comes next */
+    size_t skip_at, skip_end;  /* a layer label ^{(o)} already read into the name before it */
+    unsigned char env[8];    /* open \begin{...}: newlines inside are spaces */
+    int nenv, eline, ecol;   /* … and where the outermost opened */
+    int display, dline, dcol;  /* inside $$ … $$ (and where it opened) */
 } lexstate;
 
 typedef struct {
@@ -175,6 +197,8 @@ typedef struct {
     int dterm_first;         /* the next primary starts side 0: dL/dx is d L / d x */
     int side0_dterm;         /* side 0 was a bare d A / d B (for messages) */
     const ast *dterm[MAX_DTERMS]; int ndterms;
+    const tok *fparams; int nfparams;   /* the function being defined: its parameters */
+    int maxnest;             /* deepest nesting seen (a function's body) */
 } parser;
 
 /* lex.c */
@@ -201,6 +225,12 @@ void range_slot(parser *P, int s, int q, int pos, const tok *at);
 
 /* parse.c */
 ast *parse_expr(parser *P);
+ast *parse_term(parser *P);
+ast *mk(parser *P, int kind, int line, int col, ast *a, ast *b);
+int qty_of(const parser *P, const tok *t, int *u);
+void ref_subs(parser *P, int q, const tok *nm, int u, sub *out, int *nout);
+void parse_delta_arg_tok(parser *P, const tok *it, sub *s);
+int latex_items(parser *P, const qty *Q, const tok *nm, int u, tok *items);
 void parse_subs(parser *P, int q, const tok *nm, sub *out, int *nout);
 double ast_cost(const parser *P, const ast *e);
 void ast_refs(expr_prog *p, const ast *e, int mark, int *list, int *n);
@@ -219,7 +249,22 @@ void mat_claim(parser *P, ast **side, char **text, int nsides);
 void subs_missing(parser *P, int q, const tok *nm, int n);
 int fn_prime(parser *P, const tok *nm, int f);
 
+/* latex.c: the LaTeX of reports beyond the plain language */
+ast *latex_name(parser *P, tok *t);                 /* a name's LaTeX forms, or NULL */
+ast *latex_sum(parser *P, const tok *nm);           /* \sum_{k=1}^{K}, \sum_{k,j} */
+ast *latex_bars(parser *P);                          /* |x| */
+ast *latex_cond(parser *P, int line, int col);       /* x > 0 (E_COND) or i != j (E_ICOND) */
+int latex_index_like(parser *P, const tok *t);       /* a condition on indices starts here */
+int latex_name_args(parser *P);                      /* skips (\mathbf{t}, \mathbf{s}) after a name */
+ast *latex_dop(parser *P);                           /* \frac{\partial}{\partial x}(expr) */
+ast *latex_partial(parser *P, ast *value);           /* value \text{for } x > 0: undefined elsewhere */
+void latex_fn_def(parser *P, const tok *nm);         /* let f(x) = ... */
+int latex_let_subs(parser *P);                       /* let \sigma_i = ...: the letters, their count */
+double latex_cost(const parser *P, const ast *e);    /* ast_cost of the kinds above */
+double latex_const(const expr_prog *p, const ast *e);  /* a fixed value, or NAN */
+
 /* statements.c */
+int *stamp_array(parser *P);                 /* p->stamp, grown with the quantities */
 int pairs_next(const claim *c, int *env, int *started);
 int claim_pure_dterm(const claim *c, int s);   /* side s is a bare d A / d B */
 
@@ -240,12 +285,18 @@ typedef struct {
     /* E_DERIV: the engine's derivative at this point (check.c) */
     double (*deriv)(void *ctx, const struct ast *e, const int *env);
     void *dctx;
+    const node *args;        /* the parameters of the function being evaluated */
+    graph *fg;               /* f'(x): a tape of its own (created on demand, freed by the checker) */
+    graph_mark_t fgm;
 } evctx;
 
 void note_bad(evctx *c, const char *fmt, ...) PRINTF_LIKE(2, 3);
 int flat_index(const qty *q, const sub *s, const int *env);
 const char *nonfinite(double v);
 node ev(evctx *c, const ast *e);
+/* latex.c */
+node ev_latex(evctx *c, const ast *e);               /* E_CASE … E_PARAM */
+int ev_vconds(evctx *c, const claim *cl);            /* the claim's value conditions hold here */
 void sample(rng *r, const qty *q, double *x);
 
 /* ---- text (report.c) -------------------------------------------------------------- */
@@ -302,6 +353,7 @@ typedef struct {
     link_facts link[EXPR_MAX_LINKS];
     int worst_point;         /* of the first failing link */
     char last_why[200];      /* why the last draw was thrown away */
+    unsigned char *mask;     /* per entry: the claim's value conditions hold there */
 } checker;
 
 /* Fills v->detail (the counterexample, the hints, notes); 0, or −1 when

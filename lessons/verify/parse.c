@@ -27,7 +27,7 @@ static double strtod_n(const char *s, int n)
     return v;
 }
 
-static ast *mk(parser *P, int kind, int line, int col, ast *a, ast *b)
+ast *mk(parser *P, int kind, int line, int col, ast *a, ast *b)
 {
     ast *e = palloc(P, sizeof *e);
     e->kind = (unsigned char)kind;
@@ -55,6 +55,7 @@ static void enter(parser *P)
 {
     if (++P->nest > EXPR_MAX_NESTING)
         FAIL_TOK(P, "expression nested too deeply (more than %d levels)", EXPR_MAX_NESTING);
+    if (P->nest > P->maxnest) P->maxnest = P->nest;
 }
 
 /* A new index letter of the claim (on its left side): the claim checks
@@ -156,14 +157,15 @@ static int from_latex(const parser *P, const tok *t)
 /* The quantity a name denotes: the name itself if declared, else the
  * part before its first '_' when that is declared (y_i is y with the
  * subscript i): *u is then the offset of the '_', otherwise −1. */
-static int qty_of(const parser *P, const tok *t, int *u)
+int qty_of(const parser *P, const tok *t, int *u)
 {
     *u = -1;
     int q = find_qty(P->p, t->s, t->n);
-    if (q >= 0 || from_latex(P, t)) return q;
+    if (q >= 0 || from_latex(P, t)) return q >= 0 && P->p->q[q].kind == Q_FN ? -1 : q;   /* f is no value */
     for (int k = 1; k < t->n; k++)
         if (t->s[k] == '_') {
             q = find_qty(P->p, t->s, k);
+            if (q >= 0 && P->p->q[q].kind == Q_FN) q = -1;
             if (q >= 0) *u = k;
             return q;
         }
@@ -174,7 +176,7 @@ static int qty_of(const parser *P, const tok *t, int *u)
  * w_hk), or a braced group after '_' ({hk}, {i,j}, {k 1}). A run of
  * letters is split into one letter per index when the quantity needs that
  * many. Returns the count. */
-static int latex_items(parser *P, const qty *Q, const tok *nm, int u, tok *items)
+int latex_items(parser *P, const qty *Q, const tok *nm, int u, tok *items)
 {
     char b[64];
     int n = 0;
@@ -240,13 +242,14 @@ static void latex_subs(parser *P, int q, const tok *nm, int u, sub *out, int *no
 }
 
 /* The subscripts of a quantity in either form: [i][j] or _{ij}. */
-NOINLINE static void ref_subs(parser *P, int q, const tok *nm, int u, sub *out, int *nout)
+NOINLINE void ref_subs(parser *P, int q, const tok *nm, int u, sub *out, int *nout)
 {
     if (u >= 0 || is_op(P, '_')) latex_subs(P, q, nm, u, out, nout);
     else parse_subs(P, q, nm, out, nout);
+    if (is_op(P, '(')) latex_name_args(P);        /* H(\mathbf{t}, \mathbf{s}) is H (latex.c) */
 }
 
-static void parse_delta_arg_tok(parser *P, const tok *it, sub *s)
+void parse_delta_arg_tok(parser *P, const tok *it, sub *s)
 {
     char b[64];
     if (it->kind == T_NUM) {
@@ -359,16 +362,20 @@ static tok parse_d(parser *P, const char *where)
         tok q = P->t;
         if (q.kind == T_OP && q.c == '(')
             FAIL_TOK(P, "d takes a quantity, not an expression: define it first (let f = ...), then d f / d x");
+        if (q.kind == T_OP && q.c == '^')
+            FAIL_TOK(P, "second derivatives (\\partial^2) are not read: claim the first derivative as a let "
+                     "(let g = ...), then d g / d x");
         if (q.kind != T_NAME)
             FAIL_TOK(P, "expected a quantity after 'd', found %s", tok_desc(&q, b, sizeof b));
         lex_next(P);
         return q;
     }
-    if (t.kind == T_NAME && t.n > 1 && t.s[0] == 'd' && find_qty(P->p, t.s + 1, t.n - 1) >= 0) {
+    tok rest = t;
+    rest.s++; rest.n--; rest.col++;
+    int u;
+    if (t.kind == T_NAME && t.n > 1 && t.s[0] == 'd' && qty_of(P, &rest, &u) >= 0) {   /* dL, do_i */
         lex_next(P);
-        tok q = t;
-        q.s++; q.n--; q.col++;
-        return q;
+        return rest;
     }
     FAIL_TOK(P, "expected 'd' and a quantity %s (claim d A / d B = ...), found %s", where, tok_desc(&t, b, sizeof b));
 }
@@ -397,9 +404,13 @@ int fn_prime(parser *P, const tok *nm, int f)
     return prime[f];
 }
 
-static int dterm_qty(parser *P, const tok *t, int *u)
+static int dterm_qty(parser *P, tok *t, int *u)
 {
+    if (t->raw && find_qty(P->p, t->raw, t->rawn) >= 0) { t->s = t->raw; t->n = t->rawn; }   /* \sigma_i */
     int q = qty_of(P, t, u);
+    if (q < 0 && find_qty(P->p, t->s, t->n) >= 0)
+        lex_fail(P, t->line, t->col, "'%.*s' is a function: its derivative is %.*s'(x); d A / d B takes quantities "
+                 "(let y = %.*s(x), then d y / d x)", t->n, t->s, t->n, t->s, t->n, t->s);
     if (q < 0)
         lex_fail(P, t->line, t->col, "unknown quantity '%.*s': a claim is about quantities defined before it "
                 "(with given or let)", t->n, t->s);
@@ -416,10 +427,14 @@ static int is_dterm(const parser *P, const tok *t, int first)
         size_t k = t->end;
         while (k < P->len && (P->src[k] == ' ' || P->src[k] == '\t')) k++;
         unsigned char ch = k < P->len ? (unsigned char)P->src[k] : 0;
+        if (ch == '\\' && k + 1 < P->len) ch = (unsigned char)P->src[k + 1];   /* \partial \sigma_i */
         return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
     }
-    if (t->n > 1 && t->s[0] == 'd' && find_qty(P->p, t->s + 1, t->n - 1) >= 0)
-        return first || find_qty(P->p, t->s, t->n) < 0;
+    tok rest = *t;
+    rest.s++; rest.n--;
+    int u;
+    if (t->n > 1 && t->s[0] == 'd' && qty_of(P, &rest, &u) >= 0)      /* dL, do_i */
+        return first || qty_of(P, t, &u) < 0;
     return 0;
 }
 
@@ -452,6 +467,11 @@ NOINLINE static ast *parse_frac(parser *P, const tok *nm)
     char b[64];
     if (!is_op(P, '{')) FAIL_TOK(P, "\\frac takes two groups: \\frac{a}{b}, found %s", tok_desc(&P->t, b, sizeof b));
     lex_next(P);
+    if (is_name(P, "d") && find_qty(P->p, "d", 1) < 0 && P->t.end < P->len && P->src[P->t.end] == '}')
+        return latex_dop(P);   /* \frac{d}{dx}(...) */
+    if (is_name(P, "d") && P->t.end < P->len && P->src[P->t.end] == '^')
+        FAIL_TOK(P, "second derivatives (\\partial^2) are not read: claim the first derivative as a let "
+                 "(let g = ...), then d g / d x");
     if (P->t.kind == T_NAME && is_dterm(P, &P->t, 1)) {
         tok at = P->t;
         if (P->ndterms == MAX_DTERMS) FAIL_TOK(P, "at most %d derivatives d A / d B in one claim", MAX_DTERMS);
@@ -508,67 +528,8 @@ NOINLINE static ast *parse_name_other(parser *P, const tok *t)
 }
 
 
-static ast *parse_term(parser *P);
 static ast *parse_power(parser *P);
 static ast *parse_primary(parser *P);
-
-/* \sum_{k} body, \sum_{k=1}^{K} body, \sum_{j \neq i} body (also Σ, ∏):
- * the body is the product that follows. Limits must cover the index's
- * whole range (1-based); a symbolic upper limit is taken as that range. */
-NOINLINE static ast *parse_latex_sum(parser *P, const tok *nm)
-{
-    char b[64];
-    int kind = nm->s[0] == 's' ? E_SUM : E_PROD;
-    lex_next(P);                                   /* '_' */
-    int braced = is_op(P, '{');
-    if (braced) lex_next(P);
-    tok k = P->t, lo = {0}, hi = {0};
-    if (k.kind != T_NAME) FAIL_TOK(P, "expected the index of the sum after '_', found %s", tok_desc(&k, b, sizeof b));
-    check_index_name(P, &k);
-    int prev = find_scope(P, k.s, k.n);
-    if (prev >= 0)
-        lex_fail(P, k.line, k.col, "index '%.*s' is already bound at %d:%d; pick another letter", k.n, k.s,
-                 P->slots[prev].line, P->slots[prev].col);
-    lex_next(P);
-    sub excl = {0, 0};
-    int has_excl = 0;
-    if (braced && is_op(P, 'N')) {
-        tok at = P->t;
-        lex_next(P);
-        parse_delta_arg(P, &excl);
-        has_excl = 1;
-        if (excl.lit && excl.v-- < 1)               /* LaTeX counts from 1, as its subscripts do */
-            lex_fail(P, at.line, at.col, "numbers in a LaTeX sum count from 1: \\sum_{%.*s \\neq 1}", k.n, k.s);
-    }
-    else if (braced && is_op(P, '=')) { lex_next(P); lo = P->t; lex_next(P); }
-    if (braced) expect_op(P, '}', "'}' to close the sum's subscript");
-    if (is_op(P, '^')) {
-        lex_next(P);
-        int hb = is_op(P, '{');
-        if (hb) lex_next(P);
-        hi = P->t;
-        lex_next(P);
-        if (hb) expect_op(P, '}', "'}' to close the sum's upper limit");
-    }
-    if (lo.kind && !(lo.kind == T_NUM && lo.num == 1))
-        lex_fail(P, lo.line, lo.col, "a sum runs from 1 (\\sum_{%.*s=1}^{K}): other lower limits are not read",
-                 k.n, k.s);
-    int s = new_slot(P, &k);
-    P->scope[P->nscope++] = s;
-    ast *body = parse_term(P);
-    P->nscope--;
-    if (!P->slots[s].range)
-        lex_fail(P, k.line, k.col, "cannot infer the range of index '%.*s': no quantity is indexed by it in the sum",
-                 k.n, k.s);
-    if (hi.kind == T_NUM && hi.num != P->slots[s].range)
-        lex_fail(P, hi.line, hi.col, "this sum stops at %.*s, but '%.*s' runs over %d entries: only sums over "
-                 "the whole range are read", hi.n, hi.s, k.n, k.s, P->slots[s].range);
-    ast *e = mk(P, kind, nm->line, nm->col, body, NULL);
-    e->slot = s;
-    e->nsub = (unsigned char)has_excl;
-    e->s[0] = excl;
-    return e;
-}
 
 /* \delta_{ij}, δ_{ij}: the Kronecker delta of two bound letters. */
 NOINLINE static ast *parse_latex_delta(parser *P, const tok *nm)
@@ -620,8 +581,10 @@ NOINLINE static ast *parse_name(parser *P, const tok *tp)
     if (is_dterm(P, &t, first)) return parse_dterm(P);
     lex_next(P);
     int latex = from_latex(P, &t);
+    ast *h = latex_name(P, &t);                    /* cases, functions, declared LaTeX names (latex.c) */
+    if (h) return h;
     if (name_is(t.s, t.n, "\\frac")) return parse_frac(P, &t);
-    if ((name_is(t.s, t.n, "sum") || name_is(t.s, t.n, "prod")) && is_op(P, '_')) return parse_latex_sum(P, &t);
+    if ((name_is(t.s, t.n, "sum") || name_is(t.s, t.n, "prod")) && is_op(P, '_')) return latex_sum(P, &t);
     if (name_is(t.s, t.n, "delta") && is_op(P, '_')) return parse_latex_delta(P, &t);
     int u;
     int q = qty_of(P, &t, &u);
@@ -664,6 +627,7 @@ static ast *parse_primary(parser *P)
         lex_next(P);
         return e;
     }
+    if (is_op(P, '|')) return latex_bars(P);
     if (t.kind != T_NAME)
         FAIL_TOK(P, "expected a number, a name or '(', found %s", tok_desc(&t, b, sizeof b));
     return parse_name(P, &t);
@@ -711,11 +675,11 @@ static ast *parse_unary(parser *P)
  * \delta_k a_j. A number after a name or a number (x 2) is refused. */
 static int implicit_product(const parser *P)
 {
-    if (P->t.line != P->prev_line || is_name(P, "for") || is_name(P, "and")) return 0;
+    if (P->t.line != P->prev_line || is_name(P, "for") || is_name(P, "and") || is_name(P, "\\endcases")) return 0;
     return P->t.kind == T_NAME || is_op(P, '(') || is_op(P, '{');
 }
 
-static ast *parse_term(parser *P)
+ast *parse_term(parser *P)
 {
     ast *e = parse_unary(P);
     for (;;) {
@@ -769,7 +733,8 @@ double ast_cost(const parser *P, const ast *e)
     case E_NUM: case E_DELTA: return total + 1;
     case E_SUM: case E_PROD: return total + P->slots[e->slot].range * (ast_cost(P, e->a) + 1);
     case E_POW: return total + 3 + ast_cost(P, e->a) + ast_cost(P, e->b);
-    default: return total + 2 + ast_cost(P, e->a) + (e->b ? 2 + ast_cost(P, e->b) : 0);   /* E_FN */
+    case E_FN: return total + 2 + ast_cost(P, e->a) + (e->b ? 2 + ast_cost(P, e->b) : 0);
+    default: return total + latex_cost(P, e);      /* latex.c */
     }
 }
 

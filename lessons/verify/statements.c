@@ -14,7 +14,7 @@
 
 /* The stamp array, grown with the quantities. A let marks with −2 − id and
  * a claim with its number, so marks never need clearing. */
-static int *stamp_array(parser *P)
+int *stamp_array(parser *P)
 {
     expr_prog *p = P->p;
     if (p->capstamp < p->capq) {
@@ -95,7 +95,8 @@ static void parse_given(parser *P)
     for (;;) {
         tok nm = P->t;
         if (nm.kind != T_NAME) FAIL_TOK(P, "expected a name after given, found %s", tok_desc(&nm, b, sizeof b));
-        check_new_name(P, &nm, "quantity");
+        if (nm.raw) { nm.s = nm.raw; nm.n = nm.rawn; }     /* given \sigma: the name sigma */
+        else check_new_name(P, &nm, "quantity");
         lex_next(P);
         int rank = 0, dim[EXPR_MAX_RANK] = {0};
         long size = 1;
@@ -120,6 +121,7 @@ static void parse_given(parser *P)
         }
         int id = add_qty(P, &nm, Q_GIVEN);
         qty *q = &p->q[id];
+        q->kval = NAN;
         q->rank = rank;
         memcpy(q->dim, dim, sizeof dim);
         q->size = (int)size;
@@ -164,12 +166,17 @@ static void parse_let(parser *P)
     expr_prog *p = P->p;
     tok nm = P->t;
     if (nm.kind != T_NAME) FAIL_TOK(P, "expected a name after let, found %s", tok_desc(&nm, b, sizeof b));
-    check_new_name(P, &nm, "quantity");
+    if (nm.raw) { nm.s = nm.raw; nm.n = nm.rawn; }         /* let \sigma_i: the name sigma */
+    else check_new_name(P, &nm, "quantity");
     int old = find_qty(p, nm.s, nm.n);
     if (old >= 0)
         lex_fail(P, nm.line, nm.col, "'%.*s' is already defined at %d:%d", nm.n, nm.s, p->q[old].line, p->q[old].col);
     lex_next(P);
+    if (is_op(P, '(')) { latex_fn_def(P, &nm); return; }  /* let f(x) = ... (latex.c) */
     int rank = 0;
+    int open_sub = nm.n > 1 && nm.s[nm.n - 1] == '_' && is_op(P, '{');   /* let y_{ij} = ... */
+    nm.n -= open_sub;
+    if (is_op(P, '_') || open_sub) rank = latex_let_subs(P);
     while (is_op(P, '[')) {
         tok open = P->t;
         lex_next(P);
@@ -191,6 +198,7 @@ static void parse_let(parser *P)
     P->defining = nm.s;
     P->defining_n = nm.n;
     ast *rhs = parse_expr(P);
+    if (is_name(P, "for")) rhs = latex_partial(P, rhs);  /* let g = x \text{ for } x > 0 (latex.c) */
     P->defining = NULL;
     if (rhs->rows) rank = mat_let(P, &rhs, rank, &nm);   /* let h = W x: a matrix expression */
     long size = 1;
@@ -220,6 +228,7 @@ static void parse_let(parser *P)
     q->slots = P->slots;
     q->nslots = P->nslots;
     q->cost = cost;
+    q->kval = rank ? NAN : latex_const(p, rhs);
     int nrefs = ast_count_refs(rhs);
     stamp_array(P);
     if (nrefs) {
@@ -233,7 +242,15 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
 {
     char b[64];
     for (;;) {
-        if (c->ncond == MAX_COND) FAIL_TOK(P, "at most %d conditions per claim", MAX_COND);
+        if (c->ncond == MAX_COND || c->nvcond == MAX_COND) FAIL_TOK(P, "at most %d conditions per claim", MAX_COND);
+        if (!latex_index_like(P, &P->t)) {        /* on values: 'for x > 0' (latex.c) */
+            ast *v = latex_cond(P, P->t.line, P->t.col);
+            c->vcond = mk(P, E_WHEN, v->line, v->col, v, c->vcond);
+            c->nvcond++;
+            if (!is_op(P, ',') && !is_name(P, "and")) return;
+            lex_next(P);
+            continue;
+        }
         tok x = P->t;
         if (x.kind != T_NAME) FAIL_TOK(P, "expected an index letter in the condition, found %s", tok_desc(&x, b, sizeof b));
         lex_next(P);
@@ -312,13 +329,21 @@ static char *claim_text(parser *P, size_t from, size_t to)
 {
     char *t = palloc(P, to - from + 1);
     size_t n = 0;
-    int space = 0, nl = 0;
+    int space = 0, nl = 0, cases = 0;
     for (size_t k = from; k < to; k++) {
         char ch = P->src[k];
         if (ch == '#') { while (k < to && P->src[k] != '\n') k++; nl = 1; space = 1; continue; }
         if (ch == '\\' && k + 1 < to && strchr(",;!:", P->src[k + 1])) { k++; space = 1; continue; }   /* \, */
         int cmd = ch == '\\' && k + 1 < to && ((P->src[k + 1] >= 'a' && P->src[k + 1] <= 'z') ||
                                               (P->src[k + 1] >= 'A' && P->src[k + 1] <= 'Z'));
+        int rows = 0;
+        if (ch == '\\' && k + 13 <= to && !memcmp(P->src + k, "\\begin{cases}", 13)) cases++;
+        if (ch == '\\' && k + 11 <= to && !memcmp(P->src + k, "\\end{cases}", 11) && cases) cases--;
+        if (ch == '\\' && k + 1 < to && P->src[k + 1] == '\\') {   /* \\ between cases, or inside a line */
+            size_t e = k + 2;
+            while (e < to && (P->src[e] == ' ' || P->src[e] == '\t' || P->src[e] == '\r' || P->src[e] == '$')) e++;
+            cmd = rows = cases || (e < to && P->src[e] != '\n');
+        }
         if (ch == ' ' || ch == '\t' || ch == '\r' || ch == '\n' || (ch == '\\' && !cmd)) {
             if (ch == '\n' || ch == '\\') nl = 1;
             space = 1;
@@ -335,6 +360,7 @@ static char *claim_text(parser *P, size_t from, size_t to)
         }
         space = nl = 0;
         t[n++] = ch;
+        if (rows) t[n++] = P->src[++k];
     }
     t[n] = '\0';
     return t;
@@ -348,11 +374,12 @@ static void claim_closure(parser *P, claim *cl_)
     claim cl = *cl_;
     int mark = p->nc;
     int *stamp = p->stamp;
-    int *stack = malloc((size_t)p->nq * sizeof *stack);   /* each quantity is pushed once */
+    int *stack = malloc((size_t)(p->nq ? p->nq : 1) * sizeof *stack);   /* each quantity is pushed once */
     int *list = malloc((size_t)p->nq * sizeof *list);
     if (!stack || !list) { free(stack); free(list); FAIL_TOK(P, "out of memory"); }
     int ns = 0, nl = 0;
     for (int s = 0; s < cl.nsides; s++) ast_refs(p, cl.side[s], mark, stack, &ns);
+    if (cl.vcond) ast_refs(p, cl.vcond, mark, stack, &ns);
     while (ns) {
         int q = stack[--ns];
         list[nl++] = q;
@@ -400,6 +427,7 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
     }
     for (int s = 0; s < cl.nsides; s++)
         if (!claim_pure_dterm(&cl, s)) evals += pairs * (ast_cost(P, cl.side[s]) + 2);
+    if (cl.vcond) evals += pairs * (ast_cost(P, cl.vcond) + 1);
     cl.work = nodes + sweeps + evals;
     if (nodes > EXPR_MAX_NODES)
         lex_fail(P, kw->line, kw->col, "this claim needs about %.0f graph nodes per point; the limit is %d", nodes,
@@ -537,6 +565,8 @@ static int parse_all(parser *P)
         P->nest = 0;
         P->lx.depth = 0;
         P->nletters = P->ndterms = P->side0_dterm = 0;
+        P->lx.nenv = P->lx.display = 0;
+        P->lx.skip_end = 0;
         if (is_name(P, "given")) { lex_next(P); parse_given(P); }
         else if (is_name(P, "let")) { lex_next(P); parse_let(P); }
         else if (is_name(P, "claim")) {
@@ -602,5 +632,6 @@ void expr_free(expr_prog *p)
     free(p->stamp);
     free(p->tab);
     free(p->base);
+    graph_free(p->g);
     free(p);
 }
