@@ -442,6 +442,10 @@ int kernels_thread_count(void) { return 1; }
 #define THREAD_NUM() kernels_thread_num()
 #define THREAD_COUNT() kernels_thread_count()
 
+/* Products with fewer multiply-adds than this run on one thread: below it
+ * the start of a parallel region costs more than half the product. */
+#define PAR_WORK 1e5
+
 /* C = epilogue(A · Bm); see the top of the file. A is packed whole (row
  * blocks of MR, shared by the threads); the tiles MR×NR, numbered column
  * panel by column panel, are cut into one contiguous range per thread, so
@@ -452,8 +456,7 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 {
     kern_fn kf = isa()->kern;
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, nkb = (K + KC - 1) / KC;
-    double work = (double)M * N * K;   /* threads only where it pays */
-    int tmax = work > 4e5 ? kernels_threads((long)nib * njp) : 1;
+    int tmax = M * (double)N * K > PAR_WORK ? kernels_threads((long)nib * njp) : 1;
     size_t ap_sz = ((size_t)nib * K * MR + 15) / 16 * 16;
     size_t bp_sz = (size_t)KC * NR;                        /* per thread */
     size_t pt_sz = (size_t)nib * MR * NR;                  /* per thread */
@@ -483,6 +486,82 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
             }
         }
     }
+}
+
+/* Row blocks per group in gemm_rows: the group's packed A (RG·K·MR) and
+ * its strip of C (RG·MR rows × N) stay in cache while the panels pass. */
+#define RG 4
+/* gemm_rows's largest copy of Bm per thread, in floats (256 KB: in L2) */
+#define ROWS_BP_MAX (64 * 1024)
+
+/* The Adam epilogue of a finished strip: rows i0…i0+m of C (rows ri(i)),
+ * all N columns, gradients g (m×N, row-major: 0 + each sum). One call per
+ * row, or one for the whole strip when its rows are adjacent in C. */
+static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0, int m, int N)
+{
+    adam_step a = *e->adam;
+    int step = ri ? 1 : m;
+    for (int ii = 0; ii < m; ii += step) {
+        size_t off = (size_t)(ri ? ri[i0 + ii] : i0 + ii) * N;
+        a.v = e->adam->v + off; a.s = e->adam->s + off;
+        adam_apply(e->c + off, g + (size_t)ii * N, (size_t)step * N, &a);
+    }
+}
+
+/* C = epilogue(A · Bm) for a short sum (K ≤ KC: the weight gradient, K =
+ * the batch) in row-block order: each thread takes one contiguous range of
+ * row blocks, packs all of Bm into its own buffer (K × N, small for such
+ * K) and its own row blocks of A, and finishes strips of RG·MR full rows
+ * of C one after another, so it shares nothing with the other threads
+ * (no barrier) and writes C, and Adam's moments, in long contiguous runs
+ * instead of NR floats per row a row apart. Each tile is one kernel call
+ * over all of k, so the sums are those of gemm. */
+static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
+{
+    kern_fn kf = isa()->kern;
+    int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM;
+    int tmax = M * (double)N * K > PAR_WORK ? kernels_threads(nib) : 1;
+    size_t bp_sz = ((size_t)njp * K * NR + 15) / 16 * 16;
+    size_t ap_sz = ((size_t)RG * K * MR + 15) / 16 * 16;
+    size_t st_sz = adam ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0;
+    size_t per = bp_sz + ap_sz + st_sz;                    /* per thread */
+    float *base = ws_get((size_t)tmax * per);
+
+#pragma omp parallel num_threads(tmax)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
+        float *bp = base + (size_t)t * per, *ap = bp + bp_sz, *st = ap + ap_sz;
+        _Alignas(64) float tile[MR * NR];
+        for (int jp = 0; lo < hi && jp < njp; jp++)
+            pack_b(bp + (size_t)jp * K * NR, o, jp * NR, N - jp * NR < NR ? N - jp * NR : NR, 0, K);
+        for (int g0 = lo; g0 < hi; g0 += RG) {
+            int g1 = g0 + RG < hi ? g0 + RG : hi;
+            for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
+            for (int jp = 0; jp < njp; jp++) {
+                int j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
+                for (int ib = g0; ib < g1; ib++) {
+                    int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
+                    kf(K, ap + (size_t)(ib - g0) * K * MR, bp + (size_t)jp * K * NR, NULL, tile);
+                    if (!adam) { ep_apply(e, tile, o->ri, i0, mr, j0, nr, N); continue; }
+                    /* the bits of a zeroed dw plus the sum */
+                    float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
+                    for (int ii = 0; ii < mr; ii++)
+                        for (int jj = 0; jj < nr; jj++) g[(size_t)ii * N + jj] = 0.0f + tile[ii * NR + jj];
+                }
+            }
+            if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
+        }
+    }
+}
+
+/* The weight-gradient products: gemm_rows where its per-thread copy of Bm
+ * (K × N, padded) is small, gemm otherwise. */
+static void gemm_wgrad(int M, int N, int K, const operands *o, const epilogue *e)
+{
+    size_t bp = (size_t)K * ((N + NR - 1) / NR) * NR;
+    if (K <= KC && bp <= ROWS_BP_MAX) gemm_rows(M, N, K, o, e);
+    else gemm(M, N, K, o, e);
 }
 
 /* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
@@ -657,7 +736,7 @@ static void weight_grad(float *w, const float *inp, const float *dout, int B, in
     int M = nonzero_cols(ri, inp, B, D);
     if (M < D && all_finite(dout, (size_t)B * H)) o.ri = ri;
     else M = D;
-    if (M > 0) gemm(M, H, B, &o, &e);
+    if (M > 0) gemm_wgrad(M, H, B, &o, &e);
 }
 
 void matmul_backward_weight(float *dw, float *dbias, const float *inp,
@@ -687,7 +766,7 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
     /* every row: a zero gradient still moves a weight under Adam */
     epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
-    gemm(D, H, B, &o, &e);
+    gemm_wgrad(D, H, B, &o, &e);
 }
 
 void matmul_backward_input(float *dinp, const float *dout, const float *w,

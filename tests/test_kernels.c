@@ -101,6 +101,67 @@ static void threads(void)
 #endif
 }
 
+/* The weight-gradient products (plain, fused SGD, fused Adam) against the
+ * naive loop and a scalar Adam, at 1, 2 and 3 threads: shapes on both
+ * sides of the row-block order's limits (K ≤ 256, its copy of dout ≤ 64K
+ * floats), tall and narrow, K = 1, edges of MR, NR everywhere, Adam with
+ * and without weight decay. */
+static void scalar_adam(float *w, const float *g, float *v, float *s, size_t n, const adam_step *a)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = a->lam != 0.0f ? g[i] + a->lam * w[i] : g[i];
+        v[i] = a->b1 * v[i] + (1.0f - a->b1) * gi;
+        s[i] = a->b2 * s[i] + (1.0f - a->b2) * gi * gi;
+        w[i] -= a->lr_t * v[i] / (sqrtf(s[i]) + a->eps);
+    }
+}
+
+static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    size_t nw = (size_t)D * H;
+    float *x = rnd(&r, (size_t)B * D, zf), *g = rnd(&r, (size_t)B * H, 0.1), *w = rnd(&r, nw, 0);
+    float *v = rnd(&r, nw, 0), *s = rnd(&r, nw, 0);
+    for (size_t i = 0; i < nw; i++) s[i] = s[i] * s[i];           /* second moments ≥ 0 */
+    float *dw = calloc(nw, sizeof *dw), *want = malloc(nw * sizeof *want), *got = malloc(nw * sizeof *got);
+    float *vw = malloc(nw * sizeof *vw), *sw = malloc(nw * sizeof *sw), *vg = malloc(nw * sizeof *vg), *sg = malloc(nw * sizeof *sg);
+    matmul_backward_weight_naive(dw, x, g, B, D, H);               /* dw = 0 + x^T g */
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+#endif
+    for (int nt = 1; nt <= 3; nt++) {
+#ifdef _OPENMP
+        omp_set_num_threads(nt);
+#endif
+        /* dw += x^T g onto w's values */
+        memcpy(got, w, nw * sizeof *got);
+        matmul_backward_weight(got, NULL, x, g, B, D, H);
+        for (size_t i = 0; i < nw; i++) want[i] = w[i] + dw[i];
+        int ok = 1;
+        for (size_t i = 0; i < nw; i++) ok &= got[i] == want[i];  /* (no ±0 at stake: w ≠ 0) */
+        CHECK(ok);
+        /* w −= lr·(x^T g) */
+        memcpy(got, w, nw * sizeof *got);
+        matmul_backward_weight_sgd(got, NULL, x, g, B, D, H, 0.25f);
+        for (size_t i = 0; i < nw; i++) want[i] = w[i] - 0.25f * dw[i];
+        CHECK(same(got, want, nw));
+        for (int decay = 0; decay < 2; decay++) {
+            adam_step a = {vw, sw, 0.9f, 0.999f, 1e-3f, 1e-8f, decay ? 0.01f : 0.0f};
+            memcpy(want, w, nw * sizeof *want); memcpy(vw, v, nw * sizeof *vw); memcpy(sw, s, nw * sizeof *sw);
+            scalar_adam(want, dw, vw, sw, nw, &a);
+            memcpy(got, w, nw * sizeof *got); memcpy(vg, v, nw * sizeof *vg); memcpy(sg, s, nw * sizeof *sg);
+            a.v = vg; a.s = sg;
+            matmul_backward_weight_adam(got, x, g, B, D, H, &a);
+            CHECK(same(got, want, nw) && same(vg, vw, nw) && same(sg, sw, nw));
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(x); free(g); free(w); free(v); free(s); free(dw); free(want); free(got);
+    free(vw); free(sw); free(vg); free(sg);
+}
+
 /* Inputs that are zero in every row are dropped from the sums; that keeps
  * the bits only for finite partners (0·∞ is NaN), so the products must not
  * drop them next to an infinity: then the results are the naive loop's. */
@@ -203,6 +264,15 @@ int main(void)
     shape(100, 300, 10, 0, 7);
     shape(61, 600, 37, 0.5, 8);       /* several k blocks, edges everywhere */
     threads();
+    wgrad_shape(6, 1, 1, 0, 9);           /* one row, one column */
+    wgrad_shape(7, 5, 17, 0.3, 10);
+    wgrad_shape(13, 61, 33, 0.4, 11);     /* row blocks of 6 split 1/2/3 ways */
+    wgrad_shape(32, 6272 / 16, 784 / 4, 0.3, 12);   /* the CNN's FC1 shape, scaled down */
+    wgrad_shape(100, 97, 300, 0.8, 13);   /* MNIST-like: many rows dropped */
+    wgrad_shape(256, 20, 41, 0.2, 14);    /* K = 256: the largest row-block K */
+    wgrad_shape(257, 20, 41, 0.2, 15);    /* K = 257: the panel order */
+    wgrad_shape(200, 31, 400, 0.2, 16);   /* dout's copy past 64K floats: the panel order */
+    wgrad_shape(1, 40, 30, 0, 17);        /* K = 1 (the per-sample rows) */
     nonfinite();
     activations();
     softmax();
