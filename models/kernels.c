@@ -47,6 +47,16 @@
 
 #include "fail.h"
 
+/* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
+ * scans (masks, not sums) and for element-wise loops: each lane does the
+ * operations of the scalar loop, IEEE-rounded alike, so the bits are the
+ * scalar loop's. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+
+static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
+static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
+
 /* ------------------------------------------------------------ naive references
  * First, as the definition each fast kernel must match bit for bit: the
  * triple loop, one fmaf per term in index order. */
@@ -191,9 +201,19 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
     // dL/dx = dL/dy
     case ACT_IDENTITY: if (dx != dy) memmove(dx, dy, n * sizeof *dx); break;
     // dL/dx = dL/dy · y(1 − y)
-    case ACT_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (y[i] * (1.0f - y[i])); break;
+    case ACT_SIGMOID: {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) { v4f yi = ld4(y + i); st4(dx + i, ld4(dy + i) * (yi * (1.0f - yi))); }
+        for (; i < n; i++) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
+        break;
+    }
     // dL/dx = dL/dy · (1 − y²)
-    case ACT_TANH:    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]); break;
+    case ACT_TANH: {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) { v4f yi = ld4(y + i); st4(dx + i, ld4(dy + i) * (1.0f - yi * yi)); }
+        for (; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    }
     // dL/dx = dL/dy · [y > 0]
     case ACT_RELU:    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
     // y = A·tanh(Bx): dy/dx = A·B·(1 − tanh²) = B·(A − y²/A)
@@ -445,6 +465,8 @@ int kernels_thread_count(void) { return 1; }
 /* Products with fewer multiply-adds than this run on one thread: below it
  * the start of a parallel region costs more than half the product. */
 #define PAR_WORK 1e5
+/* and scans of fewer values than this (a scan is ~4 values a cycle) */
+#define PAR_SCAN 2e4
 
 /* C = epilogue(A · Bm); see the top of the file. A is packed whole (row
  * blocks of MR, shared by the threads); the tiles MR×NR, numbered column
@@ -564,12 +586,6 @@ static void gemm_wgrad(int M, int N, int K, const operands *o, const epilogue *e
     else gemm(M, N, K, o, e);
 }
 
-/* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
- * scans below: masks, not sums, so no bits are at stake. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int v4i __attribute__((vector_size(16)));
-
-static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
 
 /* The columns d of x (B, D) that hold a non-zero in some row, in order, into
  * idx (room for D); returns their count. A
@@ -579,12 +595,18 @@ static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v
  * callers check. */
 static int nonzero_cols(int *idx, const float *x, int B, int D)
 {
-    int D4 = D / 4 * 4, n = 0;
-    v4i *any = (v4i *)scratch_get(&ws_any, (size_t)(D4 / 4 + 1) * sizeof(v4i));
-    memset(any, 0, (size_t)(D4 / 4) * sizeof *any);
-    for (int r = 0; r < B; r++) {
-        const float *xr = x + (size_t)r * D;
-        for (int d = 0; d < D4; d += 4) any[d / 4] |= ld4(xr + d) != 0.0f;
+    int nc = D / 4, D4 = nc * 4, n = 0;   /* nc chunks of 4 columns, then the tail */
+    v4i *any = (v4i *)scratch_get(&ws_any, (size_t)(nc + 1) * sizeof(v4i));
+    /* threads split the columns (each scans every row of its own chunks) */
+#pragma omp parallel num_threads((double)B * D > PAR_SCAN ? kernels_threads(nc) : 1)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        int c0 = (int)((long)nc * t / nt), c1 = (int)((long)nc * (t + 1) / nt);
+        for (int c = c0; c < c1; c++) any[c] = (v4i){0, 0, 0, 0};
+        for (int r = 0; r < B; r++) {
+            const float *xr = x + (size_t)r * D;
+            for (int c = c0; c < c1; c++) any[c] |= ld4(xr + 4 * c) != 0.0f;
+        }
     }
     for (int d = 0; d < D4; d++)
         if (any[d / 4][d % 4]) idx[n++] = d;
@@ -597,7 +619,7 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
 }
 
 /* 1 when all n values are finite (x − x is 0 for them, NaN otherwise). */
-static int all_finite(const float *x, size_t n)
+static int finite_run(const float *x, size_t n)
 {
     v4i bad = {0};
     size_t i = 0;
@@ -605,6 +627,27 @@ static int all_finite(const float *x, size_t n)
     int b = bad[0] | bad[1] | bad[2] | bad[3];
     for (; i < n; i++) b |= !(x[i] - x[i] == 0.0f);
     return !b;
+}
+
+/* 1 when the rows of x (rows × n, row-major) that are not listed in idx
+ * (nidx rows, ascending; NULL = none listed) hold only finite values:
+ * the rows a product may drop. Threads split the rows. */
+static int rows_finite(const float *x, size_t rows, size_t n, const int *idx, int nidx)
+{
+    int bad = 0;
+    long nr = (long)rows;
+#pragma omp parallel num_threads((double)rows * n > PAR_SCAN ? kernels_threads(nr) : 1) reduction(|: bad)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        long r0 = nr * t / nt, r1 = nr * (t + 1) / nt;
+        int q = 0;
+        if (idx) { int lo = 0, hi = nidx; while (lo < hi) { int m = (lo + hi) / 2; if (idx[m] < r0) lo = m + 1; else hi = m; } q = lo; }
+        for (long r = r0; r < r1 && !bad; r++) {
+            if (idx && q < nidx && idx[q] == r) { q++; continue; }
+            bad = !finite_run(x + (size_t)r * n, n);
+        }
+    }
+    return !bad;
 }
 
 /* ------------------------------------------------------------ small batches */
@@ -704,19 +747,38 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
      * more: about a third of the pixels of a batch of 100), when the rows
      * of w they would multiply are finite. */
     int *kk = scratch_get(&ws_idx, (size_t)D * sizeof(int));
-    int K = nonzero_cols(kk, inp, B, D), ok = K > 0 && K < D;
-    for (int q = 0, d = 0; ok && d < D; d++) {
-        if (q < K && kk[q] == d) { q++; continue; }
-        ok = all_finite(w + (size_t)d * H, (size_t)H);
-    }
-    if (ok) o.kk = kk;
+    int K = nonzero_cols(kk, inp, B, D);
+    if (K > 0 && K < D && rows_finite(w, (size_t)D, (size_t)H, kk, K)) o.kk = kk;
     else K = D;
     gemm(B, H, K, &o, &e);
 }
 
+/* db[h] += Σ_r dout[r][h] (or db[h] −= lr·that), each sum from 0 in r
+ * order; a row at a time over 4 columns at a time (the same sums). */
 static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, float lr)
 {
-    for (int h = 0; h < H; h++) {
+    int h = 0;
+    for (; h + 16 <= H; h += 16) {        /* four independent sums in flight */
+        v4f a0 = {0.0f, 0.0f, 0.0f, 0.0f}, a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < B; r++) {
+            const float *dr = dout + (size_t)r * H + h;
+            a0 += ld4(dr); a1 += ld4(dr + 4); a2 += ld4(dr + 8); a3 += ld4(dr + 12);
+        }
+        v4f acc[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+            v4f d = ld4(dbias + h + 4 * q);
+            d = sgd ? d - lr * acc[q] : d + acc[q];
+            st4(dbias + h + 4 * q, d);
+        }
+    }
+    for (; h + 4 <= H; h += 4) {
+        v4f acc = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int r = 0; r < B; r++) acc += ld4(dout + (size_t)r * H + h);
+        v4f d = ld4(dbias + h);
+        d = sgd ? d - lr * acc : d + acc;
+        st4(dbias + h, d);
+    }
+    for (; h < H; h++) {
         float acc = 0.0f;
         for (int r = 0; r < B; r++) acc += dout[(size_t)r * H + h];
         if (sgd) dbias[h] -= lr * acc;
@@ -734,7 +796,7 @@ static void weight_grad(float *w, const float *inp, const float *dout, int B, in
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
-    if (M < D && all_finite(dout, (size_t)B * H)) o.ri = ri;
+    if (M < D && rows_finite(dout, (size_t)B, (size_t)H, NULL, 0)) o.ri = ri;
     else M = D;
     if (M > 0) gemm_wgrad(M, H, B, &o, &e);
 }

@@ -209,6 +209,22 @@ static void activations(void)
         }
     }
     CHECK(act_parse("nope") == -1);
+    /* f′ of the sigmoid and tanh, four at a time and the tail, = the
+     * scalar formulas bit for bit */
+    {
+        enum { NB = 103 };
+        float yb[NB], gb[NB], db[NB];
+        rng r; rng_seed(&r, 21);
+        for (int i = 0; i < NB; i++) { yb[i] = (float)rng_uniform(&r); gb[i] = (float)rng_range(&r, -2.0, 2.0); }
+        act_backward(db, gb, NULL, yb, NB, ACT_SIGMOID);
+        int eqs = 1, eqt = 1;
+        for (int i = 0; i < NB; i++) { float w = gb[i] * (yb[i] * (1.0f - yb[i])); eqs &= memcmp(&w, &db[i], sizeof w) == 0; }
+        memcpy(db, gb, sizeof db);
+        act_backward(db, db, NULL, yb, NB, ACT_TANH);   /* in place */
+        for (int i = 0; i < NB; i++) { float w = gb[i] * (1.0f - yb[i] * yb[i]); eqt &= memcmp(&w, &db[i], sizeof w) == 0; }
+        CHECK(eqs);
+        CHECK(eqt);
+    }
     /* the sigmoid: eight at a time (AVX2) = one at a time (the scalar copy),
      * bit for bit, over a wide range and the special values; and e^x within
      * an ulp of libm's (both round a close double) */
