@@ -432,7 +432,22 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
             copy_row(dst, src, nr);
         }
     } else {                    /* columns of Bm contiguous (brs == 1): a transpose */
-        for (int jj = 0; jj < nr; jj++) {
+        int jj = 0;
+        for (; !kk && jj + 4 <= nr; jj += 4) {   /* 4 columns × 4 k at a time */
+            const float *s0 = o->b + (size_t)(j0 + jj) * o->bcs + k0, *s1 = s0 + o->bcs;
+            const float *s2 = s1 + o->bcs, *s3 = s2 + o->bcs;
+            int k = 0;
+            for (; k + 4 <= kc; k += 4) {
+                v4f r0 = ld4(s0 + k), r1 = ld4(s1 + k), r2 = ld4(s2 + k), r3 = ld4(s3 + k);
+                for (int q = 0; q < 4; q++)
+                    st4(bp + (size_t)(k + q) * NR + jj, (v4f){r0[q], r1[q], r2[q], r3[q]});
+            }
+            for (; k < kc; k++) {
+                float *d = bp + (size_t)k * NR + jj;
+                d[0] = s0[k]; d[1] = s1[k]; d[2] = s2[k]; d[3] = s3[k];
+            }
+        }
+        for (; jj < nr; jj++) {
             const float *src = o->b + (size_t)(j0 + jj) * o->bcs;
             for (int k = 0; k < kc; k++) bp[(size_t)k * NR + jj] = src[kk ? kk[k0 + k] : k0 + k];
         }
