@@ -621,6 +621,11 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
         for (int r = 0; r < B; r++) {
             const float *xr = x + (size_t)r * D;
             for (int c = c0; c < c1; c++) any[c] |= ld4(xr + 4 * c) != 0.0f;
+            if ((r & (r + 1)) == 0) {      /* after rows 1, 2, 4, 8, …: all found? (dense inputs) */
+                v4i all = {-1, -1, -1, -1};
+                for (int c = c0; c < c1; c++) all &= any[c];
+                if (all[0] & all[1] & all[2] & all[3]) break;
+            }
         }
     }
     for (int d = 0; d < D4; d++)
