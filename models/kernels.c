@@ -15,8 +15,15 @@
  * a·b + acc rounded once, so each sum is formed exactly as the naive loop
  * forms it
  * (partial sums between k blocks are stored and reloaded, never added as a
- * block). The tiles are cut into one contiguous range per thread: each
- * output is summed by one thread, same bits for any count.
+ * block). Two tile orders (gemm, gemm_rows): column panel by column
+ * panel, the tiles cut into one contiguous range per thread; or, for the
+ * short sums of the weight gradient (K = the batch ≤ KC), row blocks cut
+ * into one range per thread, each thread with its own copy of Bm, so that
+ * a thread finishes whole rows of C (and of Adam's moments) and shares
+ * nothing. Either way each output is summed by one thread, in one kernel
+ * call sequence over k: same bits for any order and thread count.
+ * Products and scans too small to pay for a parallel region run on one
+ * thread (PAR_WORK, PAR_SCAN).
  *
  * Sparse inputs: an input that is zero in every row of the batch adds only
  * ±0 terms to its sums, which leave them unchanged (exact, for finite
