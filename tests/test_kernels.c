@@ -73,7 +73,7 @@ static void shape(int B, int D, int H, double zf, uint64_t seed)
     free(dx); free(dx2);
 }
 
-/* The same products at 1 and 2 threads, bit for bit. */
+/* The same products at 1, 2 and 3 threads, bit for bit. */
 static void threads(void)
 {
 #ifdef _OPENMP
@@ -90,6 +90,14 @@ static void threads(void)
     matmul_backward_weight_sgd(w1, NULL, x, g, B, D, H, 0.5f);
     matmul_backward_input(d1, g, w, B, D, H);
     omp_set_num_threads(2);
+    matmul_forward(o2, NULL, x, w, NULL, B, D, H, ACT_TANH);
+    matmul_backward_weight_sgd(w2, NULL, x, g, B, D, H, 0.5f);
+    matmul_backward_input(d2, g, w, B, D, H);
+    CHECK(same(o1, o2, (size_t)B * H));
+    CHECK(same(w1, w2, (size_t)D * H));
+    CHECK(same(d1, d2, (size_t)B * D));
+    omp_set_num_threads(3);               /* an odd split of every range */
+    memcpy(w2, w, sizeof(float) * D * H);
     matmul_forward(o2, NULL, x, w, NULL, B, D, H, ACT_TANH);
     matmul_backward_weight_sgd(w2, NULL, x, g, B, D, H, 0.5f);
     matmul_backward_input(d2, g, w, B, D, H);
@@ -165,32 +173,41 @@ static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
 /* Inputs that are zero in every row are dropped from the sums; that keeps
  * the bits only for finite partners (0·∞ is NaN), so the products must not
  * drop them next to an infinity: then the results are the naive loop's. */
-static void nonfinite(void)
+static void nonfinite(int B, int D, int H, int nt)
 {
-    int B = 12, D = 40, H = 20;
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(nt);
+#else
+    (void)nt;
+#endif
     rng r; rng_seed(&r, 11);
     float *x = rnd(&r, (size_t)B * D, 0), *w = rnd(&r, (size_t)D * H, 0), *g = rnd(&r, (size_t)B * H, 0);
     float *o1 = malloc(sizeof(float) * B * H), *o2 = malloc(sizeof(float) * B * H);
     float *w1 = malloc(sizeof(float) * D * H), *w2 = malloc(sizeof(float) * D * H), *dw = calloc((size_t)D * H, sizeof *dw);
-    for (int b = 0; b < B; b++) x[b * D + 3] = x[b * D + 17] = 0.0f;   /* inputs 3 and 17: zero everywhere */
-    w[3 * H + 5] = INFINITY;                                            /* ∞ in a row the forward could drop */
+    int z1 = 3, z2 = D - 23;     /* inputs zero everywhere; z2 in the last thread's rows of w */
+    for (int b = 0; b < B; b++) x[b * D + z1] = x[b * D + z2] = 0.0f;
+    w[z2 * H + 5] = INFINITY;                                           /* ∞ in a row the forward could drop */
     matmul_forward_naive(o2, x, w, B, D, H);
     matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
     CHECK(isnan(o1[5]) && isnan(o2[5]));
     int eq = 1;
     for (int i = 0; i < B * H; i++) eq &= (isnan(o1[i]) && isnan(o2[i])) || o1[i] == o2[i];
     CHECK(eq);
-    w[3 * H + 5] = 0.5f;
-    g[2 * H + 7] = NAN;                                                  /* NaN in dout: 0·NaN rows too */
+    w[z2 * H + 5] = 0.5f;
+    g[(B - 2) * H + 7] = NAN;                                            /* NaN in dout: 0·NaN rows too */
     memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
     matmul_backward_weight_naive(dw, x, g, B, D, H);
     for (int i = 0; i < D * H; i++) w2[i] -= 0.1f * dw[i];
     matmul_backward_weight_sgd(w1, NULL, x, g, B, D, H, 0.1f);
-    CHECK(isnan(w1[3 * H + 7]) && isnan(w2[3 * H + 7]));
+    CHECK(isnan(w1[z1 * H + 7]) && isnan(w2[z1 * H + 7]));
     eq = 1;
     for (int i = 0; i < D * H; i++) eq &= (isnan(w1[i]) && isnan(w2[i])) || w1[i] == w2[i];
     CHECK(eq);
     free(x); free(w); free(g); free(o1); free(o2); free(w1); free(w2); free(dw);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
 }
 
 /* f′ from act_backward against central differences of act_forward (double). */
@@ -289,7 +306,8 @@ int main(void)
     wgrad_shape(257, 20, 41, 0.2, 15);    /* K = 257: the panel order */
     wgrad_shape(200, 31, 400, 0.2, 16);   /* dout's copy past 64K floats: the panel order */
     wgrad_shape(1, 40, 30, 0, 17);        /* K = 1 (the per-sample rows) */
-    nonfinite();
+    nonfinite(12, 40, 20, 1);
+    for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 300, nt);   /* scans split between threads */
     activations();
     softmax();
     return check_report("test_kernels");
