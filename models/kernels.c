@@ -487,8 +487,9 @@ int kernels_thread_count(void) { return 1; }
 /* Products with fewer multiply-adds than this run on one thread: below it
  * the start of a parallel region costs more than half the product. */
 #define PAR_WORK 1e5
-/* and scans of fewer values than this (a scan is ~4 values a cycle) */
-#define PAR_SCAN 2e4
+/* and scans of fewer values than this (a scan does ~4 values a cycle;
+ * the MLP's hidden layer, 100 × 300, stays on one thread) */
+#define PAR_SCAN 5e4
 
 /* C = epilogue(A · Bm); see the top of the file. A is packed whole (row
  * blocks of MR, shared by the threads); the tiles MR×NR, numbered column

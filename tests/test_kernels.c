@@ -307,7 +307,7 @@ int main(void)
     wgrad_shape(200, 31, 400, 0.2, 16);   /* dout's copy past 64K floats: the panel order */
     wgrad_shape(1, 40, 30, 0, 17);        /* K = 1 (the per-sample rows) */
     nonfinite(12, 40, 20, 1);
-    for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 300, nt);   /* scans split between threads */
+    for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
     activations();
     softmax();
     return check_report("test_kernels");
