@@ -15,8 +15,15 @@
  * a·b + acc rounded once, so each sum is formed exactly as the naive loop
  * forms it
  * (partial sums between k blocks are stored and reloaded, never added as a
- * block). The tiles are cut into one contiguous range per thread: each
- * output is summed by one thread, same bits for any count.
+ * block). Two tile orders (gemm, gemm_rows): column panel by column
+ * panel, the tiles cut into one contiguous range per thread; or, for the
+ * short sums of the weight gradient (K = the batch ≤ KC), row blocks cut
+ * into one range per thread, each thread with its own copy of Bm, so that
+ * a thread finishes whole rows of C (and of Adam's moments) and shares
+ * nothing. Either way each output is summed by one thread, in one kernel
+ * call sequence over k: same bits for any order and thread count.
+ * Products and scans too small to pay for a parallel region run on one
+ * thread (PAR_WORK, PAR_SCAN).
  *
  * Sparse inputs: an input that is zero in every row of the batch adds only
  * ±0 terms to its sums, which leave them unchanged (exact, for finite
@@ -46,6 +53,16 @@
 #include "kernels_isa.h"
 
 #include "fail.h"
+
+/* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
+ * scans (masks, not sums) and for element-wise loops: each lane does the
+ * operations of the scalar loop, IEEE-rounded alike, so the bits are the
+ * scalar loop's. */
+typedef float v4f __attribute__((vector_size(16)));
+typedef int v4i __attribute__((vector_size(16)));
+
+static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
+static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
 /* ------------------------------------------------------------ naive references
  * First, as the definition each fast kernel must match bit for bit: the
@@ -191,9 +208,19 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
     // dL/dx = dL/dy
     case ACT_IDENTITY: if (dx != dy) memmove(dx, dy, n * sizeof *dx); break;
     // dL/dx = dL/dy · y(1 − y)
-    case ACT_SIGMOID: for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (y[i] * (1.0f - y[i])); break;
+    case ACT_SIGMOID: {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) { v4f yi = ld4(y + i); st4(dx + i, ld4(dy + i) * (yi * (1.0f - yi))); }
+        for (; i < n; i++) dx[i] = dy[i] * (y[i] * (1.0f - y[i]));
+        break;
+    }
     // dL/dx = dL/dy · (1 − y²)
-    case ACT_TANH:    for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]); break;
+    case ACT_TANH: {
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) { v4f yi = ld4(y + i); st4(dx + i, ld4(dy + i) * (1.0f - yi * yi)); }
+        for (; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
+        break;
+    }
     // dL/dx = dL/dy · [y > 0]
     case ACT_RELU:    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
     // y = A·tanh(Bx): dy/dx = A·B·(1 − tanh²) = B·(A − y²/A)
@@ -412,7 +439,22 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
             copy_row(dst, src, nr);
         }
     } else {                    /* columns of Bm contiguous (brs == 1): a transpose */
-        for (int jj = 0; jj < nr; jj++) {
+        int jj = 0;
+        for (; !kk && jj + 4 <= nr; jj += 4) {   /* 4 columns × 4 k at a time */
+            const float *s0 = o->b + (size_t)(j0 + jj) * o->bcs + k0, *s1 = s0 + o->bcs;
+            const float *s2 = s1 + o->bcs, *s3 = s2 + o->bcs;
+            int k = 0;
+            for (; k + 4 <= kc; k += 4) {
+                v4f r0 = ld4(s0 + k), r1 = ld4(s1 + k), r2 = ld4(s2 + k), r3 = ld4(s3 + k);
+                for (int q = 0; q < 4; q++)
+                    st4(bp + (size_t)(k + q) * NR + jj, (v4f){r0[q], r1[q], r2[q], r3[q]});
+            }
+            for (; k < kc; k++) {
+                float *d = bp + (size_t)k * NR + jj;
+                d[0] = s0[k]; d[1] = s1[k]; d[2] = s2[k]; d[3] = s3[k];
+            }
+        }
+        for (; jj < nr; jj++) {
             const float *src = o->b + (size_t)(j0 + jj) * o->bcs;
             for (int k = 0; k < kc; k++) bp[(size_t)k * NR + jj] = src[kk ? kk[k0 + k] : k0 + k];
         }
@@ -442,6 +484,13 @@ int kernels_thread_count(void) { return 1; }
 #define THREAD_NUM() kernels_thread_num()
 #define THREAD_COUNT() kernels_thread_count()
 
+/* Products with fewer multiply-adds than this (~3 µs on one core) run on
+ * one thread: a parallel region costs about a microsecond to start and end. */
+#define PAR_WORK 1e5
+/* and scans of fewer values than this (a scan does ~4 values a cycle;
+ * the MLP's hidden layer, 100 × 300, stays on one thread) */
+#define PAR_SCAN 5e4
+
 /* C = epilogue(A · Bm); see the top of the file. A is packed whole (row
  * blocks of MR, shared by the threads); the tiles MR×NR, numbered column
  * panel by column panel, are cut into one contiguous range per thread, so
@@ -452,8 +501,7 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 {
     kern_fn kf = isa()->kern;
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, nkb = (K + KC - 1) / KC;
-    double work = (double)M * N * K;   /* threads only where it pays */
-    int tmax = work > 4e5 ? kernels_threads((long)nib * njp) : 1;
+    int tmax = M * (double)N * K > PAR_WORK ? kernels_threads((long)nib * njp) : 1;
     size_t ap_sz = ((size_t)nib * K * MR + 15) / 16 * 16;
     size_t bp_sz = (size_t)KC * NR;                        /* per thread */
     size_t pt_sz = (size_t)nib * MR * NR;                  /* per thread */
@@ -485,12 +533,82 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
     }
 }
 
-/* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
- * scans below: masks, not sums, so no bits are at stake. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int v4i __attribute__((vector_size(16)));
+/* Row blocks per group in gemm_rows: the group's packed A (RG·K·MR) and
+ * its strip of C (RG·MR rows × N) stay in cache while the panels pass. */
+#define RG 4
+/* gemm_rows's largest copy of Bm per thread, in floats (256 KB: in L2) */
+#define ROWS_BP_MAX (64 * 1024)
 
-static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
+/* The Adam epilogue of a finished strip: rows i0…i0+m of C (rows ri(i)),
+ * all N columns, gradients g (m×N, row-major: 0 + each sum). One call per
+ * row, or one for the whole strip when its rows are adjacent in C. */
+static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0, int m, int N)
+{
+    adam_step a = *e->adam;
+    int step = ri ? 1 : m;
+    for (int ii = 0; ii < m; ii += step) {
+        size_t off = (size_t)(ri ? ri[i0 + ii] : i0 + ii) * N;
+        a.v = e->adam->v + off; a.s = e->adam->s + off;
+        adam_apply(e->c + off, g + (size_t)ii * N, (size_t)step * N, &a);
+    }
+}
+
+/* C = epilogue(A · Bm) for a short sum (K ≤ KC: the weight gradient, K =
+ * the batch) in row-block order: each thread takes one contiguous range of
+ * row blocks, packs all of Bm into its own buffer (K × N, small for such
+ * K) and its own row blocks of A, and finishes strips of RG·MR full rows
+ * of C one after another, so it shares nothing with the other threads
+ * (no barrier) and writes C, and Adam's moments, in long contiguous runs
+ * instead of NR floats per row a row apart. Each tile is one kernel call
+ * over all of k, so the sums are those of gemm. */
+static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
+{
+    kern_fn kf = isa()->kern;
+    int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM;
+    int tmax = M * (double)N * K > PAR_WORK ? kernels_threads(nib) : 1;
+    size_t bp_sz = ((size_t)njp * K * NR + 15) / 16 * 16;
+    size_t ap_sz = ((size_t)RG * K * MR + 15) / 16 * 16;
+    size_t st_sz = adam ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0;
+    size_t per = bp_sz + ap_sz + st_sz;                    /* per thread */
+    float *base = ws_get((size_t)tmax * per);
+
+#pragma omp parallel num_threads(tmax)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
+        float *bp = base + (size_t)t * per, *ap = bp + bp_sz, *st = ap + ap_sz;
+        _Alignas(64) float tile[MR * NR];
+        for (int jp = 0; lo < hi && jp < njp; jp++)
+            pack_b(bp + (size_t)jp * K * NR, o, jp * NR, N - jp * NR < NR ? N - jp * NR : NR, 0, K);
+        for (int g0 = lo; g0 < hi; g0 += RG) {
+            int g1 = g0 + RG < hi ? g0 + RG : hi;
+            for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
+            for (int jp = 0; jp < njp; jp++) {
+                int j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
+                for (int ib = g0; ib < g1; ib++) {
+                    int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
+                    kf(K, ap + (size_t)(ib - g0) * K * MR, bp + (size_t)jp * K * NR, NULL, tile);
+                    if (!adam) { ep_apply(e, tile, o->ri, i0, mr, j0, nr, N); continue; }
+                    /* the bits of a zeroed dw plus the sum */
+                    float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
+                    for (int ii = 0; ii < mr; ii++)
+                        for (int jj = 0; jj < nr; jj++) g[(size_t)ii * N + jj] = 0.0f + tile[ii * NR + jj];
+                }
+            }
+            if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
+        }
+    }
+}
+
+/* The weight-gradient products: gemm_rows where its per-thread copy of Bm
+ * (K × N, padded) is small, gemm otherwise. */
+static void gemm_wgrad(int M, int N, int K, const operands *o, const epilogue *e)
+{
+    size_t bp = (size_t)K * ((N + NR - 1) / NR) * NR;
+    if (K <= KC && bp <= ROWS_BP_MAX) gemm_rows(M, N, K, o, e);
+    else gemm(M, N, K, o, e);
+}
+
 
 /* The columns d of x (B, D) that hold a non-zero in some row, in order, into
  * idx (room for D); returns their count. A
@@ -500,12 +618,23 @@ static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v
  * callers check. */
 static int nonzero_cols(int *idx, const float *x, int B, int D)
 {
-    int D4 = D / 4 * 4, n = 0;
-    v4i *any = (v4i *)scratch_get(&ws_any, (size_t)(D4 / 4 + 1) * sizeof(v4i));
-    memset(any, 0, (size_t)(D4 / 4) * sizeof *any);
-    for (int r = 0; r < B; r++) {
-        const float *xr = x + (size_t)r * D;
-        for (int d = 0; d < D4; d += 4) any[d / 4] |= ld4(xr + d) != 0.0f;
+    int nc = D / 4, D4 = nc * 4, n = 0;   /* nc chunks of 4 columns, then the tail */
+    v4i *any = (v4i *)scratch_get(&ws_any, (size_t)(nc + 1) * sizeof(v4i));
+    /* threads split the columns (each scans every row of its own chunks) */
+#pragma omp parallel num_threads((double)B * D > PAR_SCAN ? kernels_threads(nc) : 1)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        int c0 = (int)((long)nc * t / nt), c1 = (int)((long)nc * (t + 1) / nt);
+        for (int c = c0; c < c1; c++) any[c] = (v4i){0, 0, 0, 0};
+        for (int r = 0; r < B; r++) {
+            const float *xr = x + (size_t)r * D;
+            for (int c = c0; c < c1; c++) any[c] |= ld4(xr + 4 * c) != 0.0f;
+            if ((r & (r + 1)) == 0) {      /* after rows 1, 2, 4, 8, …: all found? (dense inputs) */
+                v4i all = {-1, -1, -1, -1};
+                for (int c = c0; c < c1; c++) all &= any[c];
+                if (all[0] & all[1] & all[2] & all[3]) break;
+            }
+        }
     }
     for (int d = 0; d < D4; d++)
         if (any[d / 4][d % 4]) idx[n++] = d;
@@ -518,7 +647,7 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
 }
 
 /* 1 when all n values are finite (x − x is 0 for them, NaN otherwise). */
-static int all_finite(const float *x, size_t n)
+static int finite_run(const float *x, size_t n)
 {
     v4i bad = {0};
     size_t i = 0;
@@ -526,6 +655,31 @@ static int all_finite(const float *x, size_t n)
     int b = bad[0] | bad[1] | bad[2] | bad[3];
     for (; i < n; i++) b |= !(x[i] - x[i] == 0.0f);
     return !b;
+}
+
+/* 1 when the rows of x (rows × n, row-major) that are not listed in idx
+ * (nidx rows, ascending; NULL = none listed) hold only finite values:
+ * the rows a product may drop. Threads split the rows. */
+static int rows_finite(const float *x, size_t rows, size_t n, const int *idx, int nidx)
+{
+    int bad = 0;
+    long nr = (long)rows;
+#pragma omp parallel num_threads((double)rows * n > PAR_SCAN ? kernels_threads(nr) : 1) reduction(|: bad)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        long r0 = nr * t / nt, r1 = nr * (t + 1) / nt;
+        int q = 0;
+        for (int hi = nidx; idx && q < hi;) {      /* q: the first listed row ≥ r0 */
+            int m = (q + hi) / 2;
+            if (idx[m] < r0) q = m + 1;
+            else hi = m;
+        }
+        for (long r = r0; r < r1 && !bad; r++) {
+            if (idx && q < nidx && idx[q] == r) { q++; continue; }
+            bad = !finite_run(x + (size_t)r * n, n);
+        }
+    }
+    return !bad;
 }
 
 /* ------------------------------------------------------------ small batches */
@@ -625,19 +779,38 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
      * more: about a third of the pixels of a batch of 100), when the rows
      * of w they would multiply are finite. */
     int *kk = scratch_get(&ws_idx, (size_t)D * sizeof(int));
-    int K = nonzero_cols(kk, inp, B, D), ok = K > 0 && K < D;
-    for (int q = 0, d = 0; ok && d < D; d++) {
-        if (q < K && kk[q] == d) { q++; continue; }
-        ok = all_finite(w + (size_t)d * H, (size_t)H);
-    }
-    if (ok) o.kk = kk;
+    int K = nonzero_cols(kk, inp, B, D);
+    if (K > 0 && K < D && rows_finite(w, (size_t)D, (size_t)H, kk, K)) o.kk = kk;
     else K = D;
     gemm(B, H, K, &o, &e);
 }
 
+/* db[h] += Σ_r dout[r][h] (or db[h] −= lr·that), each sum from 0 in r
+ * order: rows outer, 16 or 4 columns inner (the same sums, vectorised). */
 static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, float lr)
 {
-    for (int h = 0; h < H; h++) {
+    int h = 0;
+    for (; h + 16 <= H; h += 16) {        /* four independent sums in flight */
+        v4f a0 = {0.0f, 0.0f, 0.0f, 0.0f}, a1 = a0, a2 = a0, a3 = a0;
+        for (int r = 0; r < B; r++) {
+            const float *dr = dout + (size_t)r * H + h;
+            a0 += ld4(dr); a1 += ld4(dr + 4); a2 += ld4(dr + 8); a3 += ld4(dr + 12);
+        }
+        v4f acc[4] = {a0, a1, a2, a3};
+        for (int q = 0; q < 4; q++) {
+            v4f d = ld4(dbias + h + 4 * q);
+            d = sgd ? d - lr * acc[q] : d + acc[q];
+            st4(dbias + h + 4 * q, d);
+        }
+    }
+    for (; h + 4 <= H; h += 4) {
+        v4f acc = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int r = 0; r < B; r++) acc += ld4(dout + (size_t)r * H + h);
+        v4f d = ld4(dbias + h);
+        d = sgd ? d - lr * acc : d + acc;
+        st4(dbias + h, d);
+    }
+    for (; h < H; h++) {
         float acc = 0.0f;
         for (int r = 0; r < B; r++) acc += dout[(size_t)r * H + h];
         if (sgd) dbias[h] -= lr * acc;
@@ -655,9 +828,9 @@ static void weight_grad(float *w, const float *inp, const float *dout, int B, in
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
-    if (M < D && all_finite(dout, (size_t)B * H)) o.ri = ri;
+    if (M < D && rows_finite(dout, (size_t)B, (size_t)H, NULL, 0)) o.ri = ri;
     else M = D;
-    if (M > 0) gemm(M, H, B, &o, &e);
+    if (M > 0) gemm_wgrad(M, H, B, &o, &e);
 }
 
 void matmul_backward_weight(float *dw, float *dbias, const float *inp,
@@ -687,7 +860,7 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
     /* every row: a zero gradient still moves a weight under Adam */
     epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
-    gemm(D, H, B, &o, &e);
+    gemm_wgrad(D, H, B, &o, &e);
 }
 
 void matmul_backward_input(float *dinp, const float *dout, const float *w,

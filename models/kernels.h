@@ -7,7 +7,7 @@
  * sum), so each output holds exactly the bits of the naive triple loop
  *     acc = 0; for k in 0..K: acc = fmaf(a[i][k], b[k][j], acc)
  * whatever the blocking, the vector width or the number of threads. OpenMP
- * threads split the outputs (column panels), never a sum: results are
+ * threads split the outputs (tiles, or row blocks), never a sum: results are
  * bit-identical for any thread count. The speed comes from register tiles
  * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
  * AVX2/FMA twins of the ISA-dependent routines (kernels_avx2.c, one table

@@ -73,7 +73,7 @@ static void shape(int B, int D, int H, double zf, uint64_t seed)
     free(dx); free(dx2);
 }
 
-/* The same products at 1 and 2 threads, bit for bit. */
+/* The same products at 1, 2 and 3 threads, bit for bit. */
 static void threads(void)
 {
 #ifdef _OPENMP
@@ -93,6 +93,14 @@ static void threads(void)
     matmul_forward(o2, NULL, x, w, NULL, B, D, H, ACT_TANH);
     matmul_backward_weight_sgd(w2, NULL, x, g, B, D, H, 0.5f);
     matmul_backward_input(d2, g, w, B, D, H);
+    CHECK(same(o1, o2, (size_t)B * H));
+    CHECK(same(w1, w2, (size_t)D * H));
+    CHECK(same(d1, d2, (size_t)B * D));
+    omp_set_num_threads(3);               /* an odd split of every range */
+    memcpy(w2, w, sizeof(float) * D * H);
+    matmul_forward(o2, NULL, x, w, NULL, B, D, H, ACT_TANH);
+    matmul_backward_weight_sgd(w2, NULL, x, g, B, D, H, 0.5f);
+    matmul_backward_input(d2, g, w, B, D, H);
     omp_set_num_threads(saved);
     CHECK(same(o1, o2, (size_t)B * H));
     CHECK(same(w1, w2, (size_t)D * H));
@@ -101,35 +109,105 @@ static void threads(void)
 #endif
 }
 
+/* The weight-gradient products (plain, fused SGD, fused Adam) against the
+ * naive loop and a scalar Adam, at 1, 2 and 3 threads: shapes on both
+ * sides of the row-block order's limits (K ≤ 256, its copy of dout ≤ 64K
+ * floats), tall and narrow, K = 1, edges of MR, NR everywhere, Adam with
+ * and without weight decay. */
+static void scalar_adam(float *w, const float *g, float *v, float *s, size_t n, const adam_step *a)
+{
+    for (size_t i = 0; i < n; i++) {
+        float gi = a->lam != 0.0f ? g[i] + a->lam * w[i] : g[i];
+        v[i] = a->b1 * v[i] + (1.0f - a->b1) * gi;
+        s[i] = a->b2 * s[i] + (1.0f - a->b2) * gi * gi;
+        w[i] -= a->lr_t * v[i] / (sqrtf(s[i]) + a->eps);
+    }
+}
+
+static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    size_t nw = (size_t)D * H;
+    float *x = rnd(&r, (size_t)B * D, zf), *g = rnd(&r, (size_t)B * H, 0.1), *w = rnd(&r, nw, 0);
+    float *v = rnd(&r, nw, 0), *s = rnd(&r, nw, 0);
+    for (size_t i = 0; i < nw; i++) s[i] = s[i] * s[i];           /* second moments ≥ 0 */
+    float *dw = calloc(nw, sizeof *dw), *want = malloc(nw * sizeof *want), *got = malloc(nw * sizeof *got);
+    float *vw = malloc(nw * sizeof *vw), *sw = malloc(nw * sizeof *sw), *vg = malloc(nw * sizeof *vg), *sg = malloc(nw * sizeof *sg);
+    matmul_backward_weight_naive(dw, x, g, B, D, H);               /* dw = 0 + x^T g */
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+#endif
+    for (int nt = 1; nt <= 3; nt++) {
+#ifdef _OPENMP
+        omp_set_num_threads(nt);
+#endif
+        /* dw += x^T g onto w's values */
+        memcpy(got, w, nw * sizeof *got);
+        matmul_backward_weight(got, NULL, x, g, B, D, H);
+        for (size_t i = 0; i < nw; i++) want[i] = w[i] + dw[i];
+        int ok = 1;
+        for (size_t i = 0; i < nw; i++) ok &= got[i] == want[i];  /* (no ±0 at stake: w ≠ 0) */
+        CHECK(ok);
+        /* w −= lr·(x^T g) */
+        memcpy(got, w, nw * sizeof *got);
+        matmul_backward_weight_sgd(got, NULL, x, g, B, D, H, 0.25f);
+        for (size_t i = 0; i < nw; i++) want[i] = w[i] - 0.25f * dw[i];
+        CHECK(same(got, want, nw));
+        for (int decay = 0; decay < 2; decay++) {
+            adam_step a = {vw, sw, 0.9f, 0.999f, 1e-3f, 1e-8f, decay ? 0.01f : 0.0f};
+            memcpy(want, w, nw * sizeof *want); memcpy(vw, v, nw * sizeof *vw); memcpy(sw, s, nw * sizeof *sw);
+            scalar_adam(want, dw, vw, sw, nw, &a);
+            memcpy(got, w, nw * sizeof *got); memcpy(vg, v, nw * sizeof *vg); memcpy(sg, s, nw * sizeof *sg);
+            a.v = vg; a.s = sg;
+            matmul_backward_weight_adam(got, x, g, B, D, H, &a);
+            CHECK(same(got, want, nw) && same(vg, vw, nw) && same(sg, sw, nw));
+        }
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(x); free(g); free(w); free(v); free(s); free(dw); free(want); free(got);
+    free(vw); free(sw); free(vg); free(sg);
+}
+
 /* Inputs that are zero in every row are dropped from the sums; that keeps
  * the bits only for finite partners (0·∞ is NaN), so the products must not
  * drop them next to an infinity: then the results are the naive loop's. */
-static void nonfinite(void)
+static void nonfinite(int B, int D, int H, int nt)
 {
-    int B = 12, D = 40, H = 20;
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(nt);
+#else
+    (void)nt;
+#endif
     rng r; rng_seed(&r, 11);
     float *x = rnd(&r, (size_t)B * D, 0), *w = rnd(&r, (size_t)D * H, 0), *g = rnd(&r, (size_t)B * H, 0);
     float *o1 = malloc(sizeof(float) * B * H), *o2 = malloc(sizeof(float) * B * H);
     float *w1 = malloc(sizeof(float) * D * H), *w2 = malloc(sizeof(float) * D * H), *dw = calloc((size_t)D * H, sizeof *dw);
-    for (int b = 0; b < B; b++) x[b * D + 3] = x[b * D + 17] = 0.0f;   /* inputs 3 and 17: zero everywhere */
-    w[3 * H + 5] = INFINITY;                                            /* ∞ in a row the forward could drop */
+    int z1 = 3, z2 = D - 23;     /* inputs zero everywhere; z2 in the last thread's rows of w */
+    for (int b = 0; b < B; b++) x[b * D + z1] = x[b * D + z2] = 0.0f;
+    w[z2 * H + 5] = INFINITY;                                           /* ∞ in a row the forward could drop */
     matmul_forward_naive(o2, x, w, B, D, H);
     matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
     CHECK(isnan(o1[5]) && isnan(o2[5]));
     int eq = 1;
     for (int i = 0; i < B * H; i++) eq &= (isnan(o1[i]) && isnan(o2[i])) || o1[i] == o2[i];
     CHECK(eq);
-    w[3 * H + 5] = 0.5f;
-    g[2 * H + 7] = NAN;                                                  /* NaN in dout: 0·NaN rows too */
+    w[z2 * H + 5] = 0.5f;
+    g[(B - 2) * H + 7] = NAN;                                            /* NaN in dout: 0·NaN rows too */
     memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
     matmul_backward_weight_naive(dw, x, g, B, D, H);
     for (int i = 0; i < D * H; i++) w2[i] -= 0.1f * dw[i];
     matmul_backward_weight_sgd(w1, NULL, x, g, B, D, H, 0.1f);
-    CHECK(isnan(w1[3 * H + 7]) && isnan(w2[3 * H + 7]));
+    CHECK(isnan(w1[z1 * H + 7]) && isnan(w2[z1 * H + 7]));
     eq = 1;
     for (int i = 0; i < D * H; i++) eq &= (isnan(w1[i]) && isnan(w2[i])) || w1[i] == w2[i];
     CHECK(eq);
     free(x); free(w); free(g); free(o1); free(o2); free(w1); free(w2); free(dw);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
 }
 
 /* f′ from act_backward against central differences of act_forward (double). */
@@ -148,6 +226,22 @@ static void activations(void)
         }
     }
     CHECK(act_parse("nope") == -1);
+    /* f′ of the sigmoid and tanh, four at a time and the tail, = the
+     * scalar formulas bit for bit */
+    {
+        enum { NB = 103 };
+        float yb[NB], gb[NB], db[NB];
+        rng r; rng_seed(&r, 21);
+        for (int i = 0; i < NB; i++) { yb[i] = (float)rng_uniform(&r); gb[i] = (float)rng_range(&r, -2.0, 2.0); }
+        act_backward(db, gb, NULL, yb, NB, ACT_SIGMOID);
+        int eqs = 1, eqt = 1;
+        for (int i = 0; i < NB; i++) { float w = gb[i] * (yb[i] * (1.0f - yb[i])); eqs &= memcmp(&w, &db[i], sizeof w) == 0; }
+        memcpy(db, gb, sizeof db);
+        act_backward(db, db, NULL, yb, NB, ACT_TANH);   /* in place */
+        for (int i = 0; i < NB; i++) { float w = gb[i] * (1.0f - yb[i] * yb[i]); eqt &= memcmp(&w, &db[i], sizeof w) == 0; }
+        CHECK(eqs);
+        CHECK(eqt);
+    }
     /* the sigmoid: eight at a time (AVX2) = one at a time (the scalar copy),
      * bit for bit, over a wide range and the special values; and e^x within
      * an ulp of libm's (both round a close double) */
@@ -203,7 +297,17 @@ int main(void)
     shape(100, 300, 10, 0, 7);
     shape(61, 600, 37, 0.5, 8);       /* several k blocks, edges everywhere */
     threads();
-    nonfinite();
+    wgrad_shape(6, 1, 1, 0, 9);           /* one row, one column */
+    wgrad_shape(7, 5, 17, 0.3, 10);
+    wgrad_shape(13, 61, 33, 0.4, 11);     /* row blocks of 6 split 1/2/3 ways */
+    wgrad_shape(32, 6272 / 16, 784 / 4, 0.3, 12);   /* the CNN's FC1 shape, scaled down */
+    wgrad_shape(100, 97, 300, 0.8, 13);   /* MNIST-like: many rows dropped */
+    wgrad_shape(256, 20, 41, 0.2, 14);    /* K = 256: the largest row-block K */
+    wgrad_shape(257, 20, 41, 0.2, 15);    /* K = 257: the panel order */
+    wgrad_shape(200, 31, 400, 0.2, 16);   /* dout's copy past 64K floats: the panel order */
+    wgrad_shape(1, 40, 30, 0, 17);        /* K = 1 (the per-sample rows) */
+    nonfinite(12, 40, 20, 1);
+    for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
     activations();
     softmax();
     return check_report("test_kernels");

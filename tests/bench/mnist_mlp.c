@@ -1,8 +1,8 @@
 /* mnist_mlp.c — the fast-path benchmark: MNIST 784 → 300 sigmoid → 10,
  * softmax + cross-entropy, plain SGD, float32, one line per epoch:
  *   epoch=1 epoch_s=… gflops=… train_loss=… test_acc=… peak_rss_mb=…
- * epoch_s times the training steps only (shuffle, batch copy, forward,
- * backward, update) on the wall clock; cpu_s is the CPU time of the same
+ * epoch_s times the training steps only (shuffle, batch copy — split
+ * between the threads —, forward, backward, update) on the wall clock; cpu_s is the CPU time of the same
  * span, summed over threads. The test pass after it is not timed.
  * GFLOP per epoch counts the matrix products: per sample 2·2·(784·300 +
  * 300·10) for the forward and weight-gradient products, plus 2·300·10 for
@@ -86,6 +86,8 @@ int main(int argc, char **argv)
             const float *x;
             if (nb == 1) { x = tr.x + (size_t)order[i] * D; by[0] = tr.labels[order[i]]; }
             else {
+                /* rows from all over the set: waits on memory, which two threads halve */
+#pragma omp parallel for num_threads(kernels_threads(nb / 16)) schedule(static)
                 for (int q = 0; q < nb; q++) {
                     memcpy(bx + (size_t)q * D, tr.x + (size_t)order[i + q] * D, (size_t)D * sizeof *bx);
                     by[q] = tr.labels[order[i + q]];
