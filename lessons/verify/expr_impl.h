@@ -66,7 +66,8 @@ typedef struct ast {
     int depth;                             /* height of this subtree */
     double num;                            /* E_NUM */
     int q;                                 /* E_REF: quantity; E_DERIV: A */
-    int dq, dterm;                         /* E_DERIV: B, its number in the claim */
+    int dq, dterm;                         /* E_DERIV: B, its number in the claim (a let's: MAX_DTERMS + k,
+                                              k its number in the program's ldterm) */
     sub ds[EXPR_MAX_RANK];                 /* E_DERIV: B's subscripts */
     sub s[EXPR_MAX_RANK];                  /* E_REF subscripts; E_DELTA: s[0], s[1] */
     int slot;                              /* E_SUM, E_PROD: the bound index */
@@ -101,6 +102,7 @@ typedef struct {
     int *deps, ndeps;        /* quantities the definition uses directly */
     int nparams, nest;       /* Q_FN: parameters; nesting of the body, calls included */
     double kval;             /* a let of one fixed value: the value (K in \sum_{k=1}^{K}), else NAN */
+    const struct ast *deriv; /* let: the first d A / d B of its definition (never differentiated again) */
 } qty;
 
 enum { C_EQ, C_NE, C_LT, C_GT, C_LE, C_GE };
@@ -140,6 +142,7 @@ struct expr_prog {
     int *stamp, capstamp;    /* per quantity, for closure walks; −1 unmarked */
     int inputs;              /* entries of all givens */
     double file_work;
+    const ast **ldterm; int nldterm, capldterm;   /* the lets' d A / d B, numbered MAX_DTERMS + k */
     /* scratch for expr_check, sized on demand */
     uint32_t *tab; size_t tabcap;   /* node ids of the closure's entries */
     int *base;                      /* per quantity: first entry in tab */
@@ -348,7 +351,9 @@ typedef struct {
     double *vals;            /* side s at entry n: vals[s * pairs + n] */
     size_t npairs;
     unsigned gen;            /* the draw; the derivative cache's stamp */
-    struct dcache { unsigned *stamp; double **row; } *dc;   /* per E_DERIV, per entry of A */
+    struct dcache { unsigned *stamp; double **row; int na; } *dc;   /* per E_DERIV (the claim's, then
+                                                                       the lets'), per entry of A (na) */
+    int ndc;
     int oom;
     link_facts link[EXPR_MAX_LINKS];
     int worst_point;         /* of the first failing link */

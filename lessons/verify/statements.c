@@ -160,6 +160,25 @@ static void parse_given(parser *P)
     }
 }
 
+/* A let's d A / d B: numbered in the program (MAX_DTERMS + k), so each
+ * has its own cache in every claim that builds the let. */
+static void let_dterms(parser *P, qty *q)
+{
+    expr_prog *p = P->p;
+    if (p->nldterm + P->ndterms > p->capldterm) {
+        int cap = 2 * (p->nldterm + P->ndterms) + 16;
+        const ast **d = realloc(p->ldterm, (size_t)cap * sizeof *d);
+        if (!d) FAIL_TOK(P, "out of memory");
+        p->ldterm = d;
+        p->capldterm = cap;
+    }
+    for (int k = 0; k < P->ndterms; k++) {
+        ((ast *)P->dterm[k])->dterm = MAX_DTERMS + p->nldterm;
+        p->ldterm[p->nldterm++] = P->dterm[k];
+    }
+    q->deriv = P->dterm[0];
+}
+
 static void parse_let(parser *P)
 {
     char b[64];
@@ -229,6 +248,7 @@ static void parse_let(parser *P)
     q->nslots = P->nslots;
     q->cost = cost;
     q->kval = rank ? NAN : latex_const(p, rhs);
+    if (P->ndterms) let_dterms(P, q);
     int nrefs = ast_count_refs(rhs);
     stamp_array(P);
     if (nrefs) {
@@ -399,6 +419,49 @@ static void claim_closure(parser *P, claim *cl_)
     *cl_ = cl;
 }
 
+/* The let on a path from A down to B (not B) that holds a derivative, or
+ * −1: on[] marks what depends on B, reach[] what A depends on. */
+static int second_through(parser *P, int A, int B)
+{
+    const expr_prog *p = P->p;
+    if (A < B) return -1;                       /* B defined after A: no path */
+    int n = A - B + 1, hit = -1;
+    unsigned char *on = calloc((size_t)n, 1), *reach = calloc((size_t)n, 1);
+    if (!on || !reach) { free(on); free(reach); FAIL_TOK(P, "out of memory"); }
+    on[0] = 1;
+    for (int q = B + 1; q <= A; q++)
+        for (int d = 0; d < p->q[q].ndeps && !on[q - B]; d++)
+            if (p->q[q].deps[d] >= B) on[q - B] = on[p->q[q].deps[d] - B];
+    reach[n - 1] = 1;
+    for (int q = A; q > B; q--) {
+        if (!reach[q - B] || !on[q - B]) continue;
+        if (p->q[q].deriv) hit = q;
+        for (int d = 0; d < p->q[q].ndeps; d++)
+            if (p->q[q].deps[d] >= B) reach[p->q[q].deps[d] - B] = 1;
+    }
+    free(on);
+    free(reach);
+    return hit;
+}
+
+/* d A / d B through a let that holds a derivative would differentiate that
+ * derivative again: the engine has no second derivatives, and the tape
+ * holds the inner one as a number (its derivative would be 0). Refused. */
+static void claim_no_second(parser *P, const claim *cl)
+{
+    const expr_prog *p = P->p;
+    for (int d = 0; d < cl->ndterms; d++) {
+        const ast *e = cl->dterm[d];
+        int L = second_through(P, e->q, e->dq);
+        if (L < 0) continue;
+        const qty *Q = &p->q[L], *I = &p->q[Q->deriv->q], *J = &p->q[Q->deriv->dq];
+        lex_fail(P, e->line, e->col, "d %.*s / d %.*s goes through %.*s, which holds a derivative (d %.*s / d %.*s, "
+                 "line %d): verify cannot differentiate it again; write %.*s's formula out", p->q[e->q].nlen,
+                 p->q[e->q].name, p->q[e->dq].nlen, p->q[e->dq].name, Q->nlen, Q->name, I->nlen, I->name,
+                 J->nlen, J->name, Q->deriv->line, Q->nlen, Q->name);
+    }
+}
+
 /* The work of claim cl per point: a forward pass, one sweep per entry of
  * A, one evaluation of the claimed expression per entry pair; refused
  * beyond the limits. */
@@ -530,6 +593,7 @@ static void parse_claim(parser *P, const tok *kw)
     cl.slots = P->slots;
     cl.nslots = P->nslots;
     claim_closure(P, &cl);
+    if (p->nldterm) claim_no_second(P, &cl);
     claim_work(P, &cl, kw);
     int *env = palloc(P, (size_t)(cl.nslots ? cl.nslots : 1) * sizeof *env), started = 0;
     if (!pairs_next(&cl, env, &started)) {
@@ -628,6 +692,7 @@ void expr_free(expr_prog *p)
     for (chunk *c = p->arena, *n; c; c = n) { n = c->next; free(c); }
     free(p->q);
     free(p->c);
+    free(p->ldterm);
     free(p->hash);
     free(p->stamp);
     free(p->tab);
