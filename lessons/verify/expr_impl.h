@@ -202,6 +202,7 @@ typedef struct {
     const ast *dterm[MAX_DTERMS]; int ndterms;
     const tok *fparams; int nfparams;   /* the function being defined: its parameters */
     int maxnest;             /* deepest nesting seen (a function's body) */
+    int cond_from1;          /* conditions after \text{for } or in cases: a number counts from 1, as y_1 */
 } parser;
 
 /* lex.c */
@@ -211,6 +212,7 @@ _Noreturn void lex_fail(parser *P, int line, int col, const char *fmt, ...) PRIN
 void *palloc(parser *P, size_t n);                  /* zeroed; fails located when out of memory */
 const char *tok_desc(const tok *t, char *buf, size_t n);
 void lex_next(parser *P);
+const char *lex_unicode_name(const char *s, size_t n, int *len);   /* δ σ Δ: their names, or NULL */
 int is_op(const parser *P, int c);
 int is_name(const parser *P, const char *w);
 int name_is(const char *s, int n, const char *w);
@@ -253,6 +255,8 @@ void subs_missing(parser *P, int q, const tok *nm, int n);
 int fn_prime(parser *P, const tok *nm, int f);
 
 /* latex.c: the LaTeX of reports beyond the plain language */
+int latex_cond_number(parser *P, const tok *it);    /* a whole number of an index condition, from 0 */
+int latex_text_for(const parser *P);                 /* the current 'for' is \text{for } (if, when) */
 ast *latex_name(parser *P, tok *t);                 /* a name's LaTeX forms, or NULL */
 ast *latex_sum(parser *P, const tok *nm);           /* \sum_{k=1}^{K}, \sum_{k,j} */
 ast *latex_bars(parser *P);                          /* |x| */

@@ -286,10 +286,8 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
         lex_next(P);
         tok y = P->t;
         if (y.kind == T_NUM) {
-            if (y.num != floor(y.num) || y.num < 0 || y.num >= EXPR_MAX_ENTRIES)
-                FAIL_TOK(P, "expected an index letter or a whole number, found %s", tok_desc(&y, b, sizeof b));
             c->cond[c->ncond].y.lit = 1;
-            c->cond[c->ncond].y.v = (int)y.num;
+            c->cond[c->ncond].y.v = latex_cond_number(P, &y);   /* from 1 after \text{for } */
         } else if (y.kind != T_NAME) {
             FAIL_TOK(P, "expected an index letter or a whole number, found %s", tok_desc(&y, b, sizeof b));
         }
@@ -565,8 +563,10 @@ static void parse_claim(parser *P, const tok *kw)
     tok cnames[2 * MAX_COND];
     int ncnames = 0;
     if (is_name(P, "for")) {
+        P->cond_from1 = latex_text_for(P);
         lex_next(P);
         parse_conds(P, &cl, cnames, &ncnames);
+        P->cond_from1 = 0;
         expect_op(P, ':', "':' after the conditions (claim for i != j: d y[i] / d o[j] = ...)");
     }
     P->claim_mode = 1;
@@ -581,8 +581,10 @@ static void parse_claim(parser *P, const tok *kw)
     mat_claim(P, cl.side, cl.side_text, cl.nsides);     /* d L / d W = x d^T: entry by entry */
     if (is_name(P, "for")) {
         if (cl.ncond) FAIL_TOK(P, "conditions are given once, before or after the claim");
+        P->cond_from1 = latex_text_for(P);
         lex_next(P);
         parse_conds(P, &cl, cnames, &ncnames);
+        P->cond_from1 = 0;
     }
     cl.text = claim_text(P, text_from, P->prev_end);
     cl.nletters = P->nletters;
@@ -628,7 +630,7 @@ static int parse_all(parser *P)
         P->nscope = 0;
         P->nest = 0;
         P->lx.depth = 0;
-        P->nletters = P->ndterms = P->side0_dterm = 0;
+        P->nletters = P->ndterms = P->side0_dterm = P->cond_from1 = 0;
         P->lx.nenv = P->lx.display = 0;
         P->lx.skip_end = 0;
         if (is_name(P, "given")) { lex_next(P); parse_given(P); }
