@@ -216,6 +216,12 @@ let n = sum(i, sum(j, G[i][j]))
 claim d n / d x[0] = 0'
 expect_status 2 "second derivative through a matrix let"
 grep -q 'goes through G, which holds a derivative (d L / d W, line 3)' "$tmp/err" && ok || bad "matrix let: message"
+# a let's derivatives count in the claim's work: a sweep per entry of A
+{ printf 'given x[1000]\nlet t = sum(k, x[k])\nlet s[i] = t * x[i]\nlet u[i] = s[i]'
+  for i in $(seq 900); do printf '*s[i]'; done; printf '\nlet g[i] = d u[i] / d x[i]\nclaim g[i] = 1\n'; } >"$tmp/lwork"
+run --points 1 "$tmp/lwork"
+expect_status 2 "a let's derivatives: work"
+grep -q '^.*:6:1: this claim needs about 9.09e+08 node visits per point' "$tmp/err" && ok || bad "a let's derivatives: work message"
 # a derivative of another input does not go through it
 run -e 'given x, y
 let s = y*y

@@ -103,6 +103,7 @@ typedef struct {
     int nparams, nest;       /* Q_FN: parameters; nesting of the body, calls included */
     double kval;             /* a let of one fixed value: the value (K in \sum_{k=1}^{K}), else NAN */
     const struct ast *deriv; /* let: the first d A / d B of its definition (never differentiated again) */
+    int dterm0, nlderiv;     /* … its d A / d B: ldterm[dterm0 …], for the claims' work */
 } qty;
 
 enum { C_EQ, C_NE, C_LT, C_GT, C_LE, C_GE };

@@ -172,6 +172,8 @@ static void let_dterms(parser *P, qty *q)
         p->ldterm = d;
         p->capldterm = cap;
     }
+    q->dterm0 = p->nldterm;
+    q->nlderiv = P->ndterms;
     for (int k = 0; k < P->ndterms; k++) {
         ((ast *)P->dterm[k])->dterm = MAX_DTERMS + p->nldterm;
         p->ldterm[p->nldterm++] = P->dterm[k];
@@ -486,6 +488,11 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
         if (claim_pure_dterm(&cl, 0) && e == cl.side[0] && pairs < asize) asize = pairs;
         sweeps += asize * (nodes + p->q[e->dq].size);
     }
+    for (int k = 0; k < nl; k++)             /* a let's own d A / d B: a sweep per entry of A */
+        for (int d = 0; d < p->q[cl.closure[k]].nlderiv; d++) {
+            const ast *e = p->ldterm[p->q[cl.closure[k]].dterm0 + d];
+            sweeps += p->q[e->q].size * (nodes + p->q[e->dq].size);
+        }
     for (int s = 0; s < cl.nsides; s++)
         if (!claim_pure_dterm(&cl, s)) evals += pairs * (ast_cost(P, cl.side[s]) + 2);
     if (cl.vcond) evals += pairs * (ast_cost(P, cl.vcond) + 1);
