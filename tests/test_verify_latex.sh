@@ -192,6 +192,16 @@ claim $\frac{\partial}{\partial y_2}(3 g) = 0$' >"$tmp/out" 2>"$tmp/err"; st=$?
 [ "$st" -eq 2 ] && grep -q 'goes through g, which holds a derivative (d s / d y, line 3)' "$tmp/err" && ok \
     || { bad "operator form through a derivative let: exit $st"; cat "$tmp/err"; }
 
+# the operator form of a derivative (d A / d B, f'(x)) is refused as such
+for inner in "f'(x)" '\frac{\partial s}{\partial y_1}'; do
+    "$V" -e "given x, y[2]
+let s = y[0]*y[1]
+let f(u) = u^3
+claim \\frac{\\partial}{\\partial x}($inner) = 0" >"$tmp/out" 2>"$tmp/err"; st=$?
+    [ "$st" -eq 2 ] && grep -q '^-e:4:.*: \\frac{\\partial}{\\partial x} of a derivative: verify cannot differentiate it again' "$tmp/err" \
+        && ok || { bad "operator form of $inner: exit $st"; cat "$tmp/err"; }
+done
+
 # deep LaTeX nesting ends in an error, not a crash
 { printf 'given x\nlet f = '; for i in $(seq 300); do printf '\\frac{1}{'; done; printf x; for i in $(seq 300); do printf '}'; done; echo; } >"$tmp/deep.txt"
 "$V" "$tmp/deep.txt" >"$tmp/out" 2>"$tmp/err"; st=$?

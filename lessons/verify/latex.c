@@ -721,6 +721,17 @@ static int outer_index(const ast *e, int first)
     return 0;
 }
 
+/* A derivative in e (d A / d B, f'(x)), or NULL. */
+static const ast *inner_deriv(const ast *e)
+{
+    for (; e; e = e->a) {
+        if (e->kind == E_DERIV || e->kind == E_FDERIV) return e;
+        const ast *d = e->b ? inner_deriv(e->b) : NULL;
+        if (d) return d;
+    }
+    return NULL;
+}
+
 /* The expression as a quantity of its own, named by its text. */
 static int dop_qty(parser *P, ast *x, size_t from, size_t to)
 {
@@ -787,6 +798,10 @@ ast *latex_dop(parser *P)
     P->claim_mode = 0;
     ast *x = parse_term(P);
     P->claim_mode = mode;
+    const ast *in = inner_deriv(x);
+    if (in)
+        lex_fail(P, in->line, in->col, "\\frac{\\partial}{\\partial %.*s} of a derivative: verify cannot differentiate "
+                 "it again (the engine has no second derivatives); write its formula out", bt.n, bt.s);
     if (outer_index(x, first) || P->nletters != letters)
         lex_fail(P, x->line, x->col, "the operator form takes an expression of no index of the claim: define it with "
                  "let (let f[i] = ...) and write \\frac{\\partial f_i}{\\partial x}");
