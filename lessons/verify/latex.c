@@ -92,6 +92,10 @@ ast *latex_cond(parser *P, int line, int col)
     ast *x = parse_expr(P);
     int op = cond_op(P);
     ast *y = parse_expr(P);
+    const ast *m = x->rows ? x : y->rows ? y : NULL;   /* a condition compares numbers, not matrices */
+    if (m)
+        lex_fail(P, m->line, m->col, "a condition compares numbers: this side is a %d-by-%d matrix; compare one "
+                 "entry (b[i][j] > 0, b_{ij} > 0)", m->rows, m->cols);
     ast *e = mk(P, E_COND, line, col, x, y);
     e->fn = (unsigned char)op;
     return e;
