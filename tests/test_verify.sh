@@ -186,6 +186,58 @@ expect_status 0 "a chain of 1000 additions, ${stack} KB stack"
 run "$tmp/deep"; expect_status 2 "1 MB of nesting"
 grep -q 'nested too deeply' "$tmp/err" && ok || bad "1 MB of nesting: message"
 
+# a let that holds a derivative d A / d B: its value claims are checked; a
+# derivative through it (the engine has no second derivatives) is refused,
+# located, naming the let and its line
+run -e 'given y[3]
+let s = sum(i, y[i]*y[i])
+let g = d s / d y[0]
+let h = 3*g
+let u = g + d s / d y[1] + d s / d y[2]
+claim g = 2*y[0]
+claim u = 2*(y[0] + y[1] + y[2])
+claim d h / d g = 3'
+expect_status 0 "a let holding a derivative: value claims"
+[ "$(count HOLDS)" -eq 3 ] && ok || bad "a let holding a derivative: $(count HOLDS) of 3 hold"
+for c in 'd g / d y[1] = 0' 'd h / d y[0] = 6' 'd g / d y[0] = 0'; do
+    run -e "given y[3]
+let s = sum(i, y[i])
+let g = d s / d y[0]
+let h = 3*g
+claim $c"
+    expect_status 2 "second derivative: $c"
+    grep -q '^-e:5:7: d [gh] / d y goes through g, which holds a derivative (d s / d y, line 3): verify cannot differentiate it again; write g.s formula out' "$tmp/err" \
+        && ok || { bad "second derivative: $c: message"; cat "$tmp/err"; }
+done
+run -e 'given x[2], W[2][2]
+let L = sum(i, sum(j, W[i][j]*x[j])^2)
+let G = d L / d W
+let n = sum(i, sum(j, G[i][j]))
+claim d n / d x[0] = 0'
+expect_status 2 "second derivative through a matrix let"
+grep -q 'goes through G, which holds a derivative (d L / d W, line 3)' "$tmp/err" && ok || bad "matrix let: message"
+# a let's derivatives count in the claim's work: a sweep per entry of A
+{ printf 'given x[1000]\nlet t = sum(k, x[k])\nlet s[i] = t * x[i]\nlet u[i] = s[i]'
+  for i in $(seq 900); do printf '*s[i]'; done; printf '\nlet g[i] = d u[i] / d x[i]\nclaim g[i] = 1\n'; } >"$tmp/lwork"
+run --points 1 "$tmp/lwork"
+expect_status 2 "a let's derivatives: work"
+grep -q '^.*:6:1: this claim needs about 9.09e+08 node visits per point' "$tmp/err" && ok || bad "a let's derivatives: work message"
+# a derivative of another input does not go through it
+run -e 'given x, y
+let s = y*y
+let g = d s / d y
+let h = g*x
+claim d h / d x = 2*y'
+expect_status 0 "a derivative let off the path"
+# the built-ins' derivatives f'(x) in a let are differentiated: against
+# central differences (h = 1e-4: error of order h^2)
+for f in sigmoid tanh stanh exp log sqrt sin cos sinh cosh relu abs; do
+    run --tol 1e-6 -e "given x in (0.3, 2)
+let y = $f'(x)
+claim d y / d x = ($f'(x + 1e-4) - $f'(x - 1e-4)) / 2e-4"
+    expect_status 0 "$f'' against central differences"
+done
+
 # usage
 run; expect_status 2 "no arguments"
 run --points 0 "$D/mistakes.txt"; expect_status 2 "--points 0"

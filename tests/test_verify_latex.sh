@@ -142,6 +142,66 @@ claim sigmoid(o_1) = \frac{1}{1 + e^{-o_1}}
 claim \sigma_1 = \frac{1}{1 + e^{-o_1}}' >"$tmp/out" 2>&1; st=$?
 [ "$st" -eq 1 ] && [ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS HOLDS FAILS " ] && ok || { bad "declared sigma: exit $st"; cat "$tmp/out"; }
 
+# a number in a LaTeX condition on an index counts from 1, as the
+# subscripts do (j = 1 is y_1, y[0]); the plain 'for j == 1' from 0
+"$V" -e 'given y[3]
+let s = \sum_i y_i^2
+claim $\frac{\partial s}{\partial y_j} = 2 y_1 \quad \text{for } j = 1$
+claim \text{for } j = 3: \frac{\partial s}{\partial y_j} = 2 y_3
+claim d s / d y[j] = 2*y[1] for j == 1
+let m[i] = \begin{cases} y_i & \text{if } i = 1 \\ 0 & \text{otherwise} \end{cases}
+claim m[i] = y[0]*delta(i, 0)
+claim $\frac{\partial s}{\partial y_j} = 2 y_2 \quad \text{when } j = 2$
+claim $\frac{\partial s}{\partial y_j} = 2 y_2 \quad \text{for } j = 1$' >"$tmp/out" 2>&1; st=$?
+[ "$st" -eq 1 ] && [ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS HOLDS HOLDS HOLDS HOLDS FAILS " ] && ok \
+    || { bad "1-based numbers in LaTeX conditions: exit $st"; cat "$tmp/out"; }
+"$V" -e 'given y[3]
+claim y_j = y_j \quad \text{for } j = 0' >"$tmp/out" 2>"$tmp/err"; st=$?
+[ "$st" -eq 2 ] && grep -q '^-e:2:39: expected an index letter or a whole number (from 1 in LaTeX, as y_1), found number .0.$' "$tmp/err" \
+    && ok || { bad "a LaTeX condition j = 0: exit $st"; cat "$tmp/err"; }
+"$V" -e 'given y[3]
+claim for j == 0: d y[j] / d y[j] = 1' >"$tmp/out" 2>&1 && ok || bad "plain for j == 0"
+
+# δ and Δ name quantities (a declared name wins over the Kronecker delta),
+# in Unicode and LaTeX, also right after ∂ and \partial
+"$V" -e 'given \delta[3], x, W[3][2]
+let y[k] = \delta_k * x
+let \Delta[n][j] = \delta_n * W_{nj}
+claim ∂δ_k/∂x = 0
+claim ∂y_k/∂δ_k = x
+claim $\frac{\partial\delta_k}{\partial x} = 0$
+claim $\frac{\partial y_k}{\partial \delta_k} = x$
+claim $\frac{\partial \Delta_{nj}}{\partial W_{nj}} = \delta_n$
+claim ∂Δ_{nj}/∂δ_n = W_{nj}
+claim δ_2 = \delta[1]
+claim ∂Δ_{nj}/∂δ_n = 2 W_{nj}' >"$tmp/out" 2>&1; st=$?
+[ "$st" -eq 1 ] && [ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS HOLDS HOLDS HOLDS HOLDS HOLDS HOLDS FAILS " ] && ok \
+    || { bad "declared delta and Delta: exit $st"; cat "$tmp/out"; }
+"$V" -e 'given δ[3], Δ, x
+let \delta^{(o)}_k = δ_k Δ x
+claim \frac{\partial \delta^{(o)}_k}{\partial Δ} = δ_k x
+claim ∂δ_k/∂Δ = 0' >"$tmp/out" 2>&1; st=$?
+[ "$st" -eq 0 ] && [ "$(verdicts "$tmp/out" | tr '\n' ' ')" = "HOLDS HOLDS " ] && ok \
+    || { bad "delta^{(o)} and Unicode Delta: exit $st"; cat "$tmp/out"; }
+# a derivative through a let that holds one, in the operator form
+"$V" -e 'given y[3]
+let s = \sum_i y_i
+let g = \frac{\partial s}{\partial y_1}
+claim g = 1
+claim $\frac{\partial}{\partial y_2}(3 g) = 0$' >"$tmp/out" 2>"$tmp/err"; st=$?
+[ "$st" -eq 2 ] && grep -q 'goes through g, which holds a derivative (d s / d y, line 3)' "$tmp/err" && ok \
+    || { bad "operator form through a derivative let: exit $st"; cat "$tmp/err"; }
+
+# the operator form of a derivative (d A / d B, f'(x)) is refused as such
+for inner in "f'(x)" '\frac{\partial s}{\partial y_1}'; do
+    "$V" -e "given x, y[2]
+let s = y[0]*y[1]
+let f(u) = u^3
+claim \\frac{\\partial}{\\partial x}($inner) = 0" >"$tmp/out" 2>"$tmp/err"; st=$?
+    [ "$st" -eq 2 ] && grep -q '^-e:4:.*: \\frac{\\partial}{\\partial x} of a derivative: verify cannot differentiate it again' "$tmp/err" \
+        && ok || { bad "operator form of $inner: exit $st"; cat "$tmp/err"; }
+done
+
 # deep LaTeX nesting ends in an error, not a crash
 { printf 'given x\nlet f = '; for i in $(seq 300); do printf '\\frac{1}{'; done; printf x; for i in $(seq 300); do printf '}'; done; echo; } >"$tmp/deep.txt"
 "$V" "$tmp/deep.txt" >"$tmp/out" 2>"$tmp/err"; st=$?

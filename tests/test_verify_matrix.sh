@@ -196,5 +196,17 @@ subs=$(for i in $(seq 1 "$fit"); do printf '%s ' "$tmp/subs/s$i.txt"; done)
 st=0; timeout 60 "$V" --defs "$tmp/big.txt" $subs >"$tmp/out" 2>"$tmp/err" || st=$?
 [ "$st" -eq 0 ] && [ "$(grep -c ',1,1$' "$tmp/out")" -eq "$fit" ] && ok || bad "batch of the $fit that fit: exit $st"
 
+# a condition compares numbers: a matrix in one is refused, located (it
+# reached the evaluator unlowered: a null dereference, found by make fuzz)
+refused "a matrix in a claim's condition" "-e:3:11: a condition compares numbers: this side is a 2-by-2 matrix; compare one entry (b[i][j] > 0, b_{ij} > 0)" 'given a[2][2]
+let b = 2 a
+claim for b < 9: d b[0][1] / d a[0][1] = 2'
+refused "a matrix in a case's condition" "-e:3:29: a condition compares numbers: this side is a 2-by-2 matrix; compare one entry (b[i][j] > 0, b_{ij} > 0)" 'given a[2][2]
+let b = 2 a
+claim \begin{cases} 1 & 0 < b \\ 0 & \text{otherwise} \end{cases} = 1'
+verdict "an entry in a condition" HOLDS 'given a[2][2]
+let b = 2 a
+claim b[i][j] = 2*a[i][j] \quad \text{when } b_{ij} > 0'
+
 echo "test_verify_matrix.sh: $pass passed, $fail failed"
 [ "$fail" -eq 0 ]

@@ -72,7 +72,8 @@ static int check_alloc(checker *k)
     k->x = malloc((inputs ? inputs : 1) * sizeof *k->x);
     k->vals = malloc((size_t)c->nsides * (k->npairs ? k->npairs : 1) * sizeof *k->vals);
     k->env = calloc(ms, sizeof *k->env);
-    k->dc = calloc((size_t)(c->ndterms ? c->ndterms : 1), sizeof *k->dc);
+    k->ndc = c->ndterms + p->nldterm;        /* the claim's derivatives, then the lets' */
+    k->dc = calloc((size_t)(k->ndc ? k->ndc : 1), sizeof *k->dc);
     k->spine = malloc((EXPR_MAX_DEPTH + 1) * sizeof *k->spine);
     if (!p->g && (p->g = graph_new())) p->gempty = graph_mark(p->g);
     else if (p->g) graph_rewind(p->g, p->gempty);
@@ -131,11 +132,13 @@ static double check_deriv(void *ctx, const ast *e, const int *env)
     expr_prog *p = k->p;
     const qty *A = &p->q[e->q], *B = &p->q[e->dq];
     int af = flat_index(A, e->s, env), bf = flat_index(B, e->ds, env);
-    struct dcache *d = &k->dc[e->dterm];
+    /* a let's own derivative has its own cache, after the claim's */
+    struct dcache *d = &k->dc[e->dterm < MAX_DTERMS ? e->dterm : k->c->ndterms + e->dterm - MAX_DTERMS];
     if (!d->stamp) {
         d->stamp = calloc((size_t)A->size, sizeof *d->stamp);
         d->row = calloc((size_t)A->size, sizeof *d->row);
-        if (!d->stamp || !d->row) { k->oom = 1; return 0; }
+        if (!d->stamp || !d->row) { free(d->stamp); free(d->row); d->stamp = NULL; d->row = NULL; k->oom = 1; return 0; }
+        d->na = A->size;
     }
     if (d->stamp[af] != k->gen) {
         if (!d->row[af] && !(d->row[af] = malloc((size_t)B->size * sizeof **d->row))) { k->oom = 1; return 0; }
@@ -358,9 +361,8 @@ static void check_depends(checker *k, int l)
 
 static void check_release(checker *k)
 {
-    for (int d = 0; k->dc && d < k->c->ndterms; d++) {
-        const qty *A = &k->p->q[k->c->dterm[d]->q];
-        for (int i = 0; k->dc[d].row && i < A->size; i++) free(k->dc[d].row[i]);
+    for (int d = 0; k->dc && d < k->ndc; d++) {
+        for (int i = 0; k->dc[d].row && i < k->dc[d].na; i++) free(k->dc[d].row[i]);
         free(k->dc[d].row);
         free(k->dc[d].stamp);
     }

@@ -66,7 +66,8 @@ typedef struct ast {
     int depth;                             /* height of this subtree */
     double num;                            /* E_NUM */
     int q;                                 /* E_REF: quantity; E_DERIV: A */
-    int dq, dterm;                         /* E_DERIV: B, its number in the claim */
+    int dq, dterm;                         /* E_DERIV: B, its number in the claim (a let's: MAX_DTERMS + k,
+                                              k its number in the program's ldterm) */
     sub ds[EXPR_MAX_RANK];                 /* E_DERIV: B's subscripts */
     sub s[EXPR_MAX_RANK];                  /* E_REF subscripts; E_DELTA: s[0], s[1] */
     int slot;                              /* E_SUM, E_PROD: the bound index */
@@ -101,6 +102,8 @@ typedef struct {
     int *deps, ndeps;        /* quantities the definition uses directly */
     int nparams, nest;       /* Q_FN: parameters; nesting of the body, calls included */
     double kval;             /* a let of one fixed value: the value (K in \sum_{k=1}^{K}), else NAN */
+    const struct ast *deriv; /* let: the first d A / d B of its definition (never differentiated again) */
+    int dterm0, nlderiv;     /* … its d A / d B: ldterm[dterm0 …], for the claims' work */
 } qty;
 
 enum { C_EQ, C_NE, C_LT, C_GT, C_LE, C_GE };
@@ -140,6 +143,7 @@ struct expr_prog {
     int *stamp, capstamp;    /* per quantity, for closure walks; −1 unmarked */
     int inputs;              /* entries of all givens */
     double file_work;
+    const ast **ldterm; int nldterm, capldterm;   /* the lets' d A / d B, numbered MAX_DTERMS + k */
     /* scratch for expr_check, sized on demand */
     uint32_t *tab; size_t tabcap;   /* node ids of the closure's entries */
     int *base;                      /* per quantity: first entry in tab */
@@ -199,6 +203,7 @@ typedef struct {
     const ast *dterm[MAX_DTERMS]; int ndterms;
     const tok *fparams; int nfparams;   /* the function being defined: its parameters */
     int maxnest;             /* deepest nesting seen (a function's body) */
+    int cond_from1;          /* conditions after \text{for } or in cases: a number counts from 1, as y_1 */
 } parser;
 
 /* lex.c */
@@ -208,6 +213,7 @@ _Noreturn void lex_fail(parser *P, int line, int col, const char *fmt, ...) PRIN
 void *palloc(parser *P, size_t n);                  /* zeroed; fails located when out of memory */
 const char *tok_desc(const tok *t, char *buf, size_t n);
 void lex_next(parser *P);
+const char *lex_unicode_name(const char *s, size_t n, int *len);   /* δ σ Δ: their names, or NULL */
 int is_op(const parser *P, int c);
 int is_name(const parser *P, const char *w);
 int name_is(const char *s, int n, const char *w);
@@ -250,6 +256,8 @@ void subs_missing(parser *P, int q, const tok *nm, int n);
 int fn_prime(parser *P, const tok *nm, int f);
 
 /* latex.c: the LaTeX of reports beyond the plain language */
+int latex_cond_number(parser *P, const tok *it);    /* a whole number of an index condition, from 0 */
+int latex_text_for(const parser *P);                 /* the current 'for' is \text{for } (if, when) */
 ast *latex_name(parser *P, tok *t);                 /* a name's LaTeX forms, or NULL */
 ast *latex_sum(parser *P, const tok *nm);           /* \sum_{k=1}^{K}, \sum_{k,j} */
 ast *latex_bars(parser *P);                          /* |x| */
@@ -348,7 +356,9 @@ typedef struct {
     double *vals;            /* side s at entry n: vals[s * pairs + n] */
     size_t npairs;
     unsigned gen;            /* the draw; the derivative cache's stamp */
-    struct dcache { unsigned *stamp; double **row; } *dc;   /* per E_DERIV, per entry of A */
+    struct dcache { unsigned *stamp; double **row; int na; } *dc;   /* per E_DERIV (the claim's, then
+                                                                       the lets'), per entry of A (na) */
+    int ndc;
     int oom;
     link_facts link[EXPR_MAX_LINKS];
     int worst_point;         /* of the first failing link */

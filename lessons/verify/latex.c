@@ -51,17 +51,28 @@ int latex_index_like(parser *P, const tok *t)
     return !name_is(t->s, t->n, "e") && !name_is(t->s, t->n, "pi");
 }
 
-/* One index of a condition: a bound letter or a whole number (from 0, as
- * in the plain 'for i != 0'). */
-static void cond_index(parser *P, sub *s)
+/* A whole number compared with an index: from 0 in the plain language
+ * (for i != 0), from 1 after \text{for } and in cases, as a LaTeX
+ * subscript (y_1 is y[0]). */
+int latex_cond_number(parser *P, const tok *it)
 {
     char b[64];
+    int from = P->cond_from1;
+    if (it->num != floor(it->num) || it->num < from || it->num >= EXPR_MAX_ENTRIES + from)
+        lex_fail(P, it->line, it->col, "expected an index letter or a whole number%s, found %s",
+                 from ? " (from 1 in LaTeX, as y_1)" : "", tok_desc(it, b, sizeof b));
+    return (int)it->num - from;
+}
+
+int latex_text_for(const parser *P) { return P->t.s < P->src || P->t.s >= P->src + P->len; }
+
+/* One index of a condition: a bound letter or a whole number. */
+static void cond_index(parser *P, sub *s)
+{
     tok it = P->t;
     if (it.kind == T_NUM) {
-        if (it.num != floor(it.num) || it.num < 0 || it.num >= EXPR_MAX_ENTRIES)
-            FAIL_TOK(P, "expected an index letter or a whole number, found %s", tok_desc(&it, b, sizeof b));
         s->lit = 1;
-        s->v = (int)it.num;
+        s->v = latex_cond_number(P, &it);
     } else {
         parse_delta_arg_tok(P, &it, s);
     }
@@ -81,6 +92,10 @@ ast *latex_cond(parser *P, int line, int col)
     ast *x = parse_expr(P);
     int op = cond_op(P);
     ast *y = parse_expr(P);
+    const ast *m = x->rows ? x : y->rows ? y : NULL;   /* a condition compares numbers, not matrices */
+    if (m)
+        lex_fail(P, m->line, m->col, "a condition compares numbers: this side is a %d-by-%d matrix; compare one "
+                 "entry (b[i][j] > 0, b_{ij} > 0)", m->rows, m->cols);
     ast *e = mk(P, E_COND, line, col, x, y);
     e->fn = (unsigned char)op;
     return e;
@@ -115,7 +130,10 @@ static ast *parse_cases(parser *P, const tok *open)
             if (is_name(P, "for")) lex_next(P);
             if (is_op(P, 'R') || is_name(P, "\\endcases") || P->t.kind == T_NL || P->t.kind == T_EOF)
                 lex_fail(P, amp.line, amp.col, "this case has no condition: write 1 & x > 0 (or 0 & \\text{otherwise})");
+            int keep = P->cond_from1;
+            P->cond_from1 = 1;
             cond[n] = latex_cond(P, amp.line, amp.col);
+            P->cond_from1 = keep;
             if (is_op(P, ',')) lex_next(P);           /* x > 0, \\ */
             if (P->t.kind != T_OP ? !is_name(P, "\\endcases") : !is_op(P, 'R'))
                 FAIL_TOK(P, "one condition per case: split the case in two (or nest a \\begin{cases})");
@@ -142,10 +160,13 @@ static ast *parse_cases(parser *P, const tok *open)
 ast *latex_partial(parser *P, ast *value)
 {
     tok kw = P->t;
+    int from1 = latex_text_for(P);
     lex_next(P);                                   /* 'for' */
     for (int n = 0;; n++) {
         if (n == MAX_COND) FAIL_TOK(P, "at most %d conditions per definition", MAX_COND);
+        P->cond_from1 = from1;
         ast *c = latex_cond(P, P->t.line, P->t.col);
+        P->cond_from1 = 0;
         value = mk(P, E_CASE, kw.line, kw.col, value, mk(P, E_WHEN, c->line, c->col, c, NULL));
         if (!is_op(P, ',') && !is_name(P, "and")) return value;
         lex_next(P);
@@ -704,6 +725,17 @@ static int outer_index(const ast *e, int first)
     return 0;
 }
 
+/* A derivative in e (d A / d B, f'(x)), or NULL. */
+static const ast *inner_deriv(const ast *e)
+{
+    for (; e; e = e->a) {
+        if (e->kind == E_DERIV || e->kind == E_FDERIV) return e;
+        const ast *d = e->b ? inner_deriv(e->b) : NULL;
+        if (d) return d;
+    }
+    return NULL;
+}
+
 /* The expression as a quantity of its own, named by its text. */
 static int dop_qty(parser *P, ast *x, size_t from, size_t to)
 {
@@ -770,6 +802,10 @@ ast *latex_dop(parser *P)
     P->claim_mode = 0;
     ast *x = parse_term(P);
     P->claim_mode = mode;
+    const ast *in = inner_deriv(x);
+    if (in)
+        lex_fail(P, in->line, in->col, "\\frac{\\partial}{\\partial %.*s} of a derivative: verify cannot differentiate "
+                 "it again (the engine has no second derivatives); write its formula out", bt.n, bt.s);
     if (outer_index(x, first) || P->nletters != letters)
         lex_fail(P, x->line, x->col, "the operator form takes an expression of no index of the claim: define it with "
                  "let (let f[i] = ...) and write \\frac{\\partial f_i}{\\partial x}");

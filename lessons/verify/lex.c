@@ -83,7 +83,7 @@ static const struct { const char *utf8, *ascii; int op; const char *name; } unic
     {"\xE2\x89\xA4", "<=", 'L', NULL}, {"\xE2\x89\xA5", ">=", 'G', NULL},
     {"\xE2\x88\x82", "d", 0, "d"}, {"\xCE\xA3", "sum", 0, "sum"}, {"\xE2\x88\x91", "sum", 0, "sum"},
     {"\xCE\xA0", "prod", 0, "prod"}, {"\xE2\x88\x8F", "prod", 0, "prod"}, {"\xCE\xB4", "delta", 0, "delta"},
-    {"\xCF\x83", "sigmoid", 0, "sigmoid"}, {"\xC2\xB2", "^2", '2', NULL},
+    {"\xCF\x83", "sigmoid", 0, "sigmoid"}, {"\xCE\x94", "Delta", 0, "Delta"}, {"\xC2\xB2", "^2", '2', NULL},
     {"\xE2\x80\xB2", "'", '\'', NULL}, {"\xE1\xB5\x80", "^T", 't', NULL},
     {"\xE2\x8A\x99", ".*", 'O', NULL}, {"\xE2\x88\x98", ".*", 'O', NULL},   /* ⊙ ∘: entry by entry */
 };
@@ -219,6 +219,16 @@ static void lex_number(parser *P, tok *t)
     const char *dot = memchr(buf, '.', k - st);
     if (dot && !strpbrk(buf, "eE")) t->c = 1 + (int)(k - st - (size_t)(dot - buf) - 1);
     lx_advance(P, k - st);
+}
+
+/* The name a Unicode letter at s (n bytes left) is read as (δ: delta, σ:
+ * sigma, Δ: Delta), its length in *len; NULL for any other character. */
+const char *lex_unicode_name(const char *s, size_t n, int *len)
+{
+    static const char *const greek[][2] = {{"\xCE\xB4", "delta"}, {"\xCF\x83", "sigma"}, {"\xCE\x94", "Delta"}};
+    for (size_t g = 0; g < sizeof greek / sizeof greek[0]; g++)
+        if (n >= 2 && memcmp(s, greek[g][0], 2) == 0) { *len = (int)strlen(greek[g][1]); return greek[g][1]; }
+    return NULL;
 }
 
 /* A character from notes that reads as an operator, or the ASCII to write. */

@@ -167,6 +167,9 @@ static void print_help_latex(void)
     "  y_i, w_{hk}, W_{i,j}, y_1             y[i], w[h][k], W[i][j], y[0]: a subscript\n"
     "                                       indexes a name declared with indices\n"
     "                                       (numbers in subscripts count from 1)\n"
+    "  \\text{for } j = 1, & \\text{if } i = 2  a number compared with an index in a\n"
+    "                                       LaTeX condition counts from 1 too: j = 1 is\n"
+    "                                       y_1, y[0] (the plain for j == 1 is y[1])\n"
     "  \\sum_k, \\sum_{k=1}^{K}, Σ_k          sum(k, ...) over the product that follows;\n"
     "                                       K a number or a constant (let K = 3) that must\n"
     "                                       equal the index's range (or gives it, when the\n"
@@ -194,9 +197,10 @@ static void print_help_latex(void)
     "  W^{(o)}, s_j^{(h)}, \\delta^{(2)}_k    a layer label is part of the name: W_o,\n"
     "                                       s_h[j], delta_2[k] (declare W_o or W^{(o)})\n"
     "  \\alpha \\nu \\Sigma \\Delta ...        names: given \\lambda in (0, 1)\n"
-    "  \\sigma_i, \\delta_k, σ, δ             a quantity when one is declared with that name\n"
+    "  \\sigma_i, \\delta_k, σ, δ, Δ          a quantity when one is declared with that name\n"
     "                                       (let \\sigma_i = ..., let sigma[i] = ...),\n"
-    "                                       else sigmoid and the Kronecker delta\n"
+    "                                       else sigmoid and the Kronecker delta; also\n"
+    "                                       after ∂: ∂δ_k/∂x, \\frac{\\partial \\delta_k}{...}\n"
     "  let \\sigma_i = ..., let y_{ij} = ...  a let's indices as a subscript\n"
     "  H(\\mathbf{t}, \\mathbf{s})             H, for a declared H: the arguments a report\n"
     "                                       writes (two or more names, or one \\mathbf)\n"
@@ -209,6 +213,11 @@ static void print_help_latex(void)
     "                                       of the claim: else define it with let)\n"
     "\n",
           stdout);
+}
+
+/* --help: LaTeX conditions, cases and functions; what is not read; the limits. */
+static void print_help_conditions(void)
+{
     fputs(
     "Conditions and piecewise values:\n"
     "  \\text{for } i \\neq j, \\text{if }, \\text{when }   for ... (a condition); \\neq \\ne\n"
@@ -234,9 +243,11 @@ static void print_help_latex(void)
     "\n"
     "Not read (refused with the place and what to write): other commands (\\mathbb,\n"
     "\\nabla, \\begin{pmatrix}, ...), sums over part of a range or from another lower\n"
-    "limit, f' in a let, x' of a quantity; y_i for a name not declared with indices says 'did you\n"
-    "mean y[i]?'; an unclosed \\begin{cases}, a case without a condition and f' of\n"
-    "an undefined f are located errors.\n"
+    "limit, f' in a let, x' of a quantity, a derivative through a let that holds one\n"
+    "(let g = d s / d y[0], then d g / d y[1]: no second derivatives; claim g = ...\n"
+    "is checked); y_i for a name not declared with indices says 'did you mean\n"
+    "y[i]?'; an unclosed \\begin{cases}, a case without a condition and f' of an\n"
+    "undefined f are located errors.\n"
     "\n",
           stdout);
     printf(
@@ -330,6 +341,7 @@ static void parse_args(run *R, int argc, char **argv)
             print_help_language();
             print_help_matrix();
             print_help_latex();
+            print_help_conditions();
             exit(0);
         }
         if (strcmp(argv[i], "-e") == 0 && ++i == argc) cli_fail("-e needs the text of a derivation (try --help)");

@@ -428,6 +428,9 @@ static int is_dterm(const parser *P, const tok *t, int first)
         while (k < P->len && (P->src[k] == ' ' || P->src[k] == '\t')) k++;
         unsigned char ch = k < P->len ? (unsigned char)P->src[k] : 0;
         if (ch == '\\' && k + 1 < P->len) ch = (unsigned char)P->src[k + 1];   /* \partial \sigma_i */
+        int gn;
+        const char *g = ch >= 0x80 ? lex_unicode_name(P->src + k, P->len - k, &gn) : NULL;
+        if (g) return find_qty(P->p, g, gn) >= 0;                       /* ∂δ_k of a declared δ */
         return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
     }
     tok rest = *t;

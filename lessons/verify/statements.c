@@ -160,6 +160,27 @@ static void parse_given(parser *P)
     }
 }
 
+/* A let's d A / d B: numbered in the program (MAX_DTERMS + k), so each
+ * has its own cache in every claim that builds the let. */
+static void let_dterms(parser *P, qty *q)
+{
+    expr_prog *p = P->p;
+    if (p->nldterm + P->ndterms > p->capldterm) {
+        int cap = 2 * (p->nldterm + P->ndterms) + 16;
+        const ast **d = realloc(p->ldterm, (size_t)cap * sizeof *d);
+        if (!d) FAIL_TOK(P, "out of memory");
+        p->ldterm = d;
+        p->capldterm = cap;
+    }
+    q->dterm0 = p->nldterm;
+    q->nlderiv = P->ndterms;
+    for (int k = 0; k < P->ndterms; k++) {
+        ((ast *)P->dterm[k])->dterm = MAX_DTERMS + p->nldterm;
+        p->ldterm[p->nldterm++] = P->dterm[k];
+    }
+    q->deriv = P->dterm[0];
+}
+
 static void parse_let(parser *P)
 {
     char b[64];
@@ -229,6 +250,7 @@ static void parse_let(parser *P)
     q->nslots = P->nslots;
     q->cost = cost;
     q->kval = rank ? NAN : latex_const(p, rhs);
+    if (P->ndterms) let_dterms(P, q);
     int nrefs = ast_count_refs(rhs);
     stamp_array(P);
     if (nrefs) {
@@ -266,10 +288,8 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
         lex_next(P);
         tok y = P->t;
         if (y.kind == T_NUM) {
-            if (y.num != floor(y.num) || y.num < 0 || y.num >= EXPR_MAX_ENTRIES)
-                FAIL_TOK(P, "expected an index letter or a whole number, found %s", tok_desc(&y, b, sizeof b));
             c->cond[c->ncond].y.lit = 1;
-            c->cond[c->ncond].y.v = (int)y.num;
+            c->cond[c->ncond].y.v = latex_cond_number(P, &y);   /* from 1 after \text{for } */
         } else if (y.kind != T_NAME) {
             FAIL_TOK(P, "expected an index letter or a whole number, found %s", tok_desc(&y, b, sizeof b));
         }
@@ -399,6 +419,49 @@ static void claim_closure(parser *P, claim *cl_)
     *cl_ = cl;
 }
 
+/* The let on a path from A down to B (not B) that holds a derivative, or
+ * −1: on[] marks what depends on B, reach[] what A depends on. */
+static int second_through(parser *P, int A, int B)
+{
+    const expr_prog *p = P->p;
+    if (A < B) return -1;                       /* B defined after A: no path */
+    int n = A - B + 1, hit = -1;
+    unsigned char *on = calloc((size_t)n, 1), *reach = calloc((size_t)n, 1);
+    if (!on || !reach) { free(on); free(reach); FAIL_TOK(P, "out of memory"); }
+    on[0] = 1;
+    for (int q = B + 1; q <= A; q++)
+        for (int d = 0; d < p->q[q].ndeps && !on[q - B]; d++)
+            if (p->q[q].deps[d] >= B) on[q - B] = on[p->q[q].deps[d] - B];
+    reach[n - 1] = 1;
+    for (int q = A; q > B; q--) {
+        if (!reach[q - B] || !on[q - B]) continue;
+        if (p->q[q].deriv) hit = q;
+        for (int d = 0; d < p->q[q].ndeps; d++)
+            if (p->q[q].deps[d] >= B) reach[p->q[q].deps[d] - B] = 1;
+    }
+    free(on);
+    free(reach);
+    return hit;
+}
+
+/* d A / d B through a let that holds a derivative would differentiate that
+ * derivative again: the engine has no second derivatives, and the tape
+ * holds the inner one as a number (its derivative would be 0). Refused. */
+static void claim_no_second(parser *P, const claim *cl)
+{
+    const expr_prog *p = P->p;
+    for (int d = 0; d < cl->ndterms; d++) {
+        const ast *e = cl->dterm[d];
+        int L = second_through(P, e->q, e->dq);
+        if (L < 0) continue;
+        const qty *Q = &p->q[L], *I = &p->q[Q->deriv->q], *J = &p->q[Q->deriv->dq];
+        lex_fail(P, e->line, e->col, "d %.*s / d %.*s goes through %.*s, which holds a derivative (d %.*s / d %.*s, "
+                 "line %d): verify cannot differentiate it again; write %.*s's formula out", p->q[e->q].nlen,
+                 p->q[e->q].name, p->q[e->dq].nlen, p->q[e->dq].name, Q->nlen, Q->name, I->nlen, I->name,
+                 J->nlen, J->name, Q->deriv->line, Q->nlen, Q->name);
+    }
+}
+
 /* The work of claim cl per point: a forward pass, one sweep per entry of
  * A, one evaluation of the claimed expression per entry pair; refused
  * beyond the limits. */
@@ -425,6 +488,11 @@ static void claim_work(parser *P, claim *cl_, const tok *kw)
         if (claim_pure_dterm(&cl, 0) && e == cl.side[0] && pairs < asize) asize = pairs;
         sweeps += asize * (nodes + p->q[e->dq].size);
     }
+    for (int k = 0; k < nl; k++)             /* a let's own d A / d B: a sweep per entry of A */
+        for (int d = 0; d < p->q[cl.closure[k]].nlderiv; d++) {
+            const ast *e = p->ldterm[p->q[cl.closure[k]].dterm0 + d];
+            sweeps += p->q[e->q].size * (nodes + p->q[e->dq].size);
+        }
     for (int s = 0; s < cl.nsides; s++)
         if (!claim_pure_dterm(&cl, s)) evals += pairs * (ast_cost(P, cl.side[s]) + 2);
     if (cl.vcond) evals += pairs * (ast_cost(P, cl.vcond) + 1);
@@ -502,8 +570,10 @@ static void parse_claim(parser *P, const tok *kw)
     tok cnames[2 * MAX_COND];
     int ncnames = 0;
     if (is_name(P, "for")) {
+        P->cond_from1 = latex_text_for(P);
         lex_next(P);
         parse_conds(P, &cl, cnames, &ncnames);
+        P->cond_from1 = 0;
         expect_op(P, ':', "':' after the conditions (claim for i != j: d y[i] / d o[j] = ...)");
     }
     P->claim_mode = 1;
@@ -518,8 +588,10 @@ static void parse_claim(parser *P, const tok *kw)
     mat_claim(P, cl.side, cl.side_text, cl.nsides);     /* d L / d W = x d^T: entry by entry */
     if (is_name(P, "for")) {
         if (cl.ncond) FAIL_TOK(P, "conditions are given once, before or after the claim");
+        P->cond_from1 = latex_text_for(P);
         lex_next(P);
         parse_conds(P, &cl, cnames, &ncnames);
+        P->cond_from1 = 0;
     }
     cl.text = claim_text(P, text_from, P->prev_end);
     cl.nletters = P->nletters;
@@ -530,6 +602,7 @@ static void parse_claim(parser *P, const tok *kw)
     cl.slots = P->slots;
     cl.nslots = P->nslots;
     claim_closure(P, &cl);
+    if (p->nldterm) claim_no_second(P, &cl);
     claim_work(P, &cl, kw);
     int *env = palloc(P, (size_t)(cl.nslots ? cl.nslots : 1) * sizeof *env), started = 0;
     if (!pairs_next(&cl, env, &started)) {
@@ -564,7 +637,7 @@ static int parse_all(parser *P)
         P->nscope = 0;
         P->nest = 0;
         P->lx.depth = 0;
-        P->nletters = P->ndterms = P->side0_dterm = 0;
+        P->nletters = P->ndterms = P->side0_dterm = P->cond_from1 = 0;
         P->lx.nenv = P->lx.display = 0;
         P->lx.skip_end = 0;
         if (is_name(P, "given")) { lex_next(P); parse_given(P); }
@@ -628,6 +701,7 @@ void expr_free(expr_prog *p)
     for (chunk *c = p->arena, *n; c; c = n) { n = c->next; free(c); }
     free(p->q);
     free(p->c);
+    free(p->ldterm);
     free(p->hash);
     free(p->stamp);
     free(p->tab);
