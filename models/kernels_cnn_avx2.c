@@ -441,13 +441,13 @@ AVX2 static void bnp_fwd_avx2(float *pooled, int32_t *argmax, const float *in, c
     (void)B;
     int Hp = H / pool, Wp = W / pool;
     const __m256i iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    int cv = c0 + (c1 - c0) / 8 * 8;   /* channels [cv, c1): the portable copy, after */
     for (int b = b0; b < b1; b++)
         for (int y = 0; y < Hp; y++)
             for (int x = 0; x < Wp; x++) {
                 int32_t base = (int32_t)((((size_t)b * H + y * pool) * W + x * pool) * C);
                 size_t o = (((size_t)b * Hp + y) * Wp + x) * C;
-                int c = c0;
-                for (; c + 8 <= c1; c += 8) {
+                for (int c = c0; c < cv; c += 8) {
                     __m256 m = _mm256_loadu_ps(mean + c), s = _mm256_loadu_ps(istd + c);
                     __m256 g = gamma ? _mm256_loadu_ps(gamma + c) : m, be = gamma ? _mm256_loadu_ps(beta + c) : m;
                     __m256 best = bn_value8(in + base + c, m, s, gamma, g, be);
@@ -465,20 +465,8 @@ AVX2 static void bnp_fwd_avx2(float *pooled, int32_t *argmax, const float *in, c
                     _mm256_storeu_ps(pooled + o + c, best);
                     _mm256_storeu_si256((__m256i *)(argmax + o + c), at);
                 }
-                for (; c < c1; c++) {
-                    float bv = 0.0f;
-                    int32_t ba = 0;
-                    for (int i = 0; i < pool; i++)
-                        for (int j = 0; j < pool; j++) {
-                            int32_t at = base + (int32_t)(((size_t)i * W + j) * C) + c;
-                            float xh = (in[at] - mean[c]) * istd[c];
-                            float v = gamma ? gamma[c] * xh + beta[c] : xh;
-                            if ((i == 0 && j == 0) || v > bv) { bv = v; ba = at; }
-                        }
-                    pooled[o + c] = bv;
-                    argmax[o + c] = ba;
-                }
             }
+    if (cv < c1) cnn_portable.bnp_fwd(pooled, argmax, in, mean, istd, gamma, beta, B, H, W, C, pool, b0, b1, cv, c1);
 }
 
 /* The pooled gradient landing on 8 channels of pixel index i0 (+ c): 0 +
