@@ -659,8 +659,12 @@ static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
                     if (!adam) { ep_apply(e, tile, o->ri, i0, mr, j0, nr, N); continue; }
                     /* the bits of a zeroed dw plus the sum */
                     float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
-                    for (int ii = 0; ii < mr; ii++)
-                        for (int jj = 0; jj < nr; jj++) g[(size_t)ii * N + jj] = 0.0f + tile[ii * NR + jj];
+                    for (int ii = 0; ii < mr; ii++) {
+                        float *restrict gr = g + (size_t)ii * N;
+                        const float *restrict tr = tile + ii * NR;
+                        if (nr == NR) for (int jj = 0; jj < NR; jj++) gr[jj] = 0.0f + tr[jj];
+                        else for (int jj = 0; jj < nr; jj++) gr[jj] = 0.0f + tr[jj];
+                    }
                 }
             }
             if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
