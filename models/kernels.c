@@ -604,8 +604,6 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 #define RG 4
 /* gemm_rows's largest copy of Bm per thread, in floats (256 KB: in L2) */
 #define ROWS_BP_MAX (64 * 1024)
-/* matmul_backward_input as its transpose (igrad_rows) up to this batch */
-#define IGRAD_ROWS_B 64
 
 /* The Adam epilogue of a finished strip: rows i0…i0+m of C (rows ri(i)),
  * all N columns, gradients g (m×N, row-major: 0 + each sum). One call per
@@ -621,10 +619,11 @@ static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0,
     }
 }
 
-/* C = epilogue(A · Bm) for a short sum (K ≤ KC: the weight gradient, K =
- * the batch) in row-block order: each thread takes one contiguous range of
- * row blocks, packs all of Bm into its own buffer (K × N, small for such
- * K) and its own row blocks of A, and finishes strips of RG·MR full rows
+/* C = epilogue(A · Bm) for a small Bm (the weight gradient's short sum,
+ * K = the batch ≤ KC; the forward of a narrow layer) in row-block order:
+ * each thread takes one contiguous range of row blocks, packs all of Bm
+ * into its own buffer (K × N, ≤ ROWS_BP_MAX floats) and its own row blocks
+ * of A, and finishes strips of RG·MR full rows
  * of C one after another, so it shares nothing with the other threads
  * (no barrier) and writes C, and Adam's moments, in long contiguous runs
  * instead of NR floats per row a row apart. Each tile is one kernel call
@@ -854,7 +853,10 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     int K = nonzero_cols(kk, inp, B, D);
     if (K > 0 && K < D && rows_finite(w, (size_t)D, (size_t)H, kk, K)) o.kk = kk;
     else K = D;
-    gemm(B, H, K, &o, &e);
+    /* a narrow w (the output layer): row-block order, each thread with
+     * its own copy of the packed w and no barrier (gemm_rows) */
+    if ((size_t)K * ((H + NR - 1) / NR) * NR <= ROWS_BP_MAX) gemm_rows(B, H, K, &o, &e);
+    else gemm(B, H, K, &o, &e);
 }
 
 /* db[h] += Σ_r dout[r][h] (or db[h] −= lr·that), each sum from 0 in r
@@ -936,8 +938,8 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
 }
 
 /* dinp (B×D) = dout (B×H) · wᵀ as its transpose, dinpᵀ = w · doutᵀ, for a
- * short batch: A = w read in place (rows contiguous along h, no packing of
- * the big operand), Bm = doutᵀ (H × B) packed whole by each thread into
+ * small doutᵀ (≤ ROWS_BP_MAX floats, padded): A = w read in place (rows
+ * contiguous along h, no packing of the big operand), Bm = doutᵀ (H × B) packed whole by each thread into
  * its own buffer, tiles of MR rows of w × NR batch rows, each one kernel
  * call over all of h from 0: each sum Σ_h dout[b][h]·w[d][h] in h order,
  * the naive loop's. Threads take contiguous ranges of row blocks of w and
@@ -985,7 +987,7 @@ void matmul_backward_input(float *dinp, const float *dout, const float *w,
                 dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
         return;
     }
-    if (B <= IGRAD_ROWS_B && (size_t)H * ((B + NR - 1) / NR) * NR <= ROWS_BP_MAX && D >= MR) {
+    if ((size_t)H * ((B + NR - 1) / NR) * NR <= ROWS_BP_MAX && D >= MR) {
         igrad_rows(dinp, dout, w, B, D, H);
         return;
     }

@@ -173,9 +173,10 @@ static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
 /* The forward's grouped panels (pack_bg: groups of up to 8 panels of 16
  * columns, the last group short or with a partial panel, rows prefetched
  * ahead up to the end of K, inputs dropped or not) and the input gradient
- * as its transpose (igrad_rows: batch ≤ 64, w read in place, the last row
- * block of w short) against the naive loops at 1, 2 and 3 threads; and the
- * input gradient just past igrad_rows's limits (batch 65; doutᵀ's copy past
+ * as its transpose (igrad_rows: w read in place, the last row block of w
+ * short) against the naive loops at 1, 2 and 3 threads; the forward of a
+ * narrow w in row-block order (gemm_rows, w's copy ≤ 64K floats) and just
+ * past it; the input gradient past igrad_rows's limit (doutᵀ's copy past
  * 64K floats), in the panel order. */
 static void product_paths(int B, int D, int H, double zf, uint64_t seed)
 {
@@ -342,9 +343,13 @@ int main(void)
     for (int b = 1; b <= 40; b++)          /* K past one and two k blocks, 9…24 panels, partial or not */
         product_paths(b, 250 + 7 * b, 144 + (b % 3 ? b * 6 % 17 : 0) + (b % 4 == 0) * 160, b % 2 ? 0.3 : 0, 100 + b);
     product_paths(32, 6272 / 8, 784 / 2, 0.2, 141);   /* the CNN's FC1, scaled down */
-    product_paths(64, 31, 101, 0, 142);              /* the largest batch of igrad_rows */
-    product_paths(65, 31, 101, 0, 143);              /* the panel order */
+    product_paths(64, 31, 101, 0, 142);
+    product_paths(100, 31, 101, 0, 143);             /* 7 panels of batch rows, the last partial */
     product_paths(32, 7, 2049, 0, 144);              /* doutᵀ's copy 2049·32 > 64K floats: the panel order */
+    product_paths(37, 300, 10, 0.3, 146);            /* the output layer's forward: row-block order */
+    product_paths(19, 4096, 16, 0, 147);             /* w's copy 4096·16 = 64K floats: row-block order */
+    product_paths(19, 4097, 16, 0, 148);             /* one row more: the panel order */
+    product_paths(19, 2048, 17, 0.5, 149);           /* two panels, 2048·32 = 64K floats, rows dropped */
     product_paths(20, 6, 4, 0, 145);                 /* one row block of w, H = 4 */
     nonfinite(12, 40, 20, 1);
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
