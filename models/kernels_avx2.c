@@ -87,6 +87,32 @@ static void kern_avx2(int kc, const float *restrict ap, const float *restrict bp
     _mm256_storeu_ps(tout + 80, c50); _mm256_storeu_ps(tout + 88, c51);
 }
 
+/* Twin of kern_rows_portable (kernels.c): kern_avx2's loop with the six
+ * values of A broadcast from six rows read in place. */
+__attribute__((target("avx2,fma")))
+static void kern_rows_avx2(int kc, const float *const *a, const float *restrict bp, float *tout)
+{
+    const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
+    __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+    c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
+    c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    for (int k = 0; k < kc; k++) {
+        __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), x;
+#define ROW(ai, x0, x1) x = _mm256_broadcast_ss(ai + k); \
+        x0 = _mm256_fmadd_ps(x, b0, x0); x1 = _mm256_fmadd_ps(x, b1, x1);
+        ROW(a0, c00, c01) ROW(a1, c10, c11) ROW(a2, c20, c21)
+        ROW(a3, c30, c31) ROW(a4, c40, c41) ROW(a5, c50, c51)
+#undef ROW
+        bp += NR;
+    }
+    _mm256_storeu_ps(tout + 0, c00);  _mm256_storeu_ps(tout + 8, c01);
+    _mm256_storeu_ps(tout + 16, c10); _mm256_storeu_ps(tout + 24, c11);
+    _mm256_storeu_ps(tout + 32, c20); _mm256_storeu_ps(tout + 40, c21);
+    _mm256_storeu_ps(tout + 48, c30); _mm256_storeu_ps(tout + 56, c31);
+    _mm256_storeu_ps(tout + 64, c40); _mm256_storeu_ps(tout + 72, c41);
+    _mm256_storeu_ps(tout + 80, c50); _mm256_storeu_ps(tout + 88, c51);
+}
+
 /* Twin of adam_portable (kernels.c): eight at a time: the same operations in the same order
  * (IEEE multiply, add, divide and square root round alike in both), then
  * its loop for the tail. */
@@ -181,7 +207,7 @@ static void sgd_row1_avx2(float *restrict w, const float *restrict g, float a, f
 }
 
 const kernels_isa_table kernels_avx2 = {
-    "avx2", kern_avx2, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2,
+    "avx2", kern_avx2, kern_rows_avx2, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2,
 };
 #else
 typedef int kernels_avx2_unused;   /* (ISO C: no empty translation unit) */

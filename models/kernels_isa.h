@@ -20,6 +20,9 @@ typedef struct {
     const char *name;   /* "portable", "avx2" */
     /* tout (MR×NR) = tin (or 0) + ap (kc×MR packed) · bp (kc×NR packed), one fma per term */
     void (*kern)(int kc, const float *ap, const float *bp, const float *tin, float *tout);
+    /* tout (MR×NR) = a · bp from 0, row i of A read in place at a[i][0…kc)
+     * (bp packed kc×NR), one fma per term in k order */
+    void (*kern_rows)(int kc, const float *const *a, const float *bp, float *tout);
     /* y = 1/(1 + e^−x), n values */
     void (*sigmoid)(float *y, const float *x, size_t n);
     /* y += a·x (fmaf each), and Σ x·y in order (fmaf) */

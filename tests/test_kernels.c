@@ -170,6 +170,40 @@ static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
     free(vw); free(sw); free(vg); free(sg);
 }
 
+/* The forward's grouped panels (pack_bg: groups of up to 8 panels of 16
+ * columns, the last group short or with a partial panel, rows prefetched
+ * ahead up to the end of K, inputs dropped or not) and the input gradient
+ * as its transpose (igrad_rows: w read in place, the last row block of w
+ * short) against the naive loops at 1, 2 and 3 threads; the forward of a
+ * narrow w in row-block order (gemm_rows, w's copy ≤ 64K floats) and just
+ * past it; the input gradient past igrad_rows's limit (doutᵀ's copy past
+ * 64K floats), in the panel order. */
+static void product_paths(int B, int D, int H, double zf, uint64_t seed)
+{
+    rng r; rng_seed(&r, seed);
+    float *x = rnd(&r, (size_t)B * D, zf), *w = rnd(&r, (size_t)D * H, 0), *g = rnd(&r, (size_t)B * H, 0.1);
+    float *out = malloc(sizeof(float) * B * H), *ref = malloc(sizeof(float) * B * H);
+    float *din = malloc(sizeof(float) * B * D), *dref = malloc(sizeof(float) * B * D);
+    matmul_forward_naive(ref, x, w, B, D, H);
+    matmul_backward_input_naive(dref, g, w, B, D, H);
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+#endif
+    for (int nt = 1; nt <= 3; nt++) {
+#ifdef _OPENMP
+        omp_set_num_threads(nt);
+#endif
+        matmul_forward(out, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
+        CHECK(same(out, ref, (size_t)B * H));
+        matmul_backward_input(din, g, w, B, D, H);
+        CHECK(same(din, dref, (size_t)B * D));
+    }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(x); free(w); free(g); free(out); free(ref); free(din); free(dref);
+}
+
 /* Inputs that are zero in every row are dropped from the sums; that keeps
  * the bits only for finite partners (0·∞ is NaN), so the products must not
  * drop them next to an infinity: then the results are the naive loop's. */
@@ -306,6 +340,17 @@ int main(void)
     wgrad_shape(257, 20, 41, 0.2, 15);    /* K = 257: the panel order */
     wgrad_shape(200, 31, 400, 0.2, 16);   /* dout's copy past 64K floats: the panel order */
     wgrad_shape(1, 40, 30, 0, 17);        /* K = 1 (the per-sample rows) */
+    for (int b = 1; b <= 40; b++)          /* K past one and two k blocks, 9…24 panels, partial or not */
+        product_paths(b, 250 + 7 * b, 144 + (b % 3 ? b * 6 % 17 : 0) + (b % 4 == 0) * 160, b % 2 ? 0.3 : 0, 100 + b);
+    product_paths(32, 6272 / 8, 784 / 2, 0.2, 141);   /* the CNN's FC1, scaled down */
+    product_paths(64, 31, 101, 0, 142);
+    product_paths(100, 31, 101, 0, 143);             /* 7 panels of batch rows, the last partial */
+    product_paths(32, 7, 2049, 0, 144);              /* doutᵀ's copy 2049·32 > 64K floats: the panel order */
+    product_paths(37, 300, 10, 0.3, 146);            /* the output layer's forward: row-block order */
+    product_paths(19, 4096, 16, 0, 147);             /* w's copy 4096·16 = 64K floats: row-block order */
+    product_paths(19, 4097, 16, 0, 148);             /* one row more: the panel order */
+    product_paths(19, 2048, 17, 0.5, 149);           /* two panels, 2048·32 = 64K floats, rows dropped */
+    product_paths(20, 6, 4, 0, 145);                 /* one row block of w, H = 4 */
     nonfinite(12, 40, 20, 1);
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
     activations();
