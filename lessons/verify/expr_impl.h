@@ -272,6 +272,7 @@ double latex_cost(const parser *P, const ast *e);    /* ast_cost of the kinds ab
 double latex_const(const expr_prog *p, const ast *e);  /* a fixed value, or NAN */
 
 /* statements.c */
+int cond_true(int op, double x, double y);   /* x op y, op one of C_* */
 int *stamp_array(parser *P);                 /* p->stamp, grown with the quantities */
 int pairs_next(const claim *c, int *env, int *started);
 int claim_pure_dterm(const claim *c, int s);   /* side s is a bare d A / d B */

@@ -611,18 +611,6 @@ double latex_const(const expr_prog *p, const ast *e)
 
 /* ---- evaluation ------------------------------------------------------------------- */
 
-static int cond_true(int op, double x, double y)
-{
-    switch (op) {
-    case C_EQ: return x == y;
-    case C_NE: return x != y;
-    case C_LT: return x < y;
-    case C_GT: return x > y;
-    case C_LE: return x <= y;
-    default: return x >= y;
-    }
-}
-
 /* A condition at this point; exactly on its boundary (x > 0 at x = 0) the
  * draw cannot be used, as at a kink. */
 static int ev_cond(evctx *c, const ast *e)

@@ -303,7 +303,8 @@ static void parse_conds(parser *P, claim *c, tok *names, int *nnames)
     }
 }
 
-static int cond_true(int op, int x, int y)
+/* x op y for a condition's C_* operator (indices and values alike; latex.c too). */
+int cond_true(int op, double x, double y)
 {
     switch (op) {
     case C_EQ: return x == y;
