@@ -39,8 +39,10 @@
  * The instruction set: the routines whose code depends on it (micro-kernel,
  * sigmoid, axpy/dot, sparse rows, the per-sample SGD row, Adam) are one
  * table (kernels_isa.h), chosen once at start-up; their portable copies are
- * here, their AVX2/FMA twins in kernels_avx2.c. Nothing else here branches
- * on the instruction set. The naive references come first.
+ * here, their AVX2/FMA twins in kernels_avx2.c, the AVX-512 ones (the
+ * micro-kernels, two-tile kernels that hold twelve sums in flight, Adam)
+ * in kernels_avx512.c. Nothing else here branches on the instruction set.
+ * The naive references come first.
  */
 #include <math.h>
 #include <stdio.h>
@@ -121,20 +123,59 @@ int act_needs_input(act_kind a) { return a == ACT_STANH_LIN; }
 #define STANH_A 1.7159f
 #define STANH_B (2.0f / 3.0f)
 
-/* The table of ISA-dependent routines (kernels_isa.h), chosen once at
- * start-up: the AVX2 twins where the CPU has AVX2 and FMA, unless
- * CHAINRULE_PORTABLE=1 forces the portable copies (which must give the same
- * bits; the tests compare both with the naive references). Any other value
- * of CHAINRULE_PORTABLE, "0" or empty included, is ignored. */
+/* The instruction set (kernels.h: kernels_isa_choice), read once: the
+ * first call decides, before main (the constructors below), so no call can
+ * race inside a parallel region. */
+static const char *const level_names[] = {"portable", "avx2", "avx512"};
+
+static kernels_isa_level level_choose(void)
+{
+    kernels_isa_level best = KERNELS_ISA_PORTABLE;
+#ifdef HAVE_X86
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) best = KERNELS_ISA_AVX2;
+    if (best == KERNELS_ISA_AVX2 && __builtin_cpu_supports("avx512f")) best = KERNELS_ISA_AVX512;
+#endif
+    const char *force = getenv("CHAINRULE_ISA"), *port = getenv("CHAINRULE_PORTABLE");
+    if (force && *force) {
+        int want = -1;
+        for (int i = 0; i < 3; i++)
+            if (strcmp(force, level_names[i]) == 0) want = i;
+        if (want < 0) {
+            fprintf(stderr, "CHAINRULE_ISA=%.40s%s: not one of portable, avx2, avx512\n", force,
+                    strlen(force) > 40 ? "..." : "");
+            exit(2);
+        }
+        if (want > (int)best) {
+            fprintf(stderr, "CHAINRULE_ISA=%s: this CPU cannot run it (the widest it runs is %s)\n",
+                    force, level_names[best]);
+            exit(2);
+        }
+        return (kernels_isa_level)want;
+    }
+    if (port && strcmp(port, "1") == 0) return KERNELS_ISA_PORTABLE;
+    return best;
+}
+
+static int level = -1;
+kernels_isa_level kernels_isa_choice(void)
+{
+    if (level < 0) level = (int)level_choose();
+    return (kernels_isa_level)level;
+}
+
+/* The table of ISA-dependent routines (kernels_isa.h) for that set. */
 static const kernels_isa_table *isa_table;
 
 static const kernels_isa_table *isa_choose(void)
 {
 #ifdef HAVE_X86
-    const char *force = getenv("CHAINRULE_PORTABLE");
-    __builtin_cpu_init();
-    if (!(force && strcmp(force, "1") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return &kernels_avx2;
+    static kernels_isa_table avx512;
+    switch (kernels_isa_choice()) {
+    case KERNELS_ISA_AVX512: kernels_avx512_table(&avx512); return &avx512;
+    case KERNELS_ISA_AVX2: return &kernels_avx2;
+    case KERNELS_ISA_PORTABLE: break;
+    }
 #endif
     return &kernels_portable;
 }
@@ -303,6 +344,25 @@ static void kern_rows_portable(int kc, const float *const *a, const float *restr
 }
 
 typedef void (*kern_fn)(int, const float *, const float *, const float *, float *);
+
+/* The tiles of panels bp0 and bp1 with the same A (kernels_isa.h: kern2):
+ * one call where the ISA has the registers for both, else two. */
+static inline void kern_pair(const kernels_isa_table *t, int kc, const float *ap, const float *bp0,
+                             const float *bp1, const float *tin0, const float *tin1, float *tout0,
+                             float *tout1)
+{
+    if (t->kern2) { t->kern2(kc, ap, bp0, bp1, tin0, tin1, tout0, tout1); return; }
+    t->kern(kc, ap, bp0, tin0, tout0);
+    t->kern(kc, ap, bp1, tin1, tout1);
+}
+
+static inline void kern_rows_pair(const kernels_isa_table *t, int kc, const float *const *a,
+                                  const float *bp0, const float *bp1, float *tout0, float *tout1)
+{
+    if (t->kern_rows2) { t->kern_rows2(kc, a, bp0, bp1, tout0, tout1); return; }
+    t->kern_rows(kc, a, bp0, tout0);
+    t->kern_rows(kc, a, bp1, tout1);
+}
 
 const char *kernels_isa(void) { return isa()->name; }
 
@@ -556,7 +616,8 @@ int kernels_thread_count(void) { return 1; }
  * 5.7 ms → 5.0 ms with groups of 8, → 4.1–4.6 ms with pack_bg's prefetch). */
 static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 {
-    kern_fn kf = isa()->kern;
+    const kernels_isa_table *tab = isa();
+    kern_fn kf = tab->kern;
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR;
     int pg = (int)(PT_BUDGET / ((size_t)nib * MR * NR * sizeof(float)));
     if (pg > PG_MAX) pg = PG_MAX;
@@ -583,16 +644,33 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
             for (int kb = 0; kb < nkb; kb++) {
                 int k0 = kb * KC, kc = K - k0 < KC ? K - k0 : KC;
                 pack_bg(bp, (size_t)KC * NR, o, jg, ng, N, K, k0, kc);
-                for (int p = 0; p < ng; p++) {
+                for (int p = 0; p < ng;) {
                     int jp = jg + p, j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
                     int ib0 = lo > (long)jp * nib ? (int)(lo - (long)jp * nib) : 0;
                     int ib1 = hi < (long)(jp + 1) * nib ? (int)(hi - (long)jp * nib) : nib;
                     const float *bpp = bp + (size_t)p * KC * NR;
+                    /* two panels at once where this thread has all of both
+                     * (only the ends of its range are partial) */
+                    int two = p + 1 < ng && ib0 == 0 && ib1 == nib && hi >= (long)(jp + 2) * nib;
                     for (int ib = ib0; ib < ib1; ib++) {
+                        int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
+                        const float *apb = apk + (size_t)ib * K * MR + (size_t)k0 * MR;
                         float *tile = pt + ((size_t)p * nib + ib) * MR * NR;
-                        kf(kc, apk + (size_t)ib * K * MR + (size_t)k0 * MR, bpp, kb ? tile : NULL, tile);
-                        if (kb + 1 == nkb) ep_apply(e, tile, o->ri, ib * MR, M - ib * MR < MR ? M - ib * MR : MR, j0, nr, N);
+                        if (!two) {
+                            kf(kc, apb, bpp, kb ? tile : NULL, tile);
+                            if (kb + 1 == nkb) ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
+                            continue;
+                        }
+                        float *tile1 = tile + (size_t)nib * MR * NR;
+                        kern_pair(tab, kc, apb, bpp, bpp + (size_t)KC * NR, kb ? tile : NULL,
+                                  kb ? tile1 : NULL, tile, tile1);
+                        if (kb + 1 == nkb) {
+                            int nr1 = N - j0 - NR < NR ? N - j0 - NR : NR;
+                            ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
+                            ep_apply(e, tile1, o->ri, i0, mr, j0 + NR, nr1, N);
+                        }
                     }
+                    p += two ? 2 : 1;
                 }
             }
         }
@@ -630,7 +708,8 @@ static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0,
  * over all of k, so the sums are those of gemm. */
 static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
 {
-    kern_fn kf = isa()->kern;
+    const kernels_isa_table *tab = isa();
+    kern_fn kf = tab->kern;
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM;
     int tmax = M * (double)N * K > PAR_WORK ? kernels_threads(nib) : 1;
     size_t bp_sz = ((size_t)njp * K * NR + 15) / 16 * 16;
@@ -644,25 +723,32 @@ static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *bp = base + (size_t)t * per, *ap = bp + bp_sz, *st = ap + ap_sz;
-        _Alignas(64) float tile[MR * NR];
+        _Alignas(64) float tile[2 * MR * NR];
         for (int jp = 0; lo < hi && jp < njp; jp++)
             pack_b(bp + (size_t)jp * K * NR, o, jp * NR, N - jp * NR < NR ? N - jp * NR : NR, 0, K);
         for (int g0 = lo; g0 < hi; g0 += RG) {
             int g1 = g0 + RG < hi ? g0 + RG : hi;
             for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
-            for (int jp = 0; jp < njp; jp++) {
-                int j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
+            for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
+                int two = jp + 1 < njp;
+                const float *bpj = bp + (size_t)jp * K * NR;
                 for (int ib = g0; ib < g1; ib++) {
                     int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
-                    kf(K, ap + (size_t)(ib - g0) * K * MR, bp + (size_t)jp * K * NR, NULL, tile);
-                    if (!adam) { ep_apply(e, tile, o->ri, i0, mr, j0, nr, N); continue; }
-                    /* the bits of a zeroed dw plus the sum */
-                    float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
-                    for (int ii = 0; ii < mr; ii++) {
-                        float *restrict gr = g + (size_t)ii * N;
-                        const float *restrict tr = tile + ii * NR;
-                        if (nr == NR) for (int jj = 0; jj < NR; jj++) gr[jj] = 0.0f + tr[jj];
-                        else for (int jj = 0; jj < nr; jj++) gr[jj] = 0.0f + tr[jj];
+                    const float *apb = ap + (size_t)(ib - g0) * K * MR;
+                    if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
+                    else kf(K, apb, bpj, NULL, tile);
+                    for (int q = 0; q <= two; q++) {
+                        int j0 = (jp + q) * NR, nr = N - j0 < NR ? N - j0 : NR;
+                        const float *tq = tile + q * MR * NR;
+                        if (!adam) { ep_apply(e, tq, o->ri, i0, mr, j0, nr, N); continue; }
+                        /* the bits of a zeroed dw plus the sum */
+                        float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
+                        for (int ii = 0; ii < mr; ii++) {
+                            float *restrict gr = g + (size_t)ii * N;
+                            const float *restrict tr = tq + ii * NR;
+                            if (nr == NR) for (int jj = 0; jj < NR; jj++) gr[jj] = 0.0f + tr[jj];
+                            else for (int jj = 0; jj < nr; jj++) gr[jj] = 0.0f + tr[jj];
+                        }
                     }
                 }
             }
@@ -794,7 +880,7 @@ static void sigmoid_portable(float *y, const float *x, size_t n)
 }
 
 const kernels_isa_table kernels_portable = {
-    "portable", kern_portable, kern_rows_portable, sigmoid_portable, axpy_portable, dot_portable, sparse_rows_portable,
+    "portable", kern_portable, kern_rows_portable, NULL, NULL, sigmoid_portable, axpy_portable, dot_portable, sparse_rows_portable,
     sgd_row1, adam_portable,
 };
 
@@ -952,25 +1038,31 @@ static void igrad_rows(float *dinp, const float *dout, const float *w, int B, in
     size_t bp_sz = ((size_t)njp * H * NR + 15) / 16 * 16;
     float *base = ws_get((size_t)tmax * bp_sz);
     operands o = {dout, (size_t)H, 1, dout, 1, (size_t)H, NULL, NULL};   /* Bm[h][b] = dout[b][h] */
-    void (*kr)(int, const float *const *, const float *, float *) = isa()->kern_rows;
+    const kernels_isa_table *tab = isa();
 
 #pragma omp parallel num_threads(tmax)
     {
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *bp = base + (size_t)t * bp_sz;
-        _Alignas(64) float tile[MR * NR];
+        _Alignas(64) float tile[2 * MR * NR];
         for (int jp = 0; lo < hi && jp < njp; jp++)
             pack_b(bp + (size_t)jp * H * NR, &o, jp * NR, B - jp * NR < NR ? B - jp * NR : NR, 0, H);
         for (int ib = lo; ib < hi; ib++) {
             int d0 = ib * MR, md = D - d0 < MR ? D - d0 : MR;
             const float *rows[MR];
             for (int i = 0; i < MR; i++) rows[i] = w + (size_t)(d0 + (i < md ? i : md - 1)) * H;
-            for (int jp = 0; jp < njp; jp++) {
-                int b0 = jp * NR, nb = B - b0 < NR ? B - b0 : NR;
-                kr(H, rows, bp + (size_t)jp * H * NR, tile);
-                for (int j = 0; j < nb; j++)
-                    for (int i = 0; i < md; i++) dinp[(size_t)(b0 + j) * D + d0 + i] = tile[i * NR + j];
+            for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
+                int two = jp + 1 < njp;
+                const float *bpj = bp + (size_t)jp * H * NR;
+                if (two) kern_rows_pair(tab, H, rows, bpj, bpj + (size_t)H * NR, tile, tile + MR * NR);
+                else tab->kern_rows(H, rows, bpj, tile);
+                for (int q = 0; q <= two; q++) {
+                    int b0 = (jp + q) * NR, nb = B - b0 < NR ? B - b0 : NR;
+                    const float *tq = tile + q * MR * NR;
+                    for (int j = 0; j < nb; j++)
+                        for (int i = 0; i < md; i++) dinp[(size_t)(b0 + j) * D + d0 + i] = tq[i * NR + j];
+                }
             }
         }
     }

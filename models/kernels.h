@@ -10,10 +10,10 @@
  * threads split the outputs (tiles, or row blocks), never a sum: results are
  * bit-identical for any thread count. The speed comes from register tiles
  * (6 rows × 16 columns of accumulators), packed panels that stay in L1, and
- * AVX2/FMA twins of the ISA-dependent routines (kernels_avx2.c, one table
- * chosen once at start-up, kernels_isa.h) where the CPU has them, with the
- * bits of the portable copies; CHAINRULE_PORTABLE=1 forces the portable
- * ones (any other value is ignored). Inputs that are zero in every row of a
+ * AVX2/FMA and AVX-512 twins of the ISA-dependent routines
+ * (kernels_avx2.c, kernels_avx512.c; one table chosen once at start-up,
+ * kernels_isa.h) where the CPU has them, with the bits of the portable
+ * copies; CHAINRULE_ISA forces one set (kernels_isa_choice below). Inputs that are zero in every row of a
  * batch are skipped where that provably keeps the bits (see kernels.c).
  *
  * Not here: the network (mlp.h), optimisers (train.h). No allocation in the
@@ -111,8 +111,20 @@ void matmul_forward_naive(float *c, const float *a, const float *b, int M, int K
 void matmul_backward_weight_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (K,N) += a^T (K,M)·b (M,N) */
 void matmul_backward_input_naive(float *c, const float *a, const float *b, int M, int K, int N); /* c (M,K) = a (M,N)·b^T, b (K,N) */
 
-/* Which inner kernel the products use on this CPU: "avx2" or "portable". */
+/* Which inner kernel the products use on this CPU: "avx512", "avx2" or
+ * "portable". */
 const char *kernels_isa(void);
+
+/* The instruction set of every table of the fast path (the products' and
+ * the CNN kernels'), chosen once at start-up: the widest the CPU runs,
+ * unless the environment forces one. CHAINRULE_ISA=portable|avx2|avx512
+ * forces that set (the tests run each one the CPU has; all give the same
+ * bits); a name that is none of these, or a set this CPU cannot run, stops
+ * the program with one line naming the variable and exit status 2.
+ * CHAINRULE_PORTABLE=1 means CHAINRULE_ISA=portable (kept from before
+ * CHAINRULE_ISA); CHAINRULE_ISA wins when both are set. */
+typedef enum { KERNELS_ISA_PORTABLE, KERNELS_ISA_AVX2, KERNELS_ISA_AVX512 } kernels_isa_level;
+kernels_isa_level kernels_isa_choice(void);
 
 /* ---------------------------------------------------------------- threads */
 
@@ -135,8 +147,8 @@ int kernels_thread_count(void);
  * padding (SAME: (k−1)/2, VALID: 0), Ho = H + 2p − k + 1, Wo likewise. Every
  * sum of products has the naive loop's bits: one fmaf per term, from 0, in
  * the documented order. AVX2/FMA twins (kernels_cnn_avx2.c) where the CPU
- * has them, with the portable copies' bits (CHAINRULE_PORTABLE=1 forces
- * those, as for the products). */
+ * has them (AVX-512 CPUs included), with the portable copies' bits
+ * (CHAINRULE_ISA=portable forces those, as for the products). */
 
 /* Which copies the CNN kernels use on this CPU: "avx2" or "portable". */
 const char *cnn_kernels_isa(void);

@@ -207,7 +207,7 @@ static void sgd_row1_avx2(float *restrict w, const float *restrict g, float a, f
 }
 
 const kernels_isa_table kernels_avx2 = {
-    "avx2", kern_avx2, kern_rows_avx2, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2,
+    "avx2", kern_avx2, kern_rows_avx2, NULL, NULL, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2,
 };
 #else
 typedef int kernels_avx2_unused;   /* (ISO C: no empty translation unit) */

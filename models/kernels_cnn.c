@@ -165,17 +165,14 @@ void batchnorm_backward_naive(float *dx, float *dgamma, float *dbeta, const floa
 
 /* ------------------------------------------------------------ the ISA table */
 
-/* Chosen once at start-up, as kernels.c chooses its own: the AVX2/FMA twins
- * where the CPU has them, unless CHAINRULE_PORTABLE=1. */
+/* Chosen once at start-up, for the instruction set kernels.c chose
+ * (kernels_isa_choice): the AVX2/FMA twins on an AVX2 or AVX-512 CPU. */
 static const cnn_isa_table *cnn_table;
 
 static const cnn_isa_table *cnn_choose(void)
 {
 #ifdef HAVE_CNN_X86
-    const char *force = getenv("CHAINRULE_PORTABLE");
-    __builtin_cpu_init();
-    if (!(force && strcmp(force, "1") == 0) && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
-        return &cnn_avx2;
+    if (kernels_isa_choice() >= KERNELS_ISA_AVX2) return &cnn_avx2;
 #endif
     return &cnn_portable;
 }

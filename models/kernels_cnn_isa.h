@@ -5,8 +5,9 @@
  * start-up; kernels_cnn_avx2.c holds the AVX2/FMA twins, compiled for that
  * target by function attributes. Each twin does the same operations in the
  * same order for every output, so it gives the bits of its portable copy:
- * tests/test_cnn.c checks both (test_portable.sh runs it with
- * CHAINRULE_PORTABLE=1) against the naive references. Every routine works on
+ * tests/test_cnn.c checks both (test_isa.sh runs it with
+ * CHAINRULE_ISA=portable) against the naive references. An AVX-512 CPU
+ * uses the AVX2 twins here (kernels.h: kernels_isa_choice). Every routine works on
  * a range of outputs; kernels_cnn.c splits the ranges between threads.
  *
  * Shapes as in kernels.h; xp is the zero-padded input (B, Hq, Wq, C) with

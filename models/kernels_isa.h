@@ -1,10 +1,11 @@
 /* kernels_isa.h — private to the kernels: the one table of the routines
  * whose code depends on the instruction set, and what its two copies share.
  * kernels.c holds the portable copies and chooses the table once at start-
- * up; kernels_avx2.c holds the AVX2/FMA twins (compiled for that target by
- * function attributes, so the rest of the build stays plain -O2). Each twin
- * must give the bits of its portable copy: tests/test_portable.sh runs the
- * tests with CHAINRULE_PORTABLE=1 against the same naive references.
+ * up; kernels_avx2.c holds the AVX2/FMA twins and kernels_avx512.c the
+ * AVX-512 ones (compiled for their targets by function attributes, so the
+ * rest of the build stays plain -O2). Each twin must give the bits of its
+ * portable copy: tests/test_isa.sh runs the tests with CHAINRULE_ISA set to
+ * each narrower set against the same naive references.
  */
 #ifndef CHAINRULE_KERNELS_ISA_H
 #define CHAINRULE_KERNELS_ISA_H
@@ -23,6 +24,15 @@ typedef struct {
     /* tout (MR×NR) = a · bp from 0, row i of A read in place at a[i][0…kc)
      * (bp packed kc×NR), one fma per term in k order */
     void (*kern_rows)(int kc, const float *const *a, const float *bp, float *tout);
+    /* Two tiles side by side, where the ISA has the registers for both
+     * (NULL otherwise: the callers then call kern, kern_rows twice):
+     * tout0, tout1 as kern and kern_rows give them for the panels bp0, bp1
+     * with the same A, each sum formed the same way (tin0, tin1 both NULL
+     * or both not). */
+    void (*kern2)(int kc, const float *ap, const float *bp0, const float *bp1,
+                  const float *tin0, const float *tin1, float *tout0, float *tout1);
+    void (*kern_rows2)(int kc, const float *const *a, const float *bp0, const float *bp1,
+                       float *tout0, float *tout1);
     /* y = 1/(1 + e^−x), n values */
     void (*sigmoid)(float *y, const float *x, size_t n);
     /* y += a·x (fmaf each), and Σ x·y in order (fmaf) */
@@ -41,6 +51,8 @@ extern const kernels_isa_table kernels_portable;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define HAVE_X86 1
 extern const kernels_isa_table kernels_avx2;
+/* *t = the AVX2 table with the AVX-512 twins in place (kernels_avx512.c) */
+void kernels_avx512_table(kernels_isa_table *t);
 #endif
 
 /* e^x of the sigmoid (kernels.c: glibc's algorithm in plain double ops),

@@ -2,8 +2,8 @@
  * (bit for bit where the contract says so), the network's gradients against
  * central differences at a small size, 1 vs 2 threads bit-identical, save /
  * load round trip and the refusals of corrupt files, bad configurations
- * stopping with file:line and both shapes. With CHAINRULE_PORTABLE=1
- * (test_portable.sh) the same checks cover the portable kernels. */
+ * stopping with file:line and both shapes. With CHAINRULE_ISA=portable
+ * or avx2 (test_isa.sh) the same checks cover the other kernels. */
 #define _POSIX_C_SOURCE 200809L
 #include <math.h>
 #include <signal.h>

@@ -320,8 +320,11 @@ static void softmax(void)
     CHECK(right == 1);      /* row 0 argmax 1 = label; row 1 argmax 2 ≠ 0 */
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
+    /* --isa: the instruction set the kernels chose, for test_isa.sh */
+    if (argc == 2 && strcmp(argv[1], "--isa") == 0) { printf("%s\n", kernels_isa()); return 0; }
+    if (argc > 1) { fprintf(stderr, "test_kernels: unknown argument %s (only --isa)\n", argv[1]); return 2; }
     shape(1, 1, 1, 0, 1);
     shape(7, 13, 5, 0.3, 2);
     shape(13, 7, 13, 0.3, 3);

@@ -54,42 +54,55 @@ static double now(void)
     return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
 }
 
-/* The FMA peak of one core in GFLOP/s, measured: twelve independent 8-wide
- * FMA chains, each its own named variable so that all twelve live in
- * registers (an array of twelve stayed in memory: a load and a store per
- * FMA, about 40% of the peak), 20 million rounds, the best of 5. Twelve
- * cover 2 FMA pipes × 4 cycles of latency with room to spare. */
+/* The FMA peak of one core in GFLOP/s, measured at the width the kernels
+ * use (8 lanes for AVX2, 16 for AVX-512): twelve independent FMA chains,
+ * each its own named variable so that all twelve live in registers (an
+ * array of twelve stayed in memory: a load and a store per FMA, about 40%
+ * of the peak), 20 million rounds, the best of 5. Twelve cover 2 FMA pipes
+ * × 4 cycles of latency with room to spare. */
 #if defined(__GNUC__) && defined(__x86_64__)
-__attribute__((target("avx2,fma")))
+#define PEAK_BODY(V, SET1, FMADD, ADD, FIRST, LANES)                                          \
+    double best = 0.0;                                                                       \
+    for (int rep = 0; rep < 5; rep++) {                                                      \
+        V x = SET1(0.999999f), y = SET1(1e-7f);                                              \
+        V a0 = SET1(0.0f), a1 = SET1(1.0f), a2 = SET1(2.0f), a3 = SET1(3.0f);                 \
+        V a4 = SET1(4.0f), a5 = SET1(5.0f), a6 = SET1(6.0f), a7 = SET1(7.0f);                 \
+        V a8 = SET1(8.0f), a9 = SET1(9.0f), a10 = SET1(10.0f), a11 = SET1(11.0f);             \
+        long n = 20000000;                                                                   \
+        double t0 = now();                                                                   \
+        for (long k = 0; k < n; k++) {                                                       \
+            a0 = FMADD(a0, x, y); a1 = FMADD(a1, x, y); a2 = FMADD(a2, x, y);                \
+            a3 = FMADD(a3, x, y); a4 = FMADD(a4, x, y); a5 = FMADD(a5, x, y);                \
+            a6 = FMADD(a6, x, y); a7 = FMADD(a7, x, y); a8 = FMADD(a8, x, y);                \
+            a9 = FMADD(a9, x, y); a10 = FMADD(a10, x, y); a11 = FMADD(a11, x, y);            \
+        }                                                                                    \
+        double s = now() - t0;                                                               \
+        V t = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));             \
+        t = ADD(t, ADD(ADD(a8, a9), ADD(a10, a11)));                                         \
+        if (FIRST(t) == 12345.0f) puts("");   /* keeps the chains */                         \
+        double g = (double)n * 12 * 2 * (LANES) / s / 1e9;                                   \
+        if (g > best) best = g;                                                              \
+    }                                                                                        \
+    return best;
+
+__attribute__((target("avx2,fma"))) static double fma_peak8(void)
+{
+    PEAK_BODY(__m256, _mm256_set1_ps, _mm256_fmadd_ps, _mm256_add_ps, _mm256_cvtss_f32, 8)
+}
+__attribute__((target("avx512f"))) static double fma_peak16(void)
+{
+    PEAK_BODY(__m512, _mm512_set1_ps, _mm512_fmadd_ps, _mm512_add_ps, _mm512_cvtss_f32, 16)
+}
+#undef PEAK_BODY
+static int peak_lanes;     /* the width fma_peak measured */
 static double fma_peak(void)
 {
-    if (!__builtin_cpu_supports("fma")) return NAN;
-    double best = 0.0;
-    for (int rep = 0; rep < 5; rep++) {
-        __m256 x = _mm256_set1_ps(0.999999f), y = _mm256_set1_ps(1e-7f);
-        __m256 a0 = _mm256_set1_ps(0.0f), a1 = _mm256_set1_ps(1.0f), a2 = _mm256_set1_ps(2.0f);
-        __m256 a3 = _mm256_set1_ps(3.0f), a4 = _mm256_set1_ps(4.0f), a5 = _mm256_set1_ps(5.0f);
-        __m256 a6 = _mm256_set1_ps(6.0f), a7 = _mm256_set1_ps(7.0f), a8 = _mm256_set1_ps(8.0f);
-        __m256 a9 = _mm256_set1_ps(9.0f), a10 = _mm256_set1_ps(10.0f), a11 = _mm256_set1_ps(11.0f);
-        long n = 20000000;
-        double t0 = now();
-        for (long k = 0; k < n; k++) {
-#define FMA1(a) a = _mm256_fmadd_ps(a, x, y);
-            FMA1(a0) FMA1(a1) FMA1(a2) FMA1(a3) FMA1(a4) FMA1(a5)
-            FMA1(a6) FMA1(a7) FMA1(a8) FMA1(a9) FMA1(a10) FMA1(a11)
-#undef FMA1
-        }
-        double s = now() - t0;
-        __m256 t = _mm256_add_ps(_mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)),
-                                 _mm256_add_ps(_mm256_add_ps(a4, a5), _mm256_add_ps(a6, a7)));
-        t = _mm256_add_ps(t, _mm256_add_ps(_mm256_add_ps(a8, a9), _mm256_add_ps(a10, a11)));
-        if (_mm256_cvtss_f32(t) == 12345.0f) puts("");   /* keeps the chains */
-        double g = (double)n * 12 * 16 / s / 1e9;
-        if (g > best) best = g;
-    }
-    return best;
+    if (strcmp(kernels_isa(), "avx512") == 0) { peak_lanes = 16; return fma_peak16(); }
+    if (strcmp(kernels_isa(), "avx2") == 0) { peak_lanes = 8; return fma_peak8(); }
+    return NAN;
 }
 #else
+static int peak_lanes;
 static double fma_peak(void) { return NAN; }
 #endif
 
@@ -190,7 +203,8 @@ int main(int argc, char **argv)
                ru.ru_maxrss / 1024.0, batch, threads, kernels_isa(), loss / N);
         if (fflush(stdout) != 0 || ferror(stdout)) cli_fail("stdout: write error");
     }
-    printf("peak_gflops=%.1f (one core, 8-wide FMA, measured)\n", peak);
+    if (peak_lanes) printf("peak_gflops=%.1f (one core, %d-wide FMA, measured)\n", peak, peak_lanes);
+    else printf("peak_gflops=nan (the %s kernels: no vector FMA peak to measure)\n", kernels_isa());
     for (int s = 0; s <= CNN_STAGE_COUNT; s++) {
         double t = s < CNN_STAGE_COUNT ? m->stage_s[s] : opt_s, g = s < CNN_STAGE_COUNT ? per_img[s] * N / t / 1e9 : 0.0;
         printf("layer=%s s=%.3f", s < CNN_STAGE_COUNT ? cnn_stage_name(s) : "adam_rest", t);
