@@ -284,11 +284,13 @@ static void backward(cnn *m, const adam_step *a)
     for (size_t i = 0; i < (size_t)B * H1; i++) m->dh1[i] = m->h1[i] > 0.0f ? (m->masked ? m->dh1[i] * s : m->dh1[i]) : 0.0f;
     // dpooled = dz · W1^T (first: the fused step below changes W1);
     // dW1 = pooled^T · dz, db1 = Σ_b dz
-    matmul_backward_input(m->dpooled, m->dh1, m->W1, B, m->D, H1);
-    if (a) {
+    if (a) {   /* both products and Adam's step on W1 in one pass over W1 */
         matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, 0, H1);   /* db1 only */
-        matmul_backward_weight_adam(m->W1, m->pooled, m->dh1, B, m->D, H1, a);
-    } else matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
+        matmul_backward_input_weight_adam(m->dpooled, m->W1, m->pooled, m->dh1, B, m->D, H1, a);
+    } else {
+        matmul_backward_input(m->dpooled, m->dh1, m->W1, B, m->D, H1);
+        matmul_backward_weight(m->dW1, m->db1, m->pooled, m->dh1, B, m->D, H1);
+    }
     stage(m, CNN_STAGE_FC1_B, &t);
     // to each window's first maximum (per channel: inside the batch norm's backward)
     if (c->bn != CNN_BN_CHANNEL) maxpool_backward(m->da, m->dpooled, m->argmax, B, Ho, Wo, F, c->pool);

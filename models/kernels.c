@@ -697,6 +697,52 @@ static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0,
     }
 }
 
+/* One strip of gemm_rows: row blocks g0…g1 of A (packed here into ap),
+ * all of Bm (packed in bp, K × N by panels), the tiles' epilogue or, for
+ * Adam, the strip's sums gathered in st (rows of N) and one Adam pass. */
+static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const operands *o,
+                       const epilogue *e, const float *bp, float *ap, float *st, int g0, int g1)
+{
+    int njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM;
+    _Alignas(64) float tile[2 * MR * NR];
+    for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
+    for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
+        int two = jp + 1 < njp;
+        const float *bpj = bp + (size_t)jp * K * NR;
+        for (int ib = g0; ib < g1; ib++) {
+            int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
+            const float *apb = ap + (size_t)(ib - g0) * K * MR;
+            if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
+            else tab->kern(K, apb, bpj, NULL, tile);
+            for (int q = 0; q <= two; q++) {
+                int j0 = (jp + q) * NR, nr = N - j0 < NR ? N - j0 : NR;
+                const float *tq = tile + q * MR * NR;
+                if (!adam) { ep_apply(e, tq, o->ri, i0, mr, j0, nr, N); continue; }
+                /* the bits of a zeroed dw plus the sum */
+                float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
+                for (int ii = 0; ii < mr; ii++) {
+                    float *restrict gr = g + (size_t)ii * N;
+                    const float *restrict tr = tq + ii * NR;
+                    if (nr == NR) for (int jj = 0; jj < NR; jj++) gr[jj] = 0.0f + tr[jj];
+                    else for (int jj = 0; jj < nr; jj++) gr[jj] = 0.0f + tr[jj];
+                }
+            }
+        }
+    }
+    if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
+}
+
+/* gemm_rows's buffers per thread, in floats: Bm packed whole (K × N by
+ * panels), a strip of A, and for Adam a strip of sums */
+static size_t rows_bp_size(int N, int K) { return ((size_t)((N + NR - 1) / NR) * K * NR + 15) / 16 * 16; }
+static size_t rows_ap_size(int K) { return ((size_t)RG * K * MR + 15) / 16 * 16; }
+static size_t rows_st_size(int N, int adam) { return adam ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0; }
+static void rows_pack_b(float *bp, const operands *o, int N, int K)
+{
+    for (int jp = 0; jp < (N + NR - 1) / NR; jp++)
+        pack_b(bp + (size_t)jp * K * NR, o, jp * NR, N - jp * NR < NR ? N - jp * NR : NR, 0, K);
+}
+
 /* C = epilogue(A · Bm) for a small Bm (the weight gradient's short sum,
  * K = the batch ≤ KC; the forward of a narrow layer) in row-block order:
  * each thread takes one contiguous range of row blocks, packs all of Bm
@@ -709,12 +755,9 @@ static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0,
 static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
 {
     const kernels_isa_table *tab = isa();
-    kern_fn kf = tab->kern;
-    int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM;
+    int nib = (M + MR - 1) / MR, adam = e->kind == EP_WADAM;
     int tmax = M * (double)N * K > PAR_WORK ? kernels_threads(nib) : 1;
-    size_t bp_sz = ((size_t)njp * K * NR + 15) / 16 * 16;
-    size_t ap_sz = ((size_t)RG * K * MR + 15) / 16 * 16;
-    size_t st_sz = adam ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0;
+    size_t bp_sz = rows_bp_size(N, K), ap_sz = rows_ap_size(K), st_sz = rows_st_size(N, adam);
     size_t per = bp_sz + ap_sz + st_sz;                    /* per thread */
     float *base = ws_get((size_t)tmax * per);
 
@@ -723,46 +766,18 @@ static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *bp = base + (size_t)t * per, *ap = bp + bp_sz, *st = ap + ap_sz;
-        _Alignas(64) float tile[2 * MR * NR];
-        for (int jp = 0; lo < hi && jp < njp; jp++)
-            pack_b(bp + (size_t)jp * K * NR, o, jp * NR, N - jp * NR < NR ? N - jp * NR : NR, 0, K);
-        for (int g0 = lo; g0 < hi; g0 += RG) {
-            int g1 = g0 + RG < hi ? g0 + RG : hi;
-            for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
-            for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
-                int two = jp + 1 < njp;
-                const float *bpj = bp + (size_t)jp * K * NR;
-                for (int ib = g0; ib < g1; ib++) {
-                    int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
-                    const float *apb = ap + (size_t)(ib - g0) * K * MR;
-                    if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
-                    else kf(K, apb, bpj, NULL, tile);
-                    for (int q = 0; q <= two; q++) {
-                        int j0 = (jp + q) * NR, nr = N - j0 < NR ? N - j0 : NR;
-                        const float *tq = tile + q * MR * NR;
-                        if (!adam) { ep_apply(e, tq, o->ri, i0, mr, j0, nr, N); continue; }
-                        /* the bits of a zeroed dw plus the sum */
-                        float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
-                        for (int ii = 0; ii < mr; ii++) {
-                            float *restrict gr = g + (size_t)ii * N;
-                            const float *restrict tr = tq + ii * NR;
-                            if (nr == NR) for (int jj = 0; jj < NR; jj++) gr[jj] = 0.0f + tr[jj];
-                            else for (int jj = 0; jj < nr; jj++) gr[jj] = 0.0f + tr[jj];
-                        }
-                    }
-                }
-            }
-            if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
-        }
+        if (lo < hi) rows_pack_b(bp, o, N, K);
+        for (int g0 = lo; g0 < hi; g0 += RG)
+            rows_strip(tab, M, N, K, o, e, bp, ap, st, g0, g0 + RG < hi ? g0 + RG : hi);
     }
 }
 
 /* The weight-gradient products: gemm_rows where its per-thread copy of Bm
  * (K × N, padded) is small, gemm otherwise. */
+static int rows_fit(int N, int K) { return K <= KC && (size_t)K * ((N + NR - 1) / NR) * NR <= ROWS_BP_MAX; }
 static void gemm_wgrad(int M, int N, int K, const operands *o, const epilogue *e)
 {
-    size_t bp = (size_t)K * ((N + NR - 1) / NR) * NR;
-    if (K <= KC && bp <= ROWS_BP_MAX) gemm_rows(M, N, K, o, e);
+    if (rows_fit(N, K)) gemm_rows(M, N, K, o, e);
     else gemm(M, N, K, o, e);
 }
 
@@ -1031,13 +1046,52 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
  * the naive loop's. Threads take contiguous ranges of row blocks of w and
  * share nothing. Rows past D in the last block read row D − 1 (their sums
  * are dropped). */
+/* Row blocks ib0…ib1 of w in igrad_rows: dinpᵀ rows d0…d0+MR for every
+ * batch row, doutᵀ packed whole in bp (H × B by panels). */
+static void igrad_blocks(const kernels_isa_table *tab, float *dinp, const float *bp, const float *w,
+                         int B, int D, int H, int ib0, int ib1)
+{
+    int njp = (B + NR - 1) / NR;
+    _Alignas(64) float tile[2 * MR * NR];
+    for (int ib = ib0; ib < ib1; ib++) {
+        int d0 = ib * MR, md = D - d0 < MR ? D - d0 : MR;
+        const float *rows[MR];
+        for (int i = 0; i < MR; i++) rows[i] = w + (size_t)(d0 + (i < md ? i : md - 1)) * H;
+        for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
+            int two = jp + 1 < njp;
+            const float *bpj = bp + (size_t)jp * H * NR;
+            if (two) kern_rows_pair(tab, H, rows, bpj, bpj + (size_t)H * NR, tile, tile + MR * NR);
+            else tab->kern_rows(H, rows, bpj, tile);
+            for (int q = 0; q <= two; q++) {
+                int b0 = (jp + q) * NR, nb = B - b0 < NR ? B - b0 : NR;
+                const float *tq = tile + q * MR * NR;
+                for (int j = 0; j < nb; j++)
+                    for (int i = 0; i < md; i++) dinp[(size_t)(b0 + j) * D + d0 + i] = tq[i * NR + j];
+            }
+        }
+    }
+}
+
+/* igrad_rows's doutᵀ: its size per thread in floats, and its packing */
+static size_t igrad_bp_size(int B, int H) { return ((size_t)((B + NR - 1) / NR) * H * NR + 15) / 16 * 16; }
+static void igrad_pack(float *bp, const float *dout, int B, int H)
+{
+    operands o = {dout, (size_t)H, 1, dout, 1, (size_t)H, NULL, NULL};   /* Bm[h][b] = dout[b][h] */
+    for (int jp = 0; jp < (B + NR - 1) / NR; jp++)
+        pack_b(bp + (size_t)jp * H * NR, &o, jp * NR, B - jp * NR < NR ? B - jp * NR : NR, 0, H);
+}
+/* igrad_rows applies: doutᵀ small, at least one row block of w */
+static int igrad_rows_fit(int B, int D, int H)
+{
+    return (size_t)H * ((B + NR - 1) / NR) * NR <= ROWS_BP_MAX && D >= MR;
+}
+
 static void igrad_rows(float *dinp, const float *dout, const float *w, int B, int D, int H)
 {
-    int nib = (D + MR - 1) / MR, njp = (B + NR - 1) / NR;
+    int nib = (D + MR - 1) / MR;
     int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
-    size_t bp_sz = ((size_t)njp * H * NR + 15) / 16 * 16;
+    size_t bp_sz = igrad_bp_size(B, H);
     float *base = ws_get((size_t)tmax * bp_sz);
-    operands o = {dout, (size_t)H, 1, dout, 1, (size_t)H, NULL, NULL};   /* Bm[h][b] = dout[b][h] */
     const kernels_isa_table *tab = isa();
 
 #pragma omp parallel num_threads(tmax)
@@ -1045,26 +1099,8 @@ static void igrad_rows(float *dinp, const float *dout, const float *w, int B, in
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *bp = base + (size_t)t * bp_sz;
-        _Alignas(64) float tile[2 * MR * NR];
-        for (int jp = 0; lo < hi && jp < njp; jp++)
-            pack_b(bp + (size_t)jp * H * NR, &o, jp * NR, B - jp * NR < NR ? B - jp * NR : NR, 0, H);
-        for (int ib = lo; ib < hi; ib++) {
-            int d0 = ib * MR, md = D - d0 < MR ? D - d0 : MR;
-            const float *rows[MR];
-            for (int i = 0; i < MR; i++) rows[i] = w + (size_t)(d0 + (i < md ? i : md - 1)) * H;
-            for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
-                int two = jp + 1 < njp;
-                const float *bpj = bp + (size_t)jp * H * NR;
-                if (two) kern_rows_pair(tab, H, rows, bpj, bpj + (size_t)H * NR, tile, tile + MR * NR);
-                else tab->kern_rows(H, rows, bpj, tile);
-                for (int q = 0; q <= two; q++) {
-                    int b0 = (jp + q) * NR, nb = B - b0 < NR ? B - b0 : NR;
-                    const float *tq = tile + q * MR * NR;
-                    for (int j = 0; j < nb; j++)
-                        for (int i = 0; i < md; i++) dinp[(size_t)(b0 + j) * D + d0 + i] = tq[i * NR + j];
-                }
-            }
-        }
+        if (lo < hi) igrad_pack(bp, dout, B, H);
+        igrad_blocks(tab, dinp, bp, w, B, D, H, lo, hi);
     }
 }
 
@@ -1079,13 +1115,51 @@ void matmul_backward_input(float *dinp, const float *dout, const float *w,
                 dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
         return;
     }
-    if ((size_t)H * ((B + NR - 1) / NR) * NR <= ROWS_BP_MAX && D >= MR) {
+    if (igrad_rows_fit(B, D, H)) {
         igrad_rows(dinp, dout, w, B, D, H);
         return;
     }
     epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f, NULL};
     operands o = {dout, (size_t)H, 1, w, 1, (size_t)H, NULL, NULL};
     gemm(B, D, H, &o, &e);
+}
+
+/* Both products of a dense layer's backward under Adam in one pass over w
+ * (kernels.h): each thread takes one range of row blocks of w (the split
+ * of igrad_rows and of gemm_rows alike) and, strip by strip, first sums
+ * the strip's columns of dinp with its rows of w as they are, then its
+ * weight gradients and their Adam step, so that the rows are read from
+ * memory once (then from cache) and no thread reads a row another
+ * changes. Every sum is the separate products' own: same bits. */
+void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, const float *dout,
+                                       int B, int D, int H, const adam_step *a)
+{
+    if (B < MR || H < 4 || !igrad_rows_fit(B, D, H) || !rows_fit(H, B)) {
+        matmul_backward_input(dinp, dout, w, B, D, H);
+        matmul_backward_weight_adam(w, inp, dout, B, D, H, a);
+        return;
+    }
+    const kernels_isa_table *tab = isa();
+    int nib = (D + MR - 1) / MR;
+    int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
+    operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
+    size_t ig_sz = igrad_bp_size(B, H), bp_sz = rows_bp_size(H, B), ap_sz = rows_ap_size(B);
+    size_t per = ig_sz + bp_sz + ap_sz + rows_st_size(H, 1);
+    float *base = ws_get((size_t)tmax * per);
+
+#pragma omp parallel num_threads(tmax)
+    {
+        int t = THREAD_NUM(), nt = THREAD_COUNT();
+        int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
+        float *ig = base + (size_t)t * per, *bp = ig + ig_sz, *ap = bp + bp_sz, *st = ap + ap_sz;
+        if (lo < hi) { igrad_pack(ig, dout, B, H); rows_pack_b(bp, &o, H, B); }
+        for (int g0 = lo; g0 < hi; g0 += RG) {
+            int g1 = g0 + RG < hi ? g0 + RG : hi;
+            igrad_blocks(tab, dinp, ig, w, B, D, H, g0, g1);
+            rows_strip(tab, D, H, B, &o, &e, bp, ap, st, g0, g1);
+        }
+    }
 }
 
 /* ------------------------------------------------------------ softmax + CE */

@@ -80,6 +80,12 @@ void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
 typedef struct { float *v, *s; float b1, b2, lr_t, eps, lam; } adam_step;
 void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
                                  int B, int D, int H, const adam_step *a);
+/* Both of a dense layer's backward products under Adam: dinp (B, D) =
+ * dout · wᵀ with the weights before the step (matmul_backward_input), then
+ * matmul_backward_weight_adam's step on w. Bit-identical to those two calls
+ * in that order; one pass over w instead of two. */
+void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, const float *dout,
+                                       int B, int D, int H, const adam_step *a);
 /* One Adam step on n weights w from gradients g (moments a->v, a->s at
  * the same offsets as w), as above with g in place of the sum. */
 void adam_apply(float *w, const float *g, size_t n, const adam_step *a);

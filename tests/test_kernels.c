@@ -134,6 +134,8 @@ static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
     float *dw = calloc(nw, sizeof *dw), *want = malloc(nw * sizeof *want), *got = malloc(nw * sizeof *got);
     float *vw = malloc(nw * sizeof *vw), *sw = malloc(nw * sizeof *sw), *vg = malloc(nw * sizeof *vg), *sg = malloc(nw * sizeof *sg);
     matmul_backward_weight_naive(dw, x, g, B, D, H);               /* dw = 0 + x^T g */
+    float *din = malloc(sizeof(float) * B * D), *dref = malloc(sizeof(float) * B * D);
+    matmul_backward_input_naive(dref, g, w, B, D, H);              /* with w before any step */
 #ifdef _OPENMP
     int saved = omp_get_max_threads();
 #endif
@@ -161,13 +163,20 @@ static void wgrad_shape(int B, int D, int H, double zf, uint64_t seed)
             a.v = vg; a.s = sg;
             matmul_backward_weight_adam(got, x, g, B, D, H, &a);
             CHECK(same(got, want, nw) && same(vg, vw, nw) && same(sg, sw, nw));
+            /* both backward products in one pass: the input gradient with
+             * the weights before the step, then the same step */
+            memcpy(got, w, nw * sizeof *got); memcpy(vg, v, nw * sizeof *vg); memcpy(sg, s, nw * sizeof *sg);
+            for (size_t i = 0; i < (size_t)B * D; i++) din[i] = NAN;
+            matmul_backward_input_weight_adam(din, got, x, g, B, D, H, &a);
+            CHECK(same(got, want, nw) && same(vg, vw, nw) && same(sg, sw, nw));
+            CHECK(same(din, dref, (size_t)B * D));
         }
     }
 #ifdef _OPENMP
     omp_set_num_threads(saved);
 #endif
     free(x); free(g); free(w); free(v); free(s); free(dw); free(want); free(got);
-    free(vw); free(sw); free(vg); free(sg);
+    free(vw); free(sw); free(vg); free(sg); free(din); free(dref);
 }
 
 /* The forward's grouped panels (pack_bg: groups of up to 8 panels of 16
