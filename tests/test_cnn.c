@@ -527,6 +527,7 @@ int main(void)
     bn_pool_shape(2, 7, 9, 5, 2, 2);
     bn_pool_shape(3, 8, 7, 40, 3, 3);          /* 16 + 16 + 8 channels, remainder rows and columns */
     bn_pool_shape(1, 4, 4, 19, 1, 4);
+    bn_pool_shape(2, 6, 6, 48, 2, 5);          /* 16 + 16 + 16 channels */
     pool_and_bn();
     gradcheck(CNN_BN_NONE, CNN_PAD_SAME, 1.0);
     gradcheck(CNN_BN_FEATURE, CNN_PAD_SAME, 1.0);
