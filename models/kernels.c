@@ -351,7 +351,7 @@ static inline void kern_pair(const kernels_isa_table *t, int kc, const float *ap
                              const float *bp1, const float *tin0, const float *tin1, float *tout0,
                              float *tout1)
 {
-    if (t->kern2) { t->kern2(kc, ap, bp0, bp1, tin0, tin1, tout0, tout1); return; }
+    if (t->kern2) { t->kern2(kc, ap, bp0, bp1, tin0, tin1, tout0, tout1, NR, 0); return; }
     t->kern(kc, ap, bp0, tin0, tout0);
     t->kern(kc, ap, bp1, tin1, tout1);
 }
@@ -709,9 +709,18 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
     for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
         int two = jp + 1 < njp;
         const float *bpj = bp + (size_t)jp * K * NR;
+        /* Adam's sums straight into the strip where the ISA's two-tile
+         * kernel stores them (0 + each, two whole panels; rows past M land
+         * in the strip's spare rows, unused) */
+        int direct = adam && two && tab->kern2 && (jp + 2) * NR <= N;
         for (int ib = g0; ib < g1; ib++) {
             int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
             const float *apb = ap + (size_t)(ib - g0) * K * MR;
+            if (direct) {
+                float *g = st + (size_t)(i0 - g0 * MR) * N + (size_t)jp * NR;
+                tab->kern2(K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, g, g + NR, (size_t)N, 1);
+                continue;
+            }
             if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
             else tab->kern(K, apb, bpj, NULL, tile);
             for (int q = 0; q <= two; q++) {

@@ -72,7 +72,7 @@ T512 static void kern_rows_avx512(int kc, const float *const *a, const float *re
  * four cycles and two issue per cycle: six chains reach 3/4 of the peak). */
 T512 static void kern2_avx512(int kc, const float *restrict ap, const float *restrict bp0,
                               const float *restrict bp1, const float *tin0, const float *tin1,
-                              float *tout0, float *tout1)
+                              float *tout0, float *tout1, size_t ldo, int pz)
 {
     __m512 c0, c1, c2, c3, c4, c5, d0, d1, d2, d3, d4, d5;
     if (tin0) {
@@ -90,12 +90,19 @@ T512 static void kern2_avx512(int kc, const float *restrict ap, const float *res
 #undef ROW
         ap += MR; bp0 += NR; bp1 += NR;
     }
-    _mm512_storeu_ps(tout0 + 0, c0);  _mm512_storeu_ps(tout0 + 16, c1);
-    _mm512_storeu_ps(tout0 + 32, c2); _mm512_storeu_ps(tout0 + 48, c3);
-    _mm512_storeu_ps(tout0 + 64, c4); _mm512_storeu_ps(tout0 + 80, c5);
-    _mm512_storeu_ps(tout1 + 0, d0);  _mm512_storeu_ps(tout1 + 16, d1);
-    _mm512_storeu_ps(tout1 + 32, d2); _mm512_storeu_ps(tout1 + 48, d3);
-    _mm512_storeu_ps(tout1 + 64, d4); _mm512_storeu_ps(tout1 + 80, d5);
+    if (pz) {
+        const __m512 z = _mm512_setzero_ps();
+        c0 = _mm512_add_ps(z, c0); c1 = _mm512_add_ps(z, c1); c2 = _mm512_add_ps(z, c2);
+        c3 = _mm512_add_ps(z, c3); c4 = _mm512_add_ps(z, c4); c5 = _mm512_add_ps(z, c5);
+        d0 = _mm512_add_ps(z, d0); d1 = _mm512_add_ps(z, d1); d2 = _mm512_add_ps(z, d2);
+        d3 = _mm512_add_ps(z, d3); d4 = _mm512_add_ps(z, d4); d5 = _mm512_add_ps(z, d5);
+    }
+    _mm512_storeu_ps(tout0, c0);           _mm512_storeu_ps(tout0 + ldo, c1);
+    _mm512_storeu_ps(tout0 + 2 * ldo, c2); _mm512_storeu_ps(tout0 + 3 * ldo, c3);
+    _mm512_storeu_ps(tout0 + 4 * ldo, c4); _mm512_storeu_ps(tout0 + 5 * ldo, c5);
+    _mm512_storeu_ps(tout1, d0);           _mm512_storeu_ps(tout1 + ldo, d1);
+    _mm512_storeu_ps(tout1 + 2 * ldo, d2); _mm512_storeu_ps(tout1 + 3 * ldo, d3);
+    _mm512_storeu_ps(tout1 + 4 * ldo, d4); _mm512_storeu_ps(tout1 + 5 * ldo, d5);
 }
 
 /* Two tiles of kern_rows_portable side by side (kern_rows2): as kern2_avx512

@@ -28,9 +28,11 @@ typedef struct {
      * (NULL otherwise: the callers then call kern, kern_rows twice):
      * tout0, tout1 as kern and kern_rows give them for the panels bp0, bp1
      * with the same A, each sum formed the same way (tin0, tin1 both NULL
-     * or both not). */
+     * or both not). kern2 stores row i of a tile at tout + i·ldo (tin's
+     * rows are NR apart), and 0 + each sum when pz (the bits of a zeroed
+     * gradient plus the sum: +0 for a sum that underflowed to −0). */
     void (*kern2)(int kc, const float *ap, const float *bp0, const float *bp1,
-                  const float *tin0, const float *tin1, float *tout0, float *tout1);
+                  const float *tin0, const float *tin1, float *tout0, float *tout1, size_t ldo, int pz);
     void (*kern_rows2)(int kc, const float *const *a, const float *bp0, const float *bp1,
                        float *tout0, float *tout1);
     /* y = 1/(1 + e^−x), n values */
