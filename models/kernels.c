@@ -374,12 +374,7 @@ const char *kernels_isa(void) { return isa()->name; }
 static void adam_portable(float *restrict w, const float *restrict g, float *restrict v,
                           float *restrict s, size_t n, float b1, float b2, float lr_t, float eps, float lam)
 {
-    for (size_t i = 0; i < n; i++) {
-        float gi = lam != 0.0f ? g[i] + lam * w[i] : g[i];
-        v[i] = b1 * v[i] + (1.0f - b1) * gi;
-        s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
-        w[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
-    }
+    for (size_t i = 0; i < n; i++) ADAM_ONE(i);
 }
 
 

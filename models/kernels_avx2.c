@@ -120,26 +120,9 @@ __attribute__((target("avx2")))
 static void adam_avx2(float *restrict w, const float *restrict g, float *restrict v,
                       float *restrict s, size_t n, float b1, float b2, float lr_t, float eps, float lam)
 {
-    const __m256 B1 = _mm256_set1_ps(b1), B2 = _mm256_set1_ps(b2), C1 = _mm256_set1_ps(1.0f - b1);
-    const __m256 C2 = _mm256_set1_ps(1.0f - b2), LR = _mm256_set1_ps(lr_t), EPS = _mm256_set1_ps(eps);
-    const __m256 LAM = _mm256_set1_ps(lam);
     size_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        __m256 wi = _mm256_loadu_ps(w + i), gi = _mm256_loadu_ps(g + i);
-        if (lam != 0.0f) gi = _mm256_add_ps(gi, _mm256_mul_ps(LAM, wi));
-        __m256 vi = _mm256_add_ps(_mm256_mul_ps(B1, _mm256_loadu_ps(v + i)), _mm256_mul_ps(C1, gi));
-        __m256 si = _mm256_add_ps(_mm256_mul_ps(B2, _mm256_loadu_ps(s + i)), _mm256_mul_ps(_mm256_mul_ps(C2, gi), gi));
-        __m256 d = _mm256_div_ps(_mm256_mul_ps(LR, vi), _mm256_add_ps(_mm256_sqrt_ps(si), EPS));
-        _mm256_storeu_ps(v + i, vi);
-        _mm256_storeu_ps(s + i, si);
-        _mm256_storeu_ps(w + i, _mm256_sub_ps(wi, d));
-    }
-    for (; i < n; i++) {      /* the tail: adam_portable's loop */
-        float gi = lam != 0.0f ? g[i] + lam * w[i] : g[i];
-        v[i] = b1 * v[i] + (1.0f - b1) * gi;
-        s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
-        w[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
-    }
+    ADAM_VEC(__m256, _mm256, 8);
+    for (; i < n; i++) ADAM_ONE(i);      /* the tail: adam_portable's loop */
 }
 
 /* Twins of axpy_portable and dot_portable (kernels.c): the same C loops

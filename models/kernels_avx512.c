@@ -66,6 +66,27 @@ T512 static void kern_rows_avx512(int kc, const float *const *a, const float *re
     _mm512_storeu_ps(tout + 64, c4); _mm512_storeu_ps(tout + 80, c5);
 }
 
+/* The two tiles' rows (c of tout0, d of tout1) at tout + i·ldo, each 0 +
+ * its sum when pz (kernels_isa.h: kern2). */
+static inline __attribute__((always_inline)) T512 void
+store2(float *tout0, float *tout1, size_t ldo, int pz, __m512 c0, __m512 c1, __m512 c2, __m512 c3,
+       __m512 c4, __m512 c5, __m512 d0, __m512 d1, __m512 d2, __m512 d3, __m512 d4, __m512 d5)
+{
+    if (pz) {
+        const __m512 z = _mm512_setzero_ps();
+        c0 = _mm512_add_ps(z, c0); c1 = _mm512_add_ps(z, c1); c2 = _mm512_add_ps(z, c2);
+        c3 = _mm512_add_ps(z, c3); c4 = _mm512_add_ps(z, c4); c5 = _mm512_add_ps(z, c5);
+        d0 = _mm512_add_ps(z, d0); d1 = _mm512_add_ps(z, d1); d2 = _mm512_add_ps(z, d2);
+        d3 = _mm512_add_ps(z, d3); d4 = _mm512_add_ps(z, d4); d5 = _mm512_add_ps(z, d5);
+    }
+    _mm512_storeu_ps(tout0, c0);           _mm512_storeu_ps(tout0 + ldo, c1);
+    _mm512_storeu_ps(tout0 + 2 * ldo, c2); _mm512_storeu_ps(tout0 + 3 * ldo, c3);
+    _mm512_storeu_ps(tout0 + 4 * ldo, c4); _mm512_storeu_ps(tout0 + 5 * ldo, c5);
+    _mm512_storeu_ps(tout1, d0);           _mm512_storeu_ps(tout1 + ldo, d1);
+    _mm512_storeu_ps(tout1 + 2 * ldo, d2); _mm512_storeu_ps(tout1 + 3 * ldo, d3);
+    _mm512_storeu_ps(tout1 + 4 * ldo, d4); _mm512_storeu_ps(tout1 + 5 * ldo, d5);
+}
+
 /* Two tiles of kern_portable side by side (kernels_isa.h: kern2): twelve
  * registers, two loads of B and six broadcasts of A per k, so that twelve
  * sums are in flight where one tile has six (a multiply-add's latency is
@@ -90,19 +111,7 @@ T512 static void kern2_avx512(int kc, const float *restrict ap, const float *res
 #undef ROW
         ap += MR; bp0 += NR; bp1 += NR;
     }
-    if (pz) {
-        const __m512 z = _mm512_setzero_ps();
-        c0 = _mm512_add_ps(z, c0); c1 = _mm512_add_ps(z, c1); c2 = _mm512_add_ps(z, c2);
-        c3 = _mm512_add_ps(z, c3); c4 = _mm512_add_ps(z, c4); c5 = _mm512_add_ps(z, c5);
-        d0 = _mm512_add_ps(z, d0); d1 = _mm512_add_ps(z, d1); d2 = _mm512_add_ps(z, d2);
-        d3 = _mm512_add_ps(z, d3); d4 = _mm512_add_ps(z, d4); d5 = _mm512_add_ps(z, d5);
-    }
-    _mm512_storeu_ps(tout0, c0);           _mm512_storeu_ps(tout0 + ldo, c1);
-    _mm512_storeu_ps(tout0 + 2 * ldo, c2); _mm512_storeu_ps(tout0 + 3 * ldo, c3);
-    _mm512_storeu_ps(tout0 + 4 * ldo, c4); _mm512_storeu_ps(tout0 + 5 * ldo, c5);
-    _mm512_storeu_ps(tout1, d0);           _mm512_storeu_ps(tout1 + ldo, d1);
-    _mm512_storeu_ps(tout1 + 2 * ldo, d2); _mm512_storeu_ps(tout1 + 3 * ldo, d3);
-    _mm512_storeu_ps(tout1 + 4 * ldo, d4); _mm512_storeu_ps(tout1 + 5 * ldo, d5);
+    store2(tout0, tout1, ldo, pz, c0, c1, c2, c3, c4, c5, d0, d1, d2, d3, d4, d5);
 }
 
 /* Two tiles of kern_rows_portable side by side (kern_rows2): as kern2_avx512
@@ -120,12 +129,7 @@ T512 static void kern_rows2_avx512(int kc, const float *const *a, const float *r
 #undef ROW
         bp0 += NR; bp1 += NR;
     }
-    _mm512_storeu_ps(tout0 + 0, c0);  _mm512_storeu_ps(tout0 + 16, c1);
-    _mm512_storeu_ps(tout0 + 32, c2); _mm512_storeu_ps(tout0 + 48, c3);
-    _mm512_storeu_ps(tout0 + 64, c4); _mm512_storeu_ps(tout0 + 80, c5);
-    _mm512_storeu_ps(tout1 + 0, d0);  _mm512_storeu_ps(tout1 + 16, d1);
-    _mm512_storeu_ps(tout1 + 32, d2); _mm512_storeu_ps(tout1 + 48, d3);
-    _mm512_storeu_ps(tout1 + 64, d4); _mm512_storeu_ps(tout1 + 80, d5);
+    store2(tout0, tout1, NR, 0, c0, c1, c2, c3, c4, c5, d0, d1, d2, d3, d4, d5);
 }
 
 /* Twin of adam_portable (kernels.c): sixteen at a time, the same operations
@@ -134,26 +138,9 @@ T512 static void kern_rows2_avx512(int kc, const float *const *a, const float *r
 T512 static void adam_avx512(float *restrict w, const float *restrict g, float *restrict v,
                              float *restrict s, size_t n, float b1, float b2, float lr_t, float eps, float lam)
 {
-    const __m512 B1 = _mm512_set1_ps(b1), B2 = _mm512_set1_ps(b2), C1 = _mm512_set1_ps(1.0f - b1);
-    const __m512 C2 = _mm512_set1_ps(1.0f - b2), LR = _mm512_set1_ps(lr_t), EPS = _mm512_set1_ps(eps);
-    const __m512 LAM = _mm512_set1_ps(lam);
     size_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        __m512 wi = _mm512_loadu_ps(w + i), gi = _mm512_loadu_ps(g + i);
-        if (lam != 0.0f) gi = _mm512_add_ps(gi, _mm512_mul_ps(LAM, wi));
-        __m512 vi = _mm512_add_ps(_mm512_mul_ps(B1, _mm512_loadu_ps(v + i)), _mm512_mul_ps(C1, gi));
-        __m512 si = _mm512_add_ps(_mm512_mul_ps(B2, _mm512_loadu_ps(s + i)), _mm512_mul_ps(_mm512_mul_ps(C2, gi), gi));
-        __m512 d = _mm512_div_ps(_mm512_mul_ps(LR, vi), _mm512_add_ps(_mm512_sqrt_ps(si), EPS));
-        _mm512_storeu_ps(v + i, vi);
-        _mm512_storeu_ps(s + i, si);
-        _mm512_storeu_ps(w + i, _mm512_sub_ps(wi, d));
-    }
-    for (; i < n; i++) {      /* the tail: adam_portable's loop */
-        float gi = lam != 0.0f ? g[i] + lam * w[i] : g[i];
-        v[i] = b1 * v[i] + (1.0f - b1) * gi;
-        s[i] = b2 * s[i] + (1.0f - b2) * gi * gi;
-        w[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);
-    }
+    ADAM_VEC(__m512, _mm512, 16);
+    for (; i < n; i++) ADAM_ONE(i);      /* the tail: adam_portable's loop */
 }
 
 void kernels_avx512_table(kernels_isa_table *t)

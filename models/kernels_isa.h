@@ -57,6 +57,35 @@ extern const kernels_isa_table kernels_avx2;
 void kernels_avx512_table(kernels_isa_table *t);
 #endif
 
+/* train.h's Adam step on weight i (kernels.h: adam_apply), each operation
+ * rounded as written, left to right: adam_portable's loop body and the
+ * vector twins' tail (w, g, v, s, b1, b2, lr_t, eps, lam in scope). */
+#define ADAM_ONE(i) do {                                                   \
+        float gi_ = lam != 0.0f ? g[i] + lam * w[i] : g[i];                  \
+        v[i] = b1 * v[i] + (1.0f - b1) * gi_;                                \
+        s[i] = b2 * s[i] + (1.0f - b2) * gi_ * gi_;                          \
+        w[i] -= lr_t * v[i] / (sqrtf(s[i]) + eps);                           \
+    } while (0)
+/* The twins' vector loop over i (from its value, while L lanes remain):
+ * ADAM_ONE's operations lane by lane (IEEE multiply, add, divide and
+ * square root round alike in every width). V is the vector type, P the
+ * intrinsics' prefix (_mm256, _mm512). */
+#define ADAM_VEC(V, P, L) do {                                                                  \
+        const V B1 = P##_set1_ps(b1), B2 = P##_set1_ps(b2), C1 = P##_set1_ps(1.0f - b1);        \
+        const V C2 = P##_set1_ps(1.0f - b2), LR = P##_set1_ps(lr_t), EPS = P##_set1_ps(eps);    \
+        const V LAM = P##_set1_ps(lam);                                                          \
+        for (; i + (L) <= n; i += (L)) {                                                        \
+            V wi = P##_loadu_ps(w + i), gi = P##_loadu_ps(g + i);                                \
+            if (lam != 0.0f) gi = P##_add_ps(gi, P##_mul_ps(LAM, wi));                           \
+            V vi = P##_add_ps(P##_mul_ps(B1, P##_loadu_ps(v + i)), P##_mul_ps(C1, gi));          \
+            V si = P##_add_ps(P##_mul_ps(B2, P##_loadu_ps(s + i)), P##_mul_ps(P##_mul_ps(C2, gi), gi)); \
+            V d = P##_div_ps(P##_mul_ps(LR, vi), P##_add_ps(P##_sqrt_ps(si), EPS));             \
+            P##_storeu_ps(v + i, vi);                                                            \
+            P##_storeu_ps(s + i, si);                                                            \
+            P##_storeu_ps(w + i, P##_sub_ps(wi, d));                                             \
+        }                                                                                        \
+    } while (0)
+
 /* e^x of the sigmoid (kernels.c: glibc's algorithm in plain double ops),
  * its table of 2^(j/32) and constants, shared with the AVX2 twin. */
 float kernels_exp_f(float x);
