@@ -106,8 +106,8 @@ static cnn *cnn_alloc(const cnn_cfg *cfg)
     m->Hp = m->Ho / cfg->pool; m->Wp = m->Wo / cfg->pool;
     m->D = cnn_out_dim(cfg);
     m->n_params = count_params(cfg);
-    m->params = calloc(m->n_params, sizeof *m->params);
-    m->grads = calloc(m->n_params, sizeof *m->grads);
+    m->params = kernels_zalloc(m->n_params * sizeof *m->params);
+    m->grads = kernels_zalloc(m->n_params * sizeof *m->grads);
     if (cfg->bn == CNN_BN_CHANNEL) {
         m->bn_run_mean = calloc((size_t)cfg->filters, sizeof(float));
         m->bn_run_var = calloc((size_t)cfg->filters, sizeof(float));
@@ -172,9 +172,8 @@ static int ensure(cnn *m, int B)
     _Static_assert(sizeof ptrs / sizeof ptrs[0] == NB, "one pointer per piece");
     size_t total = 0;
     for (int i = 0; i < NB; i++) total += (sizes[i] + 15) / 16 * 16;
-    float *ws = aligned_alloc(64, total * sizeof(float));
+    float *ws = kernels_zalloc(total * sizeof(float));   /* every page faulted in here, once */
     if (!ws) return -1;
-    memset(ws, 0, total * sizeof(float));   /* every page faulted in here, once, not by the first layer to write it */
     free(m->ws);
     m->ws = ws;
     size_t off = 0;

@@ -45,6 +45,7 @@
  * The naive references come first.
  */
 #include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -565,6 +566,21 @@ static void pack_bg(float *restrict bp, size_t pstride, const operands *o, int j
         }
         for (int p = 0; p < ng; p++) memcpy(dst + (size_t)p * pstride, src + p * NR, NR * sizeof *dst);
     }
+}
+
+/* kernels.h: zeroed, cache-line-aligned memory for the big arrays. Each
+ * 16-float panel row of a weight matrix whose rows are whole lines (784
+ * columns: 49 lines) is then one line, not two: FC1's forward went from
+ * 3.17-3.25 to 2.80-2.82 ms per step against calloc's 16-byte alignment
+ * (three paired runs). Touched here, so that the first page faults are not
+ * the first training step's. */
+void *kernels_zalloc(size_t bytes)
+{
+    if (bytes > SIZE_MAX - 64) return NULL;
+    size_t n = bytes ? (bytes + 63) / 64 * 64 : 64;
+    void *p = aligned_alloc(64, n);
+    if (p) memset(p, 0, n);
+    return p;
 }
 
 int kernels_threads(long units)

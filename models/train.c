@@ -53,8 +53,8 @@ optim *optim_new_n(const optim_cfg *cfg, size_t n_params)
     if (!o) return NULL;
     o->c = *cfg;
     o->n = n_params;
-    if (cfg->kind != OPT_SGD) o->v = calloc(o->n ? o->n : 1, sizeof *o->v);
-    if (cfg->kind == OPT_ADAM) o->s = calloc(o->n ? o->n : 1, sizeof *o->s);
+    if (cfg->kind != OPT_SGD) o->v = kernels_zalloc(o->n * sizeof *o->v);
+    if (cfg->kind == OPT_ADAM) o->s = kernels_zalloc(o->n * sizeof *o->s);
     if ((cfg->kind != OPT_SGD && !o->v) || (cfg->kind == OPT_ADAM && !o->s)) { optim_free(o); return NULL; }
     return o;
 }
