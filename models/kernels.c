@@ -752,9 +752,11 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
     if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
 }
 
-/* gemm_rows's buffers per thread, in floats: Bm packed whole (K × N by
- * panels), a strip of A, and for Adam a strip of sums */
-static size_t rows_bp_size(int N, int K) { return ((size_t)((N + NR - 1) / NR) * K * NR + 15) / 16 * 16; }
+/* Bm (K × N) packed whole, by panels of NR columns: its floats, and as a
+ * buffer (a multiple of 16 floats). gemm_rows's other buffers per thread:
+ * a strip of A, and for Adam a strip of sums. */
+static size_t panels_floats(int N, int K) { return (size_t)((N + NR - 1) / NR) * K * NR; }
+static size_t rows_bp_size(int N, int K) { return (panels_floats(N, K) + 15) / 16 * 16; }
 static size_t rows_ap_size(int K) { return ((size_t)RG * K * MR + 15) / 16 * 16; }
 static size_t rows_st_size(int N, int adam) { return adam ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0; }
 static void rows_pack_b(float *bp, const operands *o, int N, int K)
@@ -794,7 +796,7 @@ static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
 
 /* The weight-gradient products: gemm_rows where its per-thread copy of Bm
  * (K × N, padded) is small, gemm otherwise. */
-static int rows_fit(int N, int K) { return K <= KC && (size_t)K * ((N + NR - 1) / NR) * NR <= ROWS_BP_MAX; }
+static int rows_fit(int N, int K) { return K <= KC && panels_floats(N, K) <= ROWS_BP_MAX; }
 static void gemm_wgrad(int M, int N, int K, const operands *o, const epilogue *e)
 {
     if (rows_fit(N, K)) gemm_rows(M, N, K, o, e);
@@ -976,7 +978,7 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     else K = D;
     /* a narrow w (the output layer): row-block order, each thread with
      * its own copy of the packed w and no barrier (gemm_rows) */
-    if ((size_t)K * ((H + NR - 1) / NR) * NR <= ROWS_BP_MAX) gemm_rows(B, H, K, &o, &e);
+    if (panels_floats(H, K) <= ROWS_BP_MAX) gemm_rows(B, H, K, &o, &e);
     else gemm(B, H, K, &o, &e);
 }
 
@@ -1058,14 +1060,6 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
     gemm_wgrad(D, H, B, &o, &e);
 }
 
-/* dinp (B×D) = dout (B×H) · wᵀ as its transpose, dinpᵀ = w · doutᵀ, for a
- * small doutᵀ (≤ ROWS_BP_MAX floats, padded): A = w read in place (rows
- * contiguous along h, no packing of the big operand), Bm = doutᵀ (H × B) packed whole by each thread into
- * its own buffer, tiles of MR rows of w × NR batch rows, each one kernel
- * call over all of h from 0: each sum Σ_h dout[b][h]·w[d][h] in h order,
- * the naive loop's. Threads take contiguous ranges of row blocks of w and
- * share nothing. Rows past D in the last block read row D − 1 (their sums
- * are dropped). */
 /* Row blocks ib0…ib1 of w in igrad_rows: dinpᵀ rows d0…d0+MR for every
  * batch row, doutᵀ packed whole in bp (H × B by panels). */
 static void igrad_blocks(const kernels_isa_table *tab, float *dinp, const float *bp, const float *w,
@@ -1092,34 +1086,37 @@ static void igrad_blocks(const kernels_isa_table *tab, float *dinp, const float 
     }
 }
 
-/* igrad_rows's doutᵀ: its size per thread in floats, and its packing */
-static size_t igrad_bp_size(int B, int H) { return ((size_t)((B + NR - 1) / NR) * H * NR + 15) / 16 * 16; }
-static void igrad_pack(float *bp, const float *dout, int B, int H)
+/* igrad_rows's Bm = doutᵀ (H × B), read in place through strides */
+static operands igrad_operands(const float *dout, int H)
 {
-    operands o = {dout, (size_t)H, 1, dout, 1, (size_t)H, NULL, NULL};   /* Bm[h][b] = dout[b][h] */
-    for (int jp = 0; jp < (B + NR - 1) / NR; jp++)
-        pack_b(bp + (size_t)jp * H * NR, &o, jp * NR, B - jp * NR < NR ? B - jp * NR : NR, 0, H);
+    return (operands){dout, (size_t)H, 1, dout, 1, (size_t)H, NULL, NULL};   /* Bm[h][b] = dout[b][h] */
 }
 /* igrad_rows applies: doutᵀ small, at least one row block of w */
-static int igrad_rows_fit(int B, int D, int H)
-{
-    return (size_t)H * ((B + NR - 1) / NR) * NR <= ROWS_BP_MAX && D >= MR;
-}
+static int igrad_rows_fit(int B, int D, int H) { return panels_floats(B, H) <= ROWS_BP_MAX && D >= MR; }
 
+/* dinp (B×D) = dout (B×H) · wᵀ as its transpose, dinpᵀ = w · doutᵀ, for a
+ * small doutᵀ (≤ ROWS_BP_MAX floats, padded): A = w read in place (rows
+ * contiguous along h, no packing of the big operand), Bm = doutᵀ (H × B) packed whole by each thread into
+ * its own buffer, tiles of MR rows of w × NR batch rows, each one kernel
+ * call over all of h from 0: each sum Σ_h dout[b][h]·w[d][h] in h order,
+ * the naive loop's. Threads take contiguous ranges of row blocks of w and
+ * share nothing. Rows past D in the last block read row D − 1 (their sums
+ * are dropped). */
 static void igrad_rows(float *dinp, const float *dout, const float *w, int B, int D, int H)
 {
     int nib = (D + MR - 1) / MR;
     int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
-    size_t bp_sz = igrad_bp_size(B, H);
+    size_t bp_sz = rows_bp_size(B, H);
     float *base = ws_get((size_t)tmax * bp_sz);
     const kernels_isa_table *tab = isa();
+    operands ot = igrad_operands(dout, H);
 
 #pragma omp parallel num_threads(tmax)
     {
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *bp = base + (size_t)t * bp_sz;
-        if (lo < hi) igrad_pack(bp, dout, B, H);
+        if (lo < hi) rows_pack_b(bp, &ot, B, H);
         igrad_blocks(tab, dinp, bp, w, B, D, H, lo, hi);
     }
 }
@@ -1164,7 +1161,8 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
     int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
     epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
-    size_t ig_sz = igrad_bp_size(B, H), bp_sz = rows_bp_size(H, B), ap_sz = rows_ap_size(B);
+    operands ot = igrad_operands(dout, H);
+    size_t ig_sz = rows_bp_size(B, H), bp_sz = rows_bp_size(H, B), ap_sz = rows_ap_size(B);
     size_t per = ig_sz + bp_sz + ap_sz + rows_st_size(H, 1);
     float *base = ws_get((size_t)tmax * per);
 
@@ -1173,7 +1171,7 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *ig = base + (size_t)t * per, *bp = ig + ig_sz, *ap = bp + bp_sz, *st = ap + ap_sz;
-        if (lo < hi) { igrad_pack(ig, dout, B, H); rows_pack_b(bp, &o, H, B); }
+        if (lo < hi) { rows_pack_b(ig, &ot, B, H); rows_pack_b(bp, &o, H, B); }
         for (int g0 = lo; g0 < hi; g0 += RG) {
             int g1 = g0 + RG < hi ? g0 + RG : hi;
             igrad_blocks(tab, dinp, ig, w, B, D, H, g0, g1);

@@ -133,7 +133,7 @@ typedef enum { KERNELS_ISA_PORTABLE, KERNELS_ISA_AVX2, KERNELS_ISA_AVX512 } kern
 kernels_isa_level kernels_isa_choice(void);
 
 /* Zeroed memory for the big arrays (weights, gradients, optimiser moments,
- * data sets): `bytes` bytes (rounded up to a whole cache line), aligned to
+ * workspaces): `bytes` bytes (rounded up to a whole cache line), aligned to
  * a 64-byte line, every page touched before it returns; NULL when out of
  * memory; free() releases it. */
 void *kernels_zalloc(size_t bytes);

@@ -16,13 +16,7 @@
 
 #include "fail.h"
 
-static float *falloc(size_t n)
-{
-    size_t bytes = (n * sizeof(float) + 63) / 64 * 64;
-    float *p = aligned_alloc(64, bytes ? bytes : 64);
-    if (p) memset(p, 0, bytes ? bytes : 64);
-    return p;
-}
+static float *falloc(size_t n) { return kernels_zalloc(n * sizeof(float)); }
 
 /* The bias of layer l as the kernels see it: b[l], or the trick row of W[0]. */
 static float *bias_of(const mlp *m, int l, int grad)

@@ -97,8 +97,11 @@ __attribute__((target("avx512f"))) static double fma_peak16(void)
 static int peak_lanes;     /* the width fma_peak measured */
 static double fma_peak(void)
 {
-    if (strcmp(kernels_isa(), "avx512") == 0) { peak_lanes = 16; return fma_peak16(); }
-    if (strcmp(kernels_isa(), "avx2") == 0) { peak_lanes = 8; return fma_peak8(); }
+    switch (kernels_isa_choice()) {
+    case KERNELS_ISA_AVX512: peak_lanes = 16; return fma_peak16();
+    case KERNELS_ISA_AVX2: peak_lanes = 8; return fma_peak8();
+    case KERNELS_ISA_PORTABLE: break;
+    }
     return NAN;
 }
 #else
