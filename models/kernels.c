@@ -1102,6 +1102,9 @@ static void igrad_blocks(const kernels_isa_table *tab, float *dinp, const float 
     }
 }
 
+/* matmul_backward_input's sums this short or shorter go the way of a
+ * forward product (gemm_rows on wᵀ), not igrad_rows */
+#define IGRAD_SHORT 32
 /* igrad_rows's Bm = doutᵀ (H × B), read in place through strides */
 static operands igrad_operands(const float *dout, int H)
 {
@@ -1148,12 +1151,20 @@ void matmul_backward_input(float *dinp, const float *dout, const float *w,
                 dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
         return;
     }
+    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f, NULL};
+    operands o = {dout, (size_t)H, 1, w, 1, (size_t)H, NULL, NULL};
+    /* a short sum (an output layer's 10 classes): the tiles are rows of
+     * dinp as they are, wᵀ packed whole by each thread; igrad_rows would
+     * store each tile transposed, one float at a time (the MLP's output
+     * layer, 100 × 10 · 10 × 300: 25-37 µs that way, 19-21 µs this way) */
+    if (H <= IGRAD_SHORT && rows_fit(D, H)) {
+        gemm_rows(B, D, H, &o, &e);
+        return;
+    }
     if (igrad_rows_fit(B, D, H)) {
         igrad_rows(dinp, dout, w, B, D, H);
         return;
     }
-    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f, NULL};
-    operands o = {dout, (size_t)H, 1, w, 1, (size_t)H, NULL, NULL};
     gemm(B, D, H, &o, &e);
 }
 
