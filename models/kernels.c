@@ -835,15 +835,30 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
     {
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int c0 = (int)((long)nc * t / nt), c1 = (int)((long)nc * (t + 1) / nt);
-        for (int c = c0; c < c1; c++) any[c] = (v4i){0, 0, 0, 0};
-        for (int r = 0; r < B; r++) {
-            const float *xr = x + (size_t)r * D;
-            for (int c = c0; c < c1; c++) any[c] |= ld4(xr + 4 * c) != 0.0f;
-            if ((r & (r + 1)) == 0) {      /* after rows 1, 2, 4, 8, …: all found? (dense inputs) */
-                v4i all = {-1, -1, -1, -1};
-                for (int c = c0; c < c1; c++) all &= any[c];
-                if (all[0] & all[1] & all[2] & all[3]) break;
+        /* four chunks at a time down all the rows, their flags in
+         * registers (flags kept in any[] were a load and a store per chunk
+         * and row), then the chunks left one at a time */
+        int c = c0;
+        for (; c + 4 <= c1; c += 4) {
+            v4i f0 = {0, 0, 0, 0}, f1 = f0, f2 = f0, f3 = f0;
+            for (int r = 0; r < B; r++) {
+                const float *xr = x + (size_t)r * D + 4 * (size_t)c;
+                f0 |= ld4(xr) != 0.0f; f1 |= ld4(xr + 4) != 0.0f;
+                f2 |= ld4(xr + 8) != 0.0f; f3 |= ld4(xr + 12) != 0.0f;
+                if ((r & (r + 1)) == 0) {  /* after rows 1, 2, 4, 8, …: all found? (dense inputs) */
+                    v4i all = f0 & f1 & f2 & f3;
+                    if (all[0] & all[1] & all[2] & all[3]) break;
+                }
             }
+            any[c] = f0; any[c + 1] = f1; any[c + 2] = f2; any[c + 3] = f3;
+        }
+        for (; c < c1; c++) {
+            v4i f = {0, 0, 0, 0};
+            for (int r = 0; r < B; r++) {
+                f |= ld4(x + (size_t)r * D + 4 * (size_t)c) != 0.0f;
+                if ((r & (r + 1)) == 0 && (f[0] & f[1] & f[2] & f[3])) break;
+            }
+            any[c] = f;
         }
     }
     for (int d = 0; d < D4; d++)
