@@ -246,9 +246,18 @@ double train_grad_max(const mlp *m, int l, double *bmax)
     double w = 0.0, b = 0.0;
     size_t nw = (size_t)m->rows[l] * m->cfg.sizes[l + 1];
     if (m->cfg.bias_trick && l == 0) nw -= (size_t)m->cfg.sizes[1];   /* the trick row is a bias */
-    for (size_t i = 0; i < nw; i++) if (fabs(m->dW[l][i]) > w) w = fabs(m->dW[l][i]);
+    /* a NaN anywhere makes the largest NaN (fabs(NaN) > w is false: it
+     * would be skipped, and a layer of NaN read as a dead one) */
+    for (size_t i = 0; i < nw && !isnan(w); i++) {
+        double a = fabs(m->dW[l][i]);
+        if (a > w || isnan(a)) w = a;
+    }
     const float *db = m->db[l] ? m->db[l] : (m->cfg.bias_trick && l == 0 ? m->dW[0] + nw : NULL);
-    if (db) for (int j = 0; j < m->cfg.sizes[l + 1]; j++) if (fabs(db[j]) > b) b = fabs(db[j]);
+    if (db)
+        for (int j = 0; j < m->cfg.sizes[l + 1] && !isnan(b); j++) {
+            double a = fabs(db[j]);
+            if (a > b || isnan(a)) b = a;
+        }
     if (bmax) *bmax = b;
     return w;
 }

@@ -121,7 +121,8 @@ void train_print_confusion(FILE *f, const long *conf, int K, const char *const *
 void train_full_gradient(mlp *m, const mlp_data *d, int batch);
 
 /* Largest |entry| of W[l] (and of b[l] into *bmax, 0 without bias) in the
- * gradients: m->dW / m->db. */
+ * gradients: m->dW / m->db; NaN when an entry is NaN (infinity when one is
+ * infinite). */
 double train_grad_max(const mlp *m, int l, double *bmax);
 
 /* ---------------------------------------------------------------- the loop */

@@ -361,8 +361,32 @@ static void faults(void)
     mlp_free(m);
 }
 
+/* train_grad_max: the largest |entry|, and a NaN is never skipped (a
+ * layer of NaN gradients must not read as a dead layer, 0) */
+static void grad_max(void)
+{
+    mlp *m = small(0, ACT_SIGMOID, 3);
+    size_t nw = 5 * 4;
+    for (size_t i = 0; i < nw; i++) m->dW[0][i] = (float)i * (i % 2 ? -0.25f : 0.25f);
+    for (int j = 0; j < 4; j++) m->db[0][j] = 0.5f * (float)j;
+    double b = -1, w = train_grad_max(m, 0, &b);
+    CHECK(w == 19 * 0.25 && b == 1.5);
+    m->dW[0][7] = NAN;
+    w = train_grad_max(m, 0, &b);
+    CHECK(isnan(w) && b == 1.5);
+    for (size_t i = 0; i < nw; i++) m->dW[0][i] = NAN;
+    m->db[0][0] = NAN;
+    w = train_grad_max(m, 0, &b);
+    CHECK(isnan(w) && isnan(b));
+    m->dW[0][0] = INFINITY;
+    for (size_t i = 1; i < nw; i++) m->dW[0][i] = 0.0f;
+    CHECK(isinf(train_grad_max(m, 0, NULL)));
+    mlp_free(m);
+}
+
 int main(void)
 {
+    grad_max();
     fused_equals_unfused();
     threads();
     optimisers();
