@@ -261,6 +261,14 @@ static void test_errors(void)
     ERROR_IS("given x\nclaim d x / d z = 1\n",
              "t:2:15: unknown quantity 'z': a claim is about quantities defined before it (with given or let)\n"
              "claim d x / d z = 1\n              ^\n");
+    /* ∂ before an undeclared Greek letter: the letter is named (it once
+     * read as the name 'd'), as in LaTeX */
+    ERROR_IS("given x\nclaim ∂δ/∂x = 1\n",
+             "t:2:8: unknown quantity 'delta': a claim is about quantities defined before it (with given or let)\n"
+             "claim ∂δ/∂x = 1\n       ^\n");
+    ERROR_IS("given x\nclaim \\frac{\\partial \\delta}{\\partial x} = 1\n",
+             "t:2:22: unknown quantity 'delta': a claim is about quantities defined before it (with given or let)\n"
+             "claim \\frac{\\partial \\delta}{\\partial x} = 1\n                     ^\n");
     ERROR_IS("given x\ngiven x\n", "t:2:7: 'x' is already defined at 1:7\ngiven x\n      ^\n");
     ERROR_IS("given x\nlet x = 2\n", "t:2:5: 'x' is already defined at 1:7\nlet x = 2\n    ^\n");
     ERROR_IS("given x\nlet f = x +\n",
