@@ -28,8 +28,14 @@ for isa in portable avx2 avx512; do
 done
 ok "CHAINRULE_PORTABLE=1 still forces the portable copies" \
    '[ "$(CHAINRULE_PORTABLE=1 "$B/tests/test_kernels" --isa)" = portable ]'
-ok "CHAINRULE_ISA wins over CHAINRULE_PORTABLE" \
-   '[ "$(CHAINRULE_PORTABLE=1 CHAINRULE_ISA=$widest "$B/tests/test_kernels" --isa)" = "$widest" ]'
+# (only where a set wider than portable C exists: on a CPU without AVX2
+# both variables name the same set, and the check could not fail)
+if [ "$widest" != portable ]; then
+    ok "CHAINRULE_ISA wins over CHAINRULE_PORTABLE" \
+       '[ "$(CHAINRULE_PORTABLE=1 CHAINRULE_ISA=$widest "$B/tests/test_kernels" --isa)" = "$widest" ]'
+else
+    echo "test_isa: this CPU runs portable C only: CHAINRULE_ISA over CHAINRULE_PORTABLE not checked"
+fi
 ok "an empty CHAINRULE_ISA is ignored" '[ "$(CHAINRULE_ISA= "$B/tests/test_kernels" --isa)" = "$widest" ]'
 
 # bad values: one line on stderr naming the variable, exit 2, no output
