@@ -5,7 +5,10 @@ if (!exists("datadir")) datadir = 'build/data'
 if (!exists("outdir")) outdir = 'build/plots'
 curves = datadir.'/05_mnist_curves.dat'
 rates = datadir.'/05_mnist_rates.dat'
-rlist = '0.001 0.003 0.01 0.03'
+# the rates the lesson ran, from the data file's block headers ("# learning
+# rate R"): --lr adds its own to the four of the comparison
+rlist = system("sed -n 's/^# learning rate //p' '".rates."'")
+nr = words(rlist)
 
 set terminal pngcairo size 1200,500 enhanced font 'Sans,11'
 set grid
@@ -39,11 +42,11 @@ set multiplot layout 1,2 title 'Lesson 05: learning rates, per-sample SGD (seed 
 set key right top
 set title 'validation loss'
 set ylabel 'mean cross-entropy'
-plot for [i=0:3] rates index i using 1:4 with linespoints lw 2 title 'rate '.word(rlist, i+1)
+plot for [i=0:nr-1] rates index i using 1:4 with linespoints lw 2 title 'rate '.word(rlist, i+1)
 set title 'validation accuracy'
 set ylabel 'fraction correct'
 set key right bottom
-plot for [i=0:3] rates index i using 1:5 with linespoints lw 2 title 'rate '.word(rlist, i+1)
+plot for [i=0:nr-1] rates index i using 1:5 with linespoints lw 2 title 'rate '.word(rlist, i+1)
 unset multiplot
 
 # The loss of every batch of the first minibatch run (the assignment asks

@@ -45,6 +45,15 @@ ok "gnuplot failing: exit 1 naming the script" '[ $st = 1 ] && printf "%s" "$err
 ok "gnuplot failing leaves the old picture" 'cmp -s "$png" "$t/before.png"'
 ok "no temporary directory left" '[ -z "$(ls -A "$plots" | grep "^\.render-")" ]'
 
+# lesson 05's rate picture labels the rates the lesson ran (--lr 0.005
+# adds a fifth to the four of the comparison), read from its table
+(cd "$t/work" && "$repo/$B/lessons/05_mnist" --quick --lr 0.005 --data "$repo/tests/data" >/dev/null 2>&1)
+q="$t/work/build/data/quick"
+mkdir -p "$t/p05"
+got=$(gnuplot -e "datadir='$q'; outdir='$t/p05'" plots/05_mnist.gp -e 'print nr; print rlist' 2>&1 | tr '\n' ' ')
+ok "lesson 05's picture names each rate of its table (got: $got)" '[ "$got" = "5 0.001 0.003 0.005 0.01 0.03 " ]'
+ok "lesson 05's rate picture is drawn" '[ -s "$t/p05/05_mnist_rates.png" ]'
+
 rm -rf "$t"
 echo "test_plots_sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
