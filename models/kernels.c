@@ -550,19 +550,32 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
 
 /* gemm: column panels per group (packed together, each A block used on
  * all of them while in cache), as many as keep the group's partial tiles
- * within PT_BUDGET bytes, at most PG_MAX */
+ * within PT_BUDGET bytes, at most PG_MAX; pack_bg reads each row of Bm
+ * PF_ROWS rows ahead into cache (the rows of a group are a row of w apart:
+ * the hardware does not prefetch them), and k blocks are KC deep.
+ * A Bm that streams from memory (over BM_STREAM bytes: FC1's 19.6 MB) is
+ * read in order instead: one group of all of a thread's panels (partial
+ * tiles within PT_BUDGET_STREAM), k blocks of GKC_STREAM, no software
+ * prefetch. Each k block of Bm is then read row by row in runs as long as
+ * the thread's columns, where the hardware's prefetch keeps up; the
+ * software prefetch stalled, out of line-fill buffers, on a core that
+ * streams 12 GB/s (FC1's forward per step, Intel AVX-512, four paired
+ * runs: 8.2-8.9 → 7.3-7.5 ms; the MLP's 940 KB w, in L2, keeps the
+ * groups of 8, which were faster there). */
 #define PT_BUDGET (32 * 1024)
 #define PG_MAX 8
-/* pack_bg reads each row of Bm this many rows ahead into cache (the rows
- * of the forward's w are a row of w apart: no hardware prefetch) */
 #define PF_ROWS 16
+#define BM_STREAM (4u << 20)
+#define PT_BUDGET_STREAM (256 * 1024)
+#define PG_MAX_STREAM 64
+#define GKC_STREAM 128
 
 /* Packs panels jg…jg+ng of Bm (columns jg·NR…, k0…k0+kc) into bp, one
  * panel every pstride floats: where the rows of Bm are contiguous, row by
  * row across all ng panels (ng·NR floats read in one run per row, not
  * NR floats of each row once per panel). */
 static void pack_bg(float *restrict bp, size_t pstride, const operands *o, int jg, int ng, int N,
-                    int K, int k0, int kc)
+                    int K, int k0, int kc, int pf)
 {
     int full = N - (jg + ng - 1) * NR >= NR;           /* the last panel full? */
     if (o->bcs != 1 || ng == 1 || !full) {
@@ -576,7 +589,7 @@ static void pack_bg(float *restrict bp, size_t pstride, const operands *o, int j
     for (int k = 0; k < kc; k++) {
         const float *src = o->b + (size_t)(kk ? kk[k0 + k] : k0 + k) * o->brs + (size_t)jg * NR;
         float *dst = bp + (size_t)k * NR;
-        if (k0 + k + PF_ROWS < K) {      /* the row PF_ROWS ahead, into cache */
+        if (pf && k0 + k + PF_ROWS < K) {      /* the row PF_ROWS ahead, into cache */
             const char *q = (const char *)(o->b + (size_t)(kk ? kk[k0 + k + PF_ROWS] : k0 + k + PF_ROWS) * o->brs + (size_t)jg * NR);
             for (int p = 0; p < ng * NR * 4; p += 64) __builtin_prefetch(q + p);
         }
@@ -646,13 +659,15 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
     const kernels_isa_table *tab = isa();
     kern_fn kf = tab->kern;
     int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR;
-    int pg = (int)(PT_BUDGET / ((size_t)nib * MR * NR * sizeof(float)));
-    if (pg > PG_MAX) pg = PG_MAX;
+    int stream = (double)K * N * sizeof(float) > BM_STREAM;
+    int kcb = stream ? GKC_STREAM : KC, pgmax = stream ? PG_MAX_STREAM : PG_MAX;
+    int pg = (int)((stream ? PT_BUDGET_STREAM : PT_BUDGET) / ((size_t)nib * MR * NR * sizeof(float)));
+    if (pg > pgmax) pg = pgmax;
     if (pg < 1) pg = 1;
-    int nkb = (K + KC - 1) / KC;
+    int nkb = (K + kcb - 1) / kcb;
     int tmax = M * (double)N * K > PAR_WORK ? kernels_threads((long)nib * njp) : 1;
     size_t ap_sz = ((size_t)nib * K * MR + 15) / 16 * 16;
-    size_t bp_sz = (size_t)pg * KC * NR;                  /* per thread */
+    size_t bp_sz = (size_t)pg * kcb * NR;                  /* per thread */
     size_t pt_sz = (size_t)pg * nib * MR * NR;             /* per thread */
     float *base = ws_get(ap_sz + (size_t)tmax * (bp_sz + pt_sz));
     float *apk = base, *bpk = apk + ap_sz, *ptk = bpk + (size_t)tmax * bp_sz;
@@ -669,13 +684,13 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
         for (int jg = (int)(lo / nib); jg < jpe; jg += pg) {
             int ng = jpe - jg < pg ? jpe - jg : pg;        /* panels jg…jg+ng */
             for (int kb = 0; kb < nkb; kb++) {
-                int k0 = kb * KC, kc = K - k0 < KC ? K - k0 : KC;
-                pack_bg(bp, (size_t)KC * NR, o, jg, ng, N, K, k0, kc);
+                int k0 = kb * kcb, kc = K - k0 < kcb ? K - k0 : kcb;
+                pack_bg(bp, (size_t)kcb * NR, o, jg, ng, N, K, k0, kc, !stream);
                 for (int p = 0; p < ng;) {
                     int jp = jg + p, j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
                     int ib0 = lo > (long)jp * nib ? (int)(lo - (long)jp * nib) : 0;
                     int ib1 = hi < (long)(jp + 1) * nib ? (int)(hi - (long)jp * nib) : nib;
-                    const float *bpp = bp + (size_t)p * KC * NR;
+                    const float *bpp = bp + (size_t)p * kcb * NR;
                     /* two panels at once where this thread has all of both
                      * (only the ends of its range are partial) */
                     int two = p + 1 < ng && ib0 == 0 && ib1 == nib && hi >= (long)(jp + 2) * nib;
@@ -689,7 +704,7 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
                             continue;
                         }
                         float *tile1 = tile + (size_t)nib * MR * NR;
-                        kern_pair(tab, kc, apb, bpp, bpp + (size_t)KC * NR, kb ? tile : NULL,
+                        kern_pair(tab, kc, apb, bpp, bpp + (size_t)kcb * NR, kb ? tile : NULL,
                                   kb ? tile1 : NULL, tile, tile1);
                         if (kb + 1 == nkb) {
                             int nr1 = N - j0 - NR < NR ? N - j0 - NR : NR;

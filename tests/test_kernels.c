@@ -363,6 +363,8 @@ int main(int argc, char **argv)
     product_paths(19, 4097, 16, 0, 148);             /* one row more: the panel order */
     product_paths(19, 2048, 17, 0.5, 149);           /* two panels, 2048·32 = 64K floats, rows dropped */
     product_paths(20, 6, 4, 0, 145);                 /* one row block of w, H = 4 */
+    product_paths(32, 2100, 520, 0.2, 150);          /* w past 4 MB: gemm reads it in order (a group of all */
+    product_paths(7, 1600, 784, 0, 151);             /* of a thread's panels, k blocks of 128, the last partial) */
     nonfinite(12, 40, 20, 1);
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
     activations();
