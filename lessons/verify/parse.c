@@ -430,7 +430,6 @@ static int is_dterm(const parser *P, const tok *t, int first)
         if (ch == '\\' && k + 1 < P->len) ch = (unsigned char)P->src[k + 1];   /* \partial \sigma_i */
         int gn;
         const char *g = ch >= 0x80 ? lex_unicode_name(P->src + k, P->len - k, &gn) : NULL;
-        (void)gn;
         if (g) return 1;          /* ∂δ_k, ∂σ: a Greek letter as a letter (unknown: dterm_qty says so) */
         return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || ch == '_';
     }
