@@ -241,25 +241,25 @@ void train_full_gradient(mlp *m, const mlp_data *d, int batch)
     free(acc);
 }
 
+/* max |x[i]| over n floats, 0 for none; NaN as soon as one is NaN (fabs(NaN)
+ * > v is false: a NaN would be skipped, and a layer of NaN read as dead) */
+static double largest_abs(const float *x, size_t n)
+{
+    double v = 0.0;
+    for (size_t i = 0; i < n && !isnan(v); i++) {
+        double a = fabs(x[i]);
+        if (a > v || isnan(a)) v = a;
+    }
+    return v;
+}
+
 double train_grad_max(const mlp *m, int l, double *bmax)
 {
-    double w = 0.0, b = 0.0;
     size_t nw = (size_t)m->rows[l] * m->cfg.sizes[l + 1];
     if (m->cfg.bias_trick && l == 0) nw -= (size_t)m->cfg.sizes[1];   /* the trick row is a bias */
-    /* a NaN anywhere makes the largest NaN (fabs(NaN) > w is false: it
-     * would be skipped, and a layer of NaN read as a dead one) */
-    for (size_t i = 0; i < nw && !isnan(w); i++) {
-        double a = fabs(m->dW[l][i]);
-        if (a > w || isnan(a)) w = a;
-    }
     const float *db = m->db[l] ? m->db[l] : (m->cfg.bias_trick && l == 0 ? m->dW[0] + nw : NULL);
-    if (db)
-        for (int j = 0; j < m->cfg.sizes[l + 1] && !isnan(b); j++) {
-            double a = fabs(db[j]);
-            if (a > b || isnan(a)) b = a;
-        }
-    if (bmax) *bmax = b;
-    return w;
+    if (bmax) *bmax = db ? largest_abs(db, (size_t)m->cfg.sizes[l + 1]) : 0.0;
+    return largest_abs(m->dW[l], nw);
 }
 
 /* ------------------------------------------------------------ logs */
