@@ -56,16 +56,8 @@
 #include "kernels_isa.h"
 
 #include "fail.h"
+#include "vec4.h"
 
-/* 4-wide vectors (GCC/Clang vector extensions; SSE on x86-64) for the
- * scans (masks, not sums) and for element-wise loops: each lane does the
- * operations of the scalar loop, IEEE-rounded alike, so the bits are the
- * scalar loop's. */
-typedef float v4f __attribute__((vector_size(16)));
-typedef int v4i __attribute__((vector_size(16)));
-
-static inline v4f ld4(const float *p) { v4f v; memcpy(&v, p, sizeof v); return v; }
-static inline void st4(float *p, v4f v) { memcpy(p, &v, sizeof v); }
 
 /* ------------------------------------------------------------ naive references
  * First, as the definition each fast kernel must match bit for bit: the
@@ -232,7 +224,12 @@ void act_forward(float *y, const float *x, size_t n, act_kind a)
         break;
     }
     case ACT_TANH:    for (size_t i = 0; i < n; i++) y[i] = tanhf(x[i]); break;
-    case ACT_RELU:    for (size_t i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f; break;
+    case ACT_RELU: {  /* x where x > 0, else +0 (also for −0 and NaN): x's bits under a mask */
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) { v4f xi = ld4(x + i); st4(y + i, (v4f)((v4i)xi & (xi > 0.0f))); }
+        for (; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+        break;
+    }
     // y = 1.7159·tanh(2x/3)
     case ACT_STANH:   for (size_t i = 0; i < n; i++) y[i] = STANH_A * tanhf(STANH_B * x[i]); break;
     // y = 1.7159·tanh(2x/3) + 0.01·x
@@ -264,7 +261,12 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
         break;
     }
     // dL/dx = dL/dy · [y > 0]
-    case ACT_RELU:    for (size_t i = 0; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f; break;
+    case ACT_RELU: {  /* dy's bits where y > 0, else +0 */
+        size_t i = 0;
+        for (; i + 4 <= n; i += 4) st4(dx + i, (v4f)((v4i)ld4(dy + i) & (ld4(y + i) > 0.0f)));
+        for (; i < n; i++) dx[i] = y[i] > 0.0f ? dy[i] : 0.0f;
+        break;
+    }
     // y = A·tanh(Bx): dy/dx = A·B·(1 − tanh²) = B·(A − y²/A)
     case ACT_STANH:
         for (size_t i = 0; i < n; i++) dx[i] = dy[i] * (STANH_B * (STANH_A - y[i] * y[i] / STANH_A));

@@ -285,6 +285,26 @@ static void activations(void)
         CHECK(eqs);
         CHECK(eqt);
     }
+    /* ReLU and its f′, four at a time and the tail, = the scalar formulas
+     * bit for bit, −0, NaN and the infinities included (x where x > 0,
+     * else +0; dy where y > 0, else +0) */
+    {
+        const float rx[] = {-1.0f, 2.0f, -0.0f, 0.0f, NAN, -NAN, INFINITY, -INFINITY, 1e-45f, -1e-45f,
+                            3.5f, -2.5f, 7.0f};
+        enum { NR_ = sizeof rx / sizeof *rx };
+        float ry[NR_], rd[NR_], rg[NR_];
+        for (int i = 0; i < NR_; i++) rg[i] = i % 3 ? -0.5f * (float)i : -0.0f;
+        act_forward(ry, rx, NR_, ACT_RELU);
+        act_backward(rd, rg, NULL, ry, NR_, ACT_RELU);
+        int eqf = 1, eqb = 1;
+        for (int i = 0; i < NR_; i++) {
+            float wf = rx[i] > 0.0f ? rx[i] : 0.0f, wb = wf > 0.0f ? rg[i] : 0.0f;
+            eqf &= memcmp(&wf, &ry[i], sizeof wf) == 0;
+            eqb &= memcmp(&wb, &rd[i], sizeof wb) == 0;
+        }
+        CHECK(eqf);
+        CHECK(eqb);
+    }
     /* the sigmoid: eight at a time (AVX2) = one at a time (the scalar copy),
      * bit for bit, over a wide range and the special values; and e^x within
      * an ulp of libm's (both round a close double) */
