@@ -226,7 +226,19 @@ static void backward(mlp *m, int sgd, float lr)
     }
 }
 
-void mlp_zero_grad(mlp *m) { memset(m->grads, 0, m->n_params * sizeof *m->grads); }
+/* (threads take one contiguous part each of a block of 256 K floats or more:
+ * a core writes about 20 GB/s) */
+void mlp_zero_grad(mlp *m)
+{
+    size_t n = m->n_params;
+#pragma omp parallel num_threads(n >= (256u << 10) ? kernels_threads((long)(n >> 17)) : 1)
+    {
+        int t = kernels_thread_num(), nt = kernels_thread_count();
+        size_t c = (n + 15) / 16, lo = c * t / nt * 16, hi = c * (t + 1) / nt * 16;
+        if (hi > n) hi = n;
+        if (lo < hi) memset(m->grads + lo, 0, (hi - lo) * sizeof *m->grads);
+    }
+}
 void mlp_backward(mlp *m) { backward(m, 0, 0.0f); }
 void mlp_backward_sgd(mlp *m, float lr) { backward(m, 1, lr); }
 

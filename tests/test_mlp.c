@@ -127,6 +127,63 @@ static void optimisers(void)
     mlp_free(m);
 }
 
+/* optim_step_spans against train.h's formulas, weight by weight, bit for
+ * bit: four at a time and the tails, with L2 on one span and not on the
+ * other, a big span cut between 1, 2 and 3 threads; two steps, so that the
+ * momenta carry. Adam and RMSprop: the same bits for any thread count. */
+static void optimiser_bits(void)
+{
+    enum { NW = 70001, NB = 13, N = NW + NB };   /* NW ≥ train.c's PAR_STEP */
+    float *p0 = malloc(N * sizeof *p0), *g = malloc(N * sizeof *g), *p = malloc(N * sizeof *p);
+    float *ref = malloc(N * sizeof *ref), *vr = malloc(N * sizeof *vr), *p1 = malloc(N * sizeof *p1);
+    if (!p0 || !g || !p || !ref || !vr || !p1) { CHECK(0); return; }
+    rng r;
+    rng_seed(&r, 77);
+    for (int i = 0; i < N; i++) { p0[i] = (float)rng_range(&r, -1.0, 1.0); g[i] = (float)rng_range(&r, -1.0, 1.0); }
+    p0[5] = -0.0f; g[6] = 0.0f; g[NW - 1] = -0.0f;
+    optim_span sp[2] = {{0, NW, 1}, {NW, NB, 0}};
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+#endif
+    const opt_kind kinds[] = {OPT_SGD, OPT_MOMENTUM, OPT_CLASSICAL, OPT_ADAM, OPT_RMSPROP};
+    for (size_t k = 0; k < sizeof kinds / sizeof *kinds; k++)
+        for (int with_l2 = 0; with_l2 < 2; with_l2++) {
+            optim_cfg c = optim_defaults(kinds[k]);
+            c.lr = 0.05; c.momentum = 0.9; c.l2 = with_l2 ? 0.01 : 0.0;
+            const float lr = (float)c.lr, mu = (float)c.momentum, l2 = (float)c.l2;
+            int first_order = kinds[k] == OPT_SGD || kinds[k] == OPT_MOMENTUM || kinds[k] == OPT_CLASSICAL;
+            if (first_order) {   /* the formulas, one weight at a time */
+                memcpy(ref, p0, N * sizeof *ref);
+                memset(vr, 0, N * sizeof *vr);
+                for (int step = 0; step < 2; step++)
+                    for (int i = 0; i < N; i++) {
+                        float lam = i < NW ? l2 : 0.0f, gi = lam != 0.0f ? g[i] + lam * ref[i] : g[i];
+                        if (kinds[k] == OPT_SGD) ref[i] -= lr * gi;
+                        else if (kinds[k] == OPT_MOMENTUM) { vr[i] = gi + mu * vr[i]; ref[i] -= lr * vr[i]; }
+                        else { vr[i] = mu * vr[i] - lr * gi; ref[i] += vr[i]; }
+                    }
+            }
+            for (int t = 1; t <= 3; t++) {
+#ifdef _OPENMP
+                omp_set_num_threads(t);
+#endif
+                optim *o = optim_new_n(&c, N);
+                if (!o) { CHECK(0); continue; }
+                memcpy(p, p0, N * sizeof *p);
+                optim_step_spans(o, p, g, N, sp, 2);
+                optim_step_spans(o, p, g, N, sp, 2);
+                optim_free(o);
+                if (first_order) CHECK(memcmp(p, ref, N * sizeof *p) == 0);
+                if (t == 1) memcpy(p1, p, N * sizeof *p);
+                else CHECK(memcmp(p, p1, N * sizeof *p) == 0);
+            }
+        }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(p0); free(g); free(p); free(ref); free(vr); free(p1);
+}
+
 static void dropout_masks(void)
 {
     mlp *a = small(0, ACT_RELU, 4), *b = small(0, ACT_RELU, 4);
@@ -390,6 +447,7 @@ int main(void)
     fused_equals_unfused();
     threads();
     optimisers();
+    optimiser_bits();
     dropout_masks();
     inits_and_summary();
     save_load();
