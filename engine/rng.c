@@ -1,5 +1,6 @@
 /* rng.c — xoshiro256** with SplitMix64 seeding, and numpy's legacy MT19937. */
 #include <math.h>
+#include <string.h>
 #include "rng.h"
 
 static uint64_t splitmix64(uint64_t *x)
@@ -31,6 +32,32 @@ uint64_t rng_next(rng *r)
 }
 
 double rng_uniform(rng *r) { return (double)(rng_next(r) >> 11) * 0x1.0p-53; }
+
+/* rng_uniform(r) < p  ⇔  (rng_next(r) >> 11) < T: the 53-bit integer a is
+ * below p·2^53 (exact in double) when it is below its ceiling */
+static uint64_t keep_threshold(double p)
+{
+    if (!(p > 0.0)) return 0;                      /* (NaN too: never below) */
+    if (p >= 1.0) return (uint64_t)1 << 53;
+    return (uint64_t)ceil(p * 0x1.0p53);
+}
+
+void rng_keep_u8(rng *r, uint8_t *out, size_t n, double p)
+{
+    uint64_t T = keep_threshold(p);
+    for (size_t i = 0; i < n; i++) out[i] = (rng_next(r) >> 11) < T;
+}
+
+void rng_keep_f32(rng *r, float *out, size_t n, double p, float on)
+{
+    uint64_t T = keep_threshold(p);
+    uint32_t ob;
+    memcpy(&ob, &on, sizeof ob);
+    for (size_t i = 0; i < n; i++) {    /* on's bits or +0's under a mask: no branch to mispredict */
+        uint32_t v = ob & (0u - (uint32_t)((rng_next(r) >> 11) < T));
+        memcpy(out + i, &v, sizeof v);
+    }
+}
 
 double rng_range(rng *r, double lo, double hi) { return lo + (hi - lo) * rng_uniform(r); }
 

@@ -24,6 +24,11 @@ double rng_uniform(rng *r);                  /* [0, 1), 53 bits */
 double rng_range(rng *r, double lo, double hi);   /* [lo, hi) */
 uint32_t rng_below(rng *r, uint32_t n);      /* 0 … n−1, unbiased; n ≥ 1 */
 double rng_normal(rng *r);                   /* N(0, 1) */
+/* n draws in order, draw i kept when rng_uniform(r) < p (the same draws and
+ * answers as that loop, compared as 53-bit integers): out[i] = 1 or 0, or,
+ * for the float form, on or 0 (a dropout mask). */
+void rng_keep_u8(rng *r, uint8_t *out, size_t n, double p);
+void rng_keep_f32(rng *r, float *out, size_t n, double p, float on);
 /* Fisher–Yates: a uniformly random order of idx[0..n). */
 void rng_shuffle(rng *r, uint32_t *idx, size_t n);
 

@@ -241,10 +241,8 @@ double cnn_forward(cnn *m, const float *x, const uint8_t *labels, int B, int tra
     m->masked = train && c->keep < 1.0;
     if (m->masked) {
         float s = (float)(1.0 / c->keep);
-        for (size_t i = 0; i < (size_t)B * H1; i++) {
-            m->mask[i] = rng_uniform(&m->drop_rng) < c->keep;
-            m->h1[i] = m->mask[i] ? m->h1[i] * s : 0.0f;
-        }
+        rng_keep_u8(&m->drop_rng, m->mask, (size_t)B * H1, c->keep);
+        for (size_t i = 0; i < (size_t)B * H1; i++) m->h1[i] = m->mask[i] ? m->h1[i] * s : 0.0f;
     }
     stage(m, CNN_STAGE_FC1_F, &t);
     // probs (B, classes) = softmax(h1 · W2 + b2); dlogits = (probs − onehot)/B

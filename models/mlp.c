@@ -185,7 +185,7 @@ double mlp_forward(mlp *m, const float *x, const uint8_t *labels, int B, int tra
             // inverted dropout: h = y ⊙ mask, mask ∈ {0, 1/p} drawn in order; y kept for f′
             size_t cnt = (size_t)B * o;
             float *mk = m->mask[l], *h = m->hdrop[l], inv = (float)(1.0 / m->keep);
-            for (size_t i = 0; i < cnt; i++) mk[i] = rng_uniform(&m->drop_rng) < m->keep ? inv : 0.0f;
+            rng_keep_f32(&m->drop_rng, mk, cnt, m->keep, inv);
             for (size_t i = 0; i < cnt; i++) h[i] = m->y[l][i] * mk[i];
             m->h[l] = h;
         }

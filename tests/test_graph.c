@@ -213,6 +213,47 @@ int main(void)
     for (int i = 0; i < 7000; i++) { uint32_t k = rng_below(&r1, 7); in_range &= k < 7; if (k < 7) hit[k]++; }
     CHECK(in_range);
     for (int k = 0; k < 7; k++) CHECK(hit[k] > 800 && hit[k] < 1200);
+    /* rng_keep_*: the draws and answers of the rng_uniform(r) < p loop,
+     * at the edges of p too, and the generator left where that loop leaves it */
+    {
+        const double ps[] = {0.5, 0.9, 0.25, 1.0, 0.0, -1.0, NAN, 1e-300, 0x1.fffffffffffffp-1, 0x1.0000000000001p-53,
+                             1.0 / 3.0};
+        enum { NK = 1001 };
+        uint8_t u8[NK];
+        float f32[NK];
+        for (size_t q = 0; q < sizeof ps / sizeof *ps; q++) {
+            rng ra, rb, rc;
+            rng_seed(&ra, 7 + q); rng_seed(&rb, 7 + q); rng_seed(&rc, 7 + q);
+            rng_keep_u8(&rb, u8, NK, ps[q]);
+            rng_keep_f32(&rc, f32, NK, ps[q], 2.5f);
+            int eq8 = 1, eqf = 1, kept = 0;
+            for (int i = 0; i < NK; i++) {
+                int k = rng_uniform(&ra) < ps[q];
+                kept += k;
+                eq8 &= u8[i] == k;
+                float w = k ? 2.5f : 0.0f;
+                eqf &= memcmp(&w, &f32[i], sizeof w) == 0;
+            }
+            uint64_t na = rng_next(&ra);
+            CHECK(eq8 && eqf);
+            CHECK(rng_next(&rb) == na && rng_next(&rc) == na);
+            if (ps[q] == 0.5) CHECK(kept > 430 && kept < 570);
+        }
+        /* draws one below and one above p·2^53 = 3002399751580330.67 (p = 1/3),
+         * made by setting the state so that the next output is a << 11
+         * (the output depends on s[1] only: rotl(s[1]·5, 7)·9) */
+        uint64_t inv5 = 5, inv9 = 9;
+        for (int it = 0; it < 6; it++) { inv5 *= 2 - 5 * inv5; inv9 *= 2 - 9 * inv9; }   /* Newton, mod 2^64 */
+        double third = 1.0 / 3.0;
+        for (int up = 0; up < 2; up++) {
+            uint64_t a53 = (uint64_t)floor(third * 0x1.0p53) + (uint64_t)up, yo = (a53 << 11) * inv9;
+            rng rk = {{1, ((yo >> 7) | (yo << 57)) * inv5, 2, 3}}, ru = rk;
+            rng_keep_u8(&rk, u8, 1, third);
+            int want = rng_uniform(&ru) < third;
+            CHECK(want == !up);
+            CHECK(u8[0] == want);
+        }
+    }
 
     return check_report("test_graph");
 }
