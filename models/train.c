@@ -15,6 +15,9 @@
 #include "fail.h"
 #include "kernels.h"
 #include "vec4.h"
+#if defined(__SSE__)
+#include <xmmintrin.h>
+#endif
 
 /* ------------------------------------------------------------ optimisers */
 
@@ -111,6 +114,37 @@ first_order(opt_kind kind, float *restrict p, const float *restrict g, float *re
 #undef G1
 }
 
+/* √x in each lane, IEEE-rounded like sqrtf (SSE's sqrtps where there is one) */
+static inline v4f sqrt4(v4f x)
+{
+#if defined(__SSE__)
+    return (v4f)_mm_sqrt_ps((__m128)x);
+#else
+    return (v4f){sqrtf(x[0]), sqrtf(x[1]), sqrtf(x[2]), sqrtf(x[3])};
+#endif
+}
+
+/* RMSprop's step on weights 0…n, as first_order does the others:
+ * v ← ρv + (1−ρ)g²;  w ← w − α g / (√v + ε) */
+static inline __attribute__((always_inline)) void
+rmsprop(float *restrict p, const float *restrict g, float *restrict v, size_t n, int decay, float lam,
+        float lr, float rho, float eps)
+{
+    const float rho1 = 1.0f - rho;
+    size_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        v4f gi = decay ? ld4(g + i) + lam * ld4(p + i) : ld4(g + i);
+        v4f vi = rho * ld4(v + i) + rho1 * gi * gi;
+        st4(v + i, vi);
+        st4(p + i, ld4(p + i) - lr * gi / (sqrt4(vi) + eps));
+    }
+    for (; i < n; i++) {
+        float gi = decay ? g[i] + lam * p[i] : g[i];
+        v[i] = rho * v[i] + rho1 * gi * gi;
+        p[i] -= lr * gi / (sqrtf(v[i]) + eps);
+    }
+}
+
 /* One step on params[0..n) with L2 coefficient lam (0 for biases); the
  * same operations in the same order for every kind as the formulas in
  * train.h. */
@@ -131,11 +165,8 @@ static void step_range(optim *o, float *restrict p, const float *restrict g,
         break;
     }
     case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
-        for (size_t i = 0; i < n; i++) {
-            float gi = lam != 0.0f ? g[i] + lam * p[i] : g[i];
-            v[i] = rho * v[i] + (1.0f - rho) * gi * gi;
-            p[i] -= lr * gi / (sqrtf(v[i]) + eps);
-        }
+        if (lam != 0.0f) rmsprop(p, g, v, n, 1, lam, lr, rho, eps);
+        else rmsprop(p, g, v, n, 0, 0.0f, lr, rho, eps);
         break;
     default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
     }

@@ -130,7 +130,8 @@ static void optimisers(void)
 /* optim_step_spans against train.h's formulas, weight by weight, bit for
  * bit: four at a time and the tails, with L2 on one span and not on the
  * other, a big span cut between 1, 2 and 3 threads; two steps, so that the
- * momenta carry. Adam and RMSprop: the same bits for any thread count. */
+ * momenta carry. Adam (kernels.c's, tested there): the same bits for any
+ * thread count. */
 static void optimiser_bits(void)
 {
     enum { NW = 70001, NB = 13, N = NW + NB };   /* NW ≥ train.c's PAR_STEP */
@@ -151,8 +152,9 @@ static void optimiser_bits(void)
             optim_cfg c = optim_defaults(kinds[k]);
             c.lr = 0.05; c.momentum = 0.9; c.l2 = with_l2 ? 0.01 : 0.0;
             const float lr = (float)c.lr, mu = (float)c.momentum, l2 = (float)c.l2;
-            int first_order = kinds[k] == OPT_SGD || kinds[k] == OPT_MOMENTUM || kinds[k] == OPT_CLASSICAL;
-            if (first_order) {   /* the formulas, one weight at a time */
+            const float rho = (float)c.rho, eps = (float)c.eps;
+            int formula = kinds[k] != OPT_ADAM;
+            if (formula) {   /* the formulas, one weight at a time */
                 memcpy(ref, p0, N * sizeof *ref);
                 memset(vr, 0, N * sizeof *vr);
                 for (int step = 0; step < 2; step++)
@@ -160,7 +162,11 @@ static void optimiser_bits(void)
                         float lam = i < NW ? l2 : 0.0f, gi = lam != 0.0f ? g[i] + lam * ref[i] : g[i];
                         if (kinds[k] == OPT_SGD) ref[i] -= lr * gi;
                         else if (kinds[k] == OPT_MOMENTUM) { vr[i] = gi + mu * vr[i]; ref[i] -= lr * vr[i]; }
-                        else { vr[i] = mu * vr[i] - lr * gi; ref[i] += vr[i]; }
+                        else if (kinds[k] == OPT_CLASSICAL) { vr[i] = mu * vr[i] - lr * gi; ref[i] += vr[i]; }
+                        else {
+                            vr[i] = rho * vr[i] + (1.0f - rho) * gi * gi;
+                            ref[i] -= lr * gi / (sqrtf(vr[i]) + eps);
+                        }
                     }
             }
             for (int t = 1; t <= 3; t++) {
@@ -173,7 +179,7 @@ static void optimiser_bits(void)
                 optim_step_spans(o, p, g, N, sp, 2);
                 optim_step_spans(o, p, g, N, sp, 2);
                 optim_free(o);
-                if (first_order) CHECK(memcmp(p, ref, N * sizeof *p) == 0);
+                if (formula) CHECK(memcmp(p, ref, N * sizeof *p) == 0);
                 if (t == 1) memcpy(p1, p, N * sizeof *p);
                 else CHECK(memcmp(p, p1, N * sizeof *p) == 0);
             }
