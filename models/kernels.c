@@ -645,11 +645,86 @@ int kernels_thread_count(void) { return 1; }
  * the MLP's hidden layer, 100 × 300, stays on one thread) */
 #define PAR_SCAN 5e4
 
+/* The next of n units for thread t of two, shared through *claimed
+ * (atomically): thread 0 takes them from the front and thread 1 from the
+ * back until they meet, so that a slower core does fewer — a shared
+ * machine's two cores can differ by 1.7× in speed, and which one is slower
+ * changes from minute to minute — while with equal speeds each keeps about
+ * the same half from call to call (its rows stay in its cache). *mine counts
+ * the thread's units so far; −1 when none is left. Which thread sums an
+ * output changes nothing in its bits. */
+static int claim_unit(int *claimed, int n, int t, int *mine)
+{
+    int c;
+#pragma omp atomic capture
+    c = (*claimed)++;
+    if (c >= n) return -1;
+    int u = t == 0 ? *mine : n - 1 - *mine;
+    (*mine)++;
+    return u;
+}
+/* the fewest units worth sharing from the two ends (fewer: the static
+ * halves, balanced to a row block) */
+#define TWO_ENDS_MIN 8
+
+/* gemm's blocking of one product: row blocks, column panels, the regime,
+ * k blocks of kcb (nkb of them), groups of pg panels */
+typedef struct {
+    int nib, njp, stream, kcb, pg, nkb;
+} gemm_plan;
+
+/* Tiles lo…hi of gemm (numbered panel by panel) on one thread: A packed in
+ * apk, its own buffers bp (a group's panels) and pt (their partial tiles). */
+static void gemm_tiles(const gemm_plan *g, int M, int N, int K, const operands *o, const epilogue *e,
+                       const float *apk, float *bp, float *pt, long lo, long hi)
+{
+    const kernels_isa_table *tab = isa();
+    kern_fn kf = tab->kern;
+    int nib = g->nib, kcb = g->kcb, pg = g->pg, nkb = g->nkb, stream = g->stream;
+    int jpe = hi > lo ? (int)((hi - 1) / nib) + 1 : 0;
+    for (int jg = (int)(lo / nib); jg < jpe; jg += pg) {
+        int ng = jpe - jg < pg ? jpe - jg : pg;        /* panels jg…jg+ng */
+        for (int kb = 0; kb < nkb; kb++) {
+            int k0 = kb * kcb, kc = K - k0 < kcb ? K - k0 : kcb;
+            pack_bg(bp, (size_t)kcb * NR, o, jg, ng, N, K, k0, kc, !stream);
+            for (int p = 0; p < ng;) {
+                int jp = jg + p, j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
+                int ib0 = lo > (long)jp * nib ? (int)(lo - (long)jp * nib) : 0;
+                int ib1 = hi < (long)(jp + 1) * nib ? (int)(hi - (long)jp * nib) : nib;
+                const float *bpp = bp + (size_t)p * kcb * NR;
+                /* two panels at once where this thread has all of both
+                 * (only the ends of its range are partial) */
+                int two = p + 1 < ng && ib0 == 0 && ib1 == nib && hi >= (long)(jp + 2) * nib;
+                for (int ib = ib0; ib < ib1; ib++) {
+                    int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
+                    const float *apb = apk + (size_t)ib * K * MR + (size_t)k0 * MR;
+                    float *tile = pt + ((size_t)p * nib + ib) * MR * NR;
+                    if (!two) {
+                        kf(kc, apb, bpp, kb ? tile : NULL, tile);
+                        if (kb + 1 == nkb) ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
+                        continue;
+                    }
+                    float *tile1 = tile + (size_t)nib * MR * NR;
+                    kern_pair(tab, kc, apb, bpp, bpp + (size_t)kcb * NR, kb ? tile : NULL,
+                              kb ? tile1 : NULL, tile, tile1);
+                    if (kb + 1 == nkb) {
+                        int nr1 = N - j0 - NR < NR ? N - j0 - NR : NR;
+                        ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
+                        ep_apply(e, tile1, o->ri, i0, mr, j0 + NR, nr1, N);
+                    }
+                }
+                p += two ? 2 : 1;
+            }
+        }
+    }
+}
+
 /* C = epilogue(A · Bm); see the top of the file. A is packed whole (row
  * blocks of MR, shared by the threads); the tiles MR×NR, numbered column
  * panel by column panel, are cut into one contiguous range per thread, so
  * the split is even for any shape and each output is summed by one
- * thread. A thread walks its panels in groups of pg: per k block it packs
+ * thread — or, on two threads, into units of whole panels taken from the
+ * two ends (claim_unit). A thread walks its panels in groups of pg: per k block it packs
  * the group's panels (KC×NR each, pack_bg) into its own buffer (in L2),
  * runs every tile of the group over that k block, and keeps the partial
  * tiles between k blocks. For a short A (the forward of a batch of 32:
@@ -659,21 +734,28 @@ int kernels_thread_count(void) { return 1; }
  * 5.7 ms → 5.0 ms with groups of 8, → 4.1–4.6 ms with pack_bg's prefetch). */
 static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 {
-    const kernels_isa_table *tab = isa();
-    kern_fn kf = tab->kern;
-    int nib = (M + MR - 1) / MR, njp = (N + NR - 1) / NR;
-    int stream = (double)K * N * sizeof(float) > BM_STREAM;
-    int kcb = stream ? GKC_STREAM : KC, pgmax = stream ? PG_MAX_STREAM : PG_MAX;
-    int pg = (int)((stream ? PT_BUDGET_STREAM : PT_BUDGET) / ((size_t)nib * MR * NR * sizeof(float)));
-    if (pg > pgmax) pg = pgmax;
-    if (pg < 1) pg = 1;
-    int nkb = (K + kcb - 1) / kcb;
+    gemm_plan g;
+    g.nib = (M + MR - 1) / MR; g.njp = (N + NR - 1) / NR;
+    g.stream = (double)K * N * sizeof(float) > BM_STREAM;
+    g.kcb = g.stream ? GKC_STREAM : KC;
+    int pgmax = g.stream ? PG_MAX_STREAM : PG_MAX;
+    g.pg = (int)((g.stream ? PT_BUDGET_STREAM : PT_BUDGET) / ((size_t)g.nib * MR * NR * sizeof(float)));
+    if (g.pg > pgmax) g.pg = pgmax;
+    if (g.pg < 1) g.pg = 1;
+    g.nkb = (K + g.kcb - 1) / g.kcb;
+    int nib = g.nib, njp = g.njp;
     int tmax = M * (double)N * K > PAR_WORK ? kernels_threads((long)nib * njp) : 1;
     size_t ap_sz = ((size_t)nib * K * MR + 15) / 16 * 16;
-    size_t bp_sz = (size_t)pg * kcb * NR;                  /* per thread */
-    size_t pt_sz = (size_t)pg * nib * MR * NR;             /* per thread */
+    size_t bp_sz = (size_t)g.pg * g.kcb * NR;              /* per thread */
+    size_t pt_sz = (size_t)g.pg * nib * MR * NR;           /* per thread */
     float *base = ws_get(ap_sz + (size_t)tmax * (bp_sz + pt_sz));
     float *apk = base, *bpk = apk + ap_sz, *ptk = bpk + (size_t)tmax * bp_sz;
+    /* two threads share units of whole panels from the two ends (at most pg
+     * panels each, at least TWO_ENDS_MIN units), except where Bm streams
+     * from memory (each thread then reads its columns of each row in one run) */
+    int nu = (njp + g.pg - 1) / g.pg;
+    if (nu < TWO_ENDS_MIN) nu = njp < TWO_ENDS_MIN ? njp : TWO_ENDS_MIN;
+    int two_ends = tmax == 2 && !g.stream && nu >= TWO_ENDS_MIN, claimed = 0;
 
 #pragma omp parallel num_threads(tmax)
     {
@@ -681,46 +763,17 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
         for (int ib = 0; ib < nib; ib++) pack_a(apk + (size_t)ib * K * MR, o, ib, M, K);
         /* (the implicit barrier: A is packed) */
         int t = THREAD_NUM(), nt = THREAD_COUNT();
-        long tiles = (long)nib * njp, lo = tiles * t / nt, hi = tiles * (t + 1) / nt;
         float *bp = bpk + (size_t)t * bp_sz, *pt = ptk + (size_t)t * pt_sz;
-        int jpe = hi > lo ? (int)((hi - 1) / nib) + 1 : 0;
-        for (int jg = (int)(lo / nib); jg < jpe; jg += pg) {
-            int ng = jpe - jg < pg ? jpe - jg : pg;        /* panels jg…jg+ng */
-            for (int kb = 0; kb < nkb; kb++) {
-                int k0 = kb * kcb, kc = K - k0 < kcb ? K - k0 : kcb;
-                pack_bg(bp, (size_t)kcb * NR, o, jg, ng, N, K, k0, kc, !stream);
-                for (int p = 0; p < ng;) {
-                    int jp = jg + p, j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
-                    int ib0 = lo > (long)jp * nib ? (int)(lo - (long)jp * nib) : 0;
-                    int ib1 = hi < (long)(jp + 1) * nib ? (int)(hi - (long)jp * nib) : nib;
-                    const float *bpp = bp + (size_t)p * kcb * NR;
-                    /* two panels at once where this thread has all of both
-                     * (only the ends of its range are partial) */
-                    int two = p + 1 < ng && ib0 == 0 && ib1 == nib && hi >= (long)(jp + 2) * nib;
-                    for (int ib = ib0; ib < ib1; ib++) {
-                        int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
-                        const float *apb = apk + (size_t)ib * K * MR + (size_t)k0 * MR;
-                        float *tile = pt + ((size_t)p * nib + ib) * MR * NR;
-                        if (!two) {
-                            kf(kc, apb, bpp, kb ? tile : NULL, tile);
-                            if (kb + 1 == nkb) ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
-                            continue;
-                        }
-                        float *tile1 = tile + (size_t)nib * MR * NR;
-                        kern_pair(tab, kc, apb, bpp, bpp + (size_t)kcb * NR, kb ? tile : NULL,
-                                  kb ? tile1 : NULL, tile, tile1);
-                        if (kb + 1 == nkb) {
-                            int nr1 = N - j0 - NR < NR ? N - j0 - NR : NR;
-                            ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
-                            ep_apply(e, tile1, o->ri, i0, mr, j0 + NR, nr1, N);
-                        }
-                    }
-                    p += two ? 2 : 1;
-                }
-            }
+        if (two_ends && nt == 2)
+            for (int mine = 0, u; (u = claim_unit(&claimed, nu, t, &mine)) >= 0;)
+                gemm_tiles(&g, M, N, K, o, e, apk, bp, pt, (long)njp * u / nu * nib, (long)njp * (u + 1) / nu * nib);
+        else {
+            long tiles = (long)nib * njp;
+            gemm_tiles(&g, M, N, K, o, e, apk, bp, pt, tiles * t / nt, tiles * (t + 1) / nt);
         }
     }
 }
+
 
 /* Row blocks per group in gemm_rows: the group's packed A (RG·K·MR) and
  * its strip of C (RG·MR rows × N) stay in cache while the panels pass. */
@@ -804,7 +857,9 @@ static void rows_pack_b(float *bp, const operands *o, int N, int K)
  * each thread takes one contiguous range of row blocks, packs all of Bm
  * into its own buffer (K × N, ≤ ROWS_BP_MAX floats) and its own row blocks
  * of A, and finishes strips of RG·MR full rows
- * of C one after another, so it shares nothing with the other threads
+ * of C one after another (two threads take the strips from the two ends,
+ * claim_unit, where there are TWO_ENDS_MIN of them), so it shares nothing
+ * with the other threads
  * (no barrier) and writes C, and Adam's moments, in long contiguous runs
  * instead of NR floats per row a row apart. Each tile is one kernel call
  * over all of k, so the sums are those of gemm. */
@@ -817,14 +872,21 @@ static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
     size_t per = bp_sz + ap_sz + st_sz;                    /* per thread */
     float *base = ws_get((size_t)tmax * per);
 
+    int nstrips = (nib + RG - 1) / RG, claimed = 0;
 #pragma omp parallel num_threads(tmax)
     {
         int t = THREAD_NUM(), nt = THREAD_COUNT();
-        int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
         float *bp = base + (size_t)t * per, *ap = bp + bp_sz, *st = ap + ap_sz;
-        if (lo < hi) rows_pack_b(bp, o, N, K);
-        for (int g0 = lo; g0 < hi; g0 += RG)
-            rows_strip(tab, M, N, K, o, e, bp, ap, st, g0, g0 + RG < hi ? g0 + RG : hi);
+        if (nt == 2 && nstrips >= TWO_ENDS_MIN) {
+            rows_pack_b(bp, o, N, K);
+            for (int mine = 0, u; (u = claim_unit(&claimed, nstrips, t, &mine)) >= 0;)
+                rows_strip(tab, M, N, K, o, e, bp, ap, st, u * RG, (u + 1) * RG < nib ? (u + 1) * RG : nib);
+        } else {
+            int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
+            if (lo < hi) rows_pack_b(bp, o, N, K);
+            for (int g0 = lo; g0 < hi; g0 += RG)
+                rows_strip(tab, M, N, K, o, e, bp, ap, st, g0, g0 + RG < hi ? g0 + RG : hi);
+        }
     }
 }
 
