@@ -1288,16 +1288,22 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
     size_t per = ig_sz + bp_sz + ap_sz + rows_st_size(H, 1);
     float *base = ws_get((size_t)tmax * per);
 
+    int nstrips = (nib + RG - 1) / RG, claimed = 0;
 #pragma omp parallel num_threads(tmax)
     {
         int t = THREAD_NUM(), nt = THREAD_COUNT();
         int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
+        int ends = nt == 2 && nstrips >= TWO_ENDS_MIN;     /* strips from the two ends */
         float *ig = base + (size_t)t * per, *bp = ig + ig_sz, *ap = bp + bp_sz, *st = ap + ap_sz;
-        if (lo < hi) { rows_pack_b(ig, &ot, B, H); rows_pack_b(bp, &o, H, B); }
-        for (int g0 = lo; g0 < hi; g0 += RG) {
-            int g1 = g0 + RG < hi ? g0 + RG : hi;
-            igrad_blocks(tab, dinp, ig, w, B, D, H, g0, g1);
-            rows_strip(tab, D, H, B, &o, &e, bp, ap, st, g0, g1);
+        if (ends || lo < hi) { rows_pack_b(ig, &ot, B, H); rows_pack_b(bp, &o, H, B); }
+        /* strip by strip: strip u of all the row blocks, or this thread's
+         * range lo…hi in steps of RG */
+        int end = ends ? nib : hi;
+        for (int mine = 0, g0 = lo, u = 0; ends || g0 < hi; g0 += RG) {
+            if (ends && (u = claim_unit(&claimed, nstrips, t, &mine)) < 0) break;
+            int s0 = ends ? u * RG : g0, s1 = s0 + RG < end ? s0 + RG : end;
+            igrad_blocks(tab, dinp, ig, w, B, D, H, s0, s1);
+            rows_strip(tab, D, H, B, &o, &e, bp, ap, st, s0, s1);
         }
     }
 }
