@@ -82,6 +82,14 @@ echo "   load average before: $(cut -d' ' -f1-3 /proc/loadavg) — on a shared m
 # ---- workloads: one line each --------------------------------------------
 bench mlp_b100_t1   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
 bench mlp_b100_t2   "$REPS" "$B/bench/mnist_mlp" --batch 100 --threads 2 --data "$DATA"
+# one thread pinned to each of the first two cores: on a shared VM they can
+# differ by 1.5x, and which is slower changes from minute to minute
+PINNED=0
+if [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null 2>&1; then
+    PINNED=1
+    bench mlp_b100_cpu0 "$REPS" taskset -c 0 "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
+    bench mlp_b100_cpu1 "$REPS" taskset -c 1 "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA"
+fi
 bench mlp_b1_t1     1       "$B/bench/mnist_mlp" --batch 1 --threads 1 --data "$DATA"
 bench mlp_b100_e5   1       "$B/bench/mnist_mlp" --batch 100 --threads 1 --epochs 5 --data "$DATA"
 if $PY -c 'import numpy' 2>/dev/null; then
@@ -123,6 +131,10 @@ row "batch 1 (per-sample)" mlp_b1_t1   torch_b1
 row "batch 1 (per-sample)" mlp_b1_t1   numpy_b1
 echo "  GFLOP/s (57.5 GFLOP/epoch): 1 thread $(field mlp_b100_t1 gflops), 2 threads $(field mlp_b100_t2 gflops)"
 echo "  batch 100, 2 threads speed-up over 1: $(ratio "$(field mlp_b100_t1 epoch_s)" "$(field mlp_b100_t2 epoch_s)") (goal >= 1.7)"
+if [ "$PINNED" = 1 ]; then
+    c0=$(field mlp_b100_cpu0 epoch_s); c1=$(field mlp_b100_cpu1 epoch_s)
+    echo "  1 thread pinned to core 0: ${c0:-n/a}s, to core 1: ${c1:-n/a}s; 2 threads' speed-up over each: $(ratio "$c0" "$(field mlp_b100_t2 epoch_s)"), $(ratio "$c1" "$(field mlp_b100_t2 epoch_s)")"
+fi
 echo "  fast path CPU seconds per epoch: batch 100 1 thread $(field mlp_b100_t1 cpu_s), 2 threads (sum) $(field mlp_b100_t2 cpu_s), batch 1 $(field mlp_b1_t1 cpu_s)"
 b1=$(field mlp_b100_t1 loss_bits); b2=$(field mlp_b100_t2 loss_bits)
 if [ -n "$b1" ] && [ "$b1" = "$b2" ]; then same=yes; else same=NO; fi
