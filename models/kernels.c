@@ -58,7 +58,6 @@
 #include "fail.h"
 #include "vec4.h"
 
-
 /* ------------------------------------------------------------ naive references
  * First, as the definition each fast kernel must match bit for bit: the
  * triple loop, one fmaf per term in index order. */
@@ -663,8 +662,8 @@ static int claim_unit(int *claimed, int n, int t, int *mine)
     (*mine)++;
     return u;
 }
-/* the fewest units worth sharing from the two ends (fewer: the static
- * halves, balanced to a row block) */
+/* the fewest units worth sharing from the two ends (with fewer, the fixed
+ * halves are better balanced: cut at a tile or a row block) */
 #define TWO_ENDS_MIN 8
 
 /* gemm's blocking of one product: row blocks, column panels, the regime,
@@ -724,10 +723,10 @@ static void gemm_tiles(const gemm_plan *g, int M, int N, int K, const operands *
  * panel by column panel, are cut into one contiguous range per thread, so
  * the split is even for any shape and each output is summed by one
  * thread — or, on two threads, into units of whole panels taken from the
- * two ends (claim_unit). A thread walks its panels in groups of pg: per k block it packs
- * the group's panels (KC×NR each, pack_bg) into its own buffer (in L2),
- * runs every tile of the group over that k block, and keeps the partial
- * tiles between k blocks. For a short A (the forward of a batch of 32:
+ * two ends (claim_unit). A thread walks its panels in groups of pg: per k
+ * block it packs the group's panels (KC×NR each, pack_bg) into its own
+ * buffer (in L2), runs every tile of the group over that k block, and
+ * keeps the partial tiles between k blocks. For a short A (the forward of a batch of 32:
  * 6 row blocks) the packing of Bm is most of the cost beyond the kernel:
  * groups read each row of Bm in runs of pg·NR floats, and A's k block is
  * used pg times per pass from cache (measured on FC1, 32×6272 · 6272×784:
@@ -766,14 +765,14 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
         float *bp = bpk + (size_t)t * bp_sz, *pt = ptk + (size_t)t * pt_sz;
         if (two_ends && nt == 2)
             for (int mine = 0, u; (u = claim_unit(&claimed, nu, t, &mine)) >= 0;)
-                gemm_tiles(&g, M, N, K, o, e, apk, bp, pt, (long)njp * u / nu * nib, (long)njp * (u + 1) / nu * nib);
+                gemm_tiles(&g, M, N, K, o, e, apk, bp, pt, (long)njp * u / nu * nib,
+                           (long)njp * (u + 1) / nu * nib);
         else {
             long tiles = (long)nib * njp;
             gemm_tiles(&g, M, N, K, o, e, apk, bp, pt, tiles * t / nt, tiles * (t + 1) / nt);
         }
     }
 }
-
 
 /* Row blocks per group in gemm_rows: the group's packed A (RG·K·MR) and
  * its strip of C (RG·MR rows × N) stay in cache while the panels pass. */
@@ -879,8 +878,10 @@ static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
         float *bp = base + (size_t)t * per, *ap = bp + bp_sz, *st = ap + ap_sz;
         if (nt == 2 && nstrips >= TWO_ENDS_MIN) {
             rows_pack_b(bp, o, N, K);
-            for (int mine = 0, u; (u = claim_unit(&claimed, nstrips, t, &mine)) >= 0;)
-                rows_strip(tab, M, N, K, o, e, bp, ap, st, u * RG, (u + 1) * RG < nib ? (u + 1) * RG : nib);
+            for (int mine = 0, u; (u = claim_unit(&claimed, nstrips, t, &mine)) >= 0;) {
+                int g1 = (u + 1) * RG < nib ? (u + 1) * RG : nib;
+                rows_strip(tab, M, N, K, o, e, bp, ap, st, u * RG, g1);
+            }
         } else {
             int lo = (int)((long)nib * t / nt), hi = (int)((long)nib * (t + 1) / nt);
             if (lo < hi) rows_pack_b(bp, o, N, K);

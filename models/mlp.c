@@ -226,8 +226,8 @@ static void backward(mlp *m, int sgd, float lr)
     }
 }
 
-/* (threads take one contiguous part each of a block of 256 K floats or more:
- * a core writes about 20 GB/s) */
+/* 256 K gradients or more are cut between the threads, a contiguous part
+ * each (a core writes about 20 GB/s: 1 MB takes 50 µs). */
 void mlp_zero_grad(mlp *m)
 {
     size_t n = m->n_params;

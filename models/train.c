@@ -75,7 +75,7 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* The step of the first-order kinds on weights i…n (the scalar formulas of
+/* The step of the first-order kinds on weights 0…n (the scalar formulas of
  * train.h), four at a time and then one at a time, with the L2 term
  * (decay = 1) or without: inlined with decay constant, so that each loop is
  * branch-free. Each lane does the scalar operations in their order: the
@@ -180,7 +180,7 @@ static float adam_lr(const optim *o, long t)
 }
 
 /* weights in a step below which one thread takes them all (a parallel
- * region costs about a microsecond; 64 K weights take ~20 µs) */
+ * region costs a few microseconds; 64 K weights take about 40 µs) */
 #define PAR_STEP (64 * 1024)
 
 void optim_step_spans(optim *o, float *params, const float *grads, size_t n_params,
