@@ -392,11 +392,14 @@ typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_WADAM, EP_IGRAD } ep_kind;
 typedef struct {
     ep_kind kind;
     float *c;               /* out / dw / w / dinp, row-major with N columns */
-    float *z;               /* forward: pre-activations or NULL */
+    float *z;               /* forward: pre-activations or NULL (EP_IGRAD: the layer's, read only) */
     const float *bias;      /* forward: (N) or NULL */
     act_kind act;
     float lr;
     const adam_step *adam;  /* EP_WADAM: the moments (same layout as c) and constants */
+    /* EP_IGRAD: c ⊙= mask where mask, then act_backward(c, c, z, y, ·, act)
+     * (the δ of the layer below; mask, y NULL and ACT_IDENTITY: c as summed) */
+    const float *y, *mask;
 } epilogue;
 
 /* The operands of C = A · Bm, read in place through strides and optional
@@ -794,31 +797,63 @@ static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0,
     }
 }
 
+/* EP_IGRAD's last step on rows i0…i0+m of C (N columns, adjacent): the
+ * dropout mask, then the activation's derivative, element by element as
+ * mlp.c applied them after the product (the same operations: same bits). */
+static void igrad_finish(const epilogue *e, int i0, int m, int N)
+{
+    size_t off = (size_t)i0 * N, n = (size_t)m * N;
+    float *restrict c = e->c + off;
+    if (e->mask) {
+        const float *restrict mk = e->mask + off;
+        for (size_t i = 0; i < n; i++) c[i] *= mk[i];
+    }
+    if (e->act != ACT_IDENTITY)
+        act_backward(c, c, e->z ? e->z + off : NULL, e->y ? e->y + off : NULL, n, e->act);
+}
+
 /* One strip of gemm_rows: row blocks g0…g1 of A (packed here into ap),
  * all of Bm (packed in bp, K × N by panels), the tiles' epilogue or, for
- * Adam, the strip's sums gathered in st (rows of N) and one Adam pass. */
+ * Adam, the strip's sums gathered in st (rows of N) and one Adam pass;
+ * an input gradient's strip then goes through igrad_finish. */
 static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const operands *o,
                        const epilogue *e, const float *bp, float *ap, float *st, int g0, int g1)
 {
-    int njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM;
+    int njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM, igrad = e->kind == EP_IGRAD;
     _Alignas(64) float tile[2 * MR * NR];
-    for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
+    /* a forward reads A's rows in place where they are contiguous and
+     * whole (no kk), as igrad_rows reads w's: for the output layer's 10
+     * columns, one panel, packing A took as long as the product */
+    int inplace = e->kind == EP_FORWARD && o->acs == 1 && !o->kk;
+    if (!inplace) for (int ib = g0; ib < g1; ib++) pack_a(ap + (size_t)(ib - g0) * K * MR, o, ib, M, K);
     for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
         int two = jp + 1 < njp;
         const float *bpj = bp + (size_t)jp * K * NR;
         /* Adam's sums straight into the strip where the ISA's two-tile
          * kernel stores them (0 + each, two whole panels; rows past M land
-         * in the strip's spare rows, unused) */
-        int direct = adam && two && tab->kern2 && (jp + 2) * NR <= N;
+         * in the strip's spare rows, unused); an input gradient's straight
+         * into C where the row block is whole (its sums as they are: the
+         * epilogue's copy of each tile cost more than the short product) */
+        int direct = (adam || igrad) && two && tab->kern2 && (jp + 2) * NR <= N;
         for (int ib = g0; ib < g1; ib++) {
             int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
             const float *apb = ap + (size_t)(ib - g0) * K * MR;
-            if (direct) {
+            if (direct && adam) {
                 float *g = st + (size_t)(i0 - g0 * MR) * N + (size_t)jp * NR;
                 tab->kern2(K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, g, g + NR, (size_t)N, 1);
                 continue;
             }
-            if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
+            if (direct && mr == MR && !o->ri) {
+                float *c = e->c + (size_t)i0 * N + (size_t)jp * NR;
+                tab->kern2(K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, c, c + NR, (size_t)N, 0);
+                continue;
+            }
+            if (inplace) {
+                const float *rows[MR];
+                for (int ii = 0; ii < MR; ii++) rows[ii] = o->a + (size_t)(i0 + (ii < mr ? ii : mr - 1)) * o->ars;
+                if (two) kern_rows_pair(tab, K, rows, bpj, bpj + (size_t)K * NR, tile, tile + MR * NR);
+                else tab->kern_rows(K, rows, bpj, tile);
+            } else if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
             else tab->kern(K, apb, bpj, NULL, tile);
             for (int q = 0; q <= two; q++) {
                 int j0 = (jp + q) * NR, nr = N - j0 < NR ? N - j0 : NR;
@@ -836,6 +871,7 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
         }
     }
     if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
+    if (igrad) igrad_finish(e, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
 }
 
 /* Bm (K × N) packed whole, by panels of NR columns: its floats, and as a
@@ -1079,7 +1115,7 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     ASSERT(B >= 0 && D >= 0 && H >= 0, "negative size B=%d D=%d H=%d", B, D, H);
     if (B == 0 || H == 0) return;
     if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
-    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL};
+    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL, NULL, NULL};
     operands o = {inp, (size_t)D, 1, w, (size_t)H, 1, NULL, NULL};
     /* Drop the inputs d that are zero in every row (MNIST's borders and
      * more: about a third of the pixels of a batch of 100), when the rows
@@ -1133,7 +1169,7 @@ static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, fl
 static void weight_grad(float *w, const float *inp, const float *dout, int B, int D, int H,
                         ep_kind kind, float lr)
 {
-    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL};
+    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
@@ -1167,7 +1203,7 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
 {
     if (B == 0 || H == 0 || D == 0) return;
     /* every row: a zero gradient still moves a weight under Adam */
-    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     gemm_wgrad(D, H, B, &o, &e);
 }
@@ -1239,29 +1275,34 @@ static void igrad_rows(float *dinp, const float *dout, const float *w, int B, in
 void matmul_backward_input(float *dinp, const float *dout, const float *w,
                            int B, int D, int H)
 {
+    matmul_backward_input_act(dinp, dout, w, B, D, H, NULL, NULL, NULL, ACT_IDENTITY);
+}
+
+void matmul_backward_input_act(float *dinp, const float *dout, const float *w, int B, int D, int H,
+                               const float *mask, const float *x, const float *y, act_kind act)
+{
     if (B == 0 || D == 0) return;
+    epilogue e = {EP_IGRAD, dinp, (float *)x, NULL, act, 0.0f, NULL, y, mask};
     if (B < MR || H < 4) {
         /* dinp[b][d] = Σ_h dout[b][h] · w[d][h]: short dot products */
         for (int r = 0; r < B; r++)
             for (int d = 0; d < D; d++)
                 dinp[(size_t)r * D + d] = dot(dout + (size_t)r * H, w + (size_t)d * H, H);
+        igrad_finish(&e, 0, B, D);
         return;
     }
-    epilogue e = {EP_IGRAD, dinp, NULL, NULL, ACT_IDENTITY, 0.0f, NULL};
     operands o = {dout, (size_t)H, 1, w, 1, (size_t)H, NULL, NULL};
     /* a short sum (an output layer's 10 classes): the tiles are rows of
      * dinp as they are, wᵀ packed whole by each thread; igrad_rows would
      * store each tile transposed, one float at a time (the MLP's output
      * layer, 100 × 10 · 10 × 300: 25-37 µs that way, 19-21 µs this way) */
     if (H <= IGRAD_SHORT && rows_fit(D, H)) {
-        gemm_rows(B, D, H, &o, &e);
+        gemm_rows(B, D, H, &o, &e);           /* (each strip finished in rows_strip) */
         return;
     }
-    if (igrad_rows_fit(B, D, H)) {
-        igrad_rows(dinp, dout, w, B, D, H);
-        return;
-    }
-    gemm(B, D, H, &o, &e);
+    if (igrad_rows_fit(B, D, H)) igrad_rows(dinp, dout, w, B, D, H);
+    else gemm(B, D, H, &o, &e);
+    igrad_finish(&e, 0, B, D);
 }
 
 /* Both products of a dense layer's backward under Adam in one pass over w
@@ -1282,7 +1323,7 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
     const kernels_isa_table *tab = isa();
     int nib = (D + MR - 1) / MR;
     int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
-    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a};
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     operands ot = igrad_operands(dout, H);
     size_t ig_sz = rows_bp_size(B, H), bp_sz = rows_bp_size(H, B), ap_sz = rows_ap_size(B);

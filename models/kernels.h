@@ -95,6 +95,13 @@ void adam_apply(float *w, const float *g, size_t n, const adam_step *a);
  * dout is (B, H), w is (D, H) (only its first D rows are read). Overwrites. */
 void matmul_backward_input(float *dinp, const float *dout, const float *w,
                            int B, int D, int H);
+/* matmul_backward_input, then dinp ⊙= mask where mask is not NULL, then
+ * act_backward(dinp, dinp, x, y, B·D, act): the δ of the layer below
+ * (mask, x, y of shape (B, D)). Bit-identical to those three steps; each
+ * strip of rows is finished while it is in cache, by the thread that
+ * summed it. */
+void matmul_backward_input_act(float *dinp, const float *dout, const float *w, int B, int D, int H,
+                               const float *mask, const float *x, const float *y, act_kind act);
 
 /* Softmax + cross-entropy over rows of logits (B, K) with integer labels:
  *     probs[b] = softmax(logits[b]),  loss_b = −log probs[b][label[b]]

@@ -211,13 +211,11 @@ static void backward(mlp *m, int sgd, float lr)
         int n = m->cfg.sizes[l], o = m->cfg.sizes[l + 1];
         const float *in = l == 0 ? m->x : m->h[l - 1];
         if (l > 0) {
-            // dh[l−1] = δ_l · W[l]^T  (B, n), with the weights before this step's update
-            matmul_backward_input(dprev, d, m->W[l], B, n, o);
-            size_t cnt = (size_t)B * n;
-            // through dropout: dL/dy = dL/dh ⊙ mask
-            if (m->dropped) for (size_t i = 0; i < cnt; i++) dprev[i] *= m->mask[l - 1][i];
-            // δ_{l−1} = dL/dy ⊙ f′(z)
-            act_backward(dprev, dprev, m->z[l - 1], m->y[l - 1], cnt, m->cfg.act);
+            // dh[l−1] = δ_l · W[l]^T  (B, n), with the weights before this step's update;
+            // through dropout: dL/dy = dL/dh ⊙ mask;  δ_{l−1} = dL/dy ⊙ f′(z)
+            // (one call: each strip of rows finished while in cache)
+            matmul_backward_input_act(dprev, d, m->W[l], B, n, o, m->dropped ? m->mask[l - 1] : NULL,
+                                      m->z[l - 1], m->y[l - 1], m->cfg.act);
         }
         // dW[l] += h[l−1]^T · δ_l  (n, o);  db[l] += Σ_b δ_l
         if (sgd) matmul_backward_weight_sgd(m->W[l], bias_of(m, l, 0), in, d, B, n, o, lr);

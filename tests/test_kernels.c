@@ -195,6 +195,15 @@ static void product_paths(int B, int D, int H, double zf, uint64_t seed)
     float *din = malloc(sizeof(float) * B * D), *dref = malloc(sizeof(float) * B * D);
     matmul_forward_naive(ref, x, w, B, D, H);
     matmul_backward_input_naive(dref, g, w, B, D, H);
+    /* the δ below through a dropout mask and sigmoid′ (from y), and through
+     * the scaled tanh with its linear term (from the pre-activation x) */
+    size_t nd = (size_t)B * D;
+    float *zin = rnd(&r, nd, 0), *yin = malloc(sizeof(float) * nd), *mask = rnd(&r, nd, 0.5);
+    float *dsig = malloc(sizeof(float) * nd), *dlin = malloc(sizeof(float) * nd);
+    act_forward(yin, zin, nd, ACT_SIGMOID);
+    for (size_t i = 0; i < nd; i++) { mask[i] = mask[i] != 0.0f ? 2.0f : 0.0f; dsig[i] = dref[i] * mask[i]; }
+    act_backward(dsig, dsig, zin, yin, nd, ACT_SIGMOID);
+    act_backward(dlin, dref, zin, NULL, nd, ACT_STANH_LIN);
 #ifdef _OPENMP
     int saved = omp_get_max_threads();
 #endif
@@ -206,11 +215,16 @@ static void product_paths(int B, int D, int H, double zf, uint64_t seed)
         CHECK(same(out, ref, (size_t)B * H));
         matmul_backward_input(din, g, w, B, D, H);
         CHECK(same(din, dref, (size_t)B * D));
+        matmul_backward_input_act(din, g, w, B, D, H, mask, zin, yin, ACT_SIGMOID);
+        CHECK(same(din, dsig, nd));
+        matmul_backward_input_act(din, g, w, B, D, H, NULL, zin, NULL, ACT_STANH_LIN);
+        CHECK(same(din, dlin, nd));
     }
 #ifdef _OPENMP
     omp_set_num_threads(saved);
 #endif
     free(x); free(w); free(g); free(out); free(ref); free(din); free(dref);
+    free(zin); free(yin); free(mask); free(dsig); free(dlin);
 }
 
 /* Inputs that are zero in every row are dropped from the sums; that keeps
@@ -379,6 +393,10 @@ int main(int argc, char **argv)
     product_paths(100, 31, 101, 0, 143);             /* 7 panels of batch rows, the last partial */
     product_paths(32, 7, 2049, 0, 144);              /* doutᵀ's copy 2049·32 > 64K floats: the panel order */
     product_paths(37, 300, 10, 0.3, 146);            /* the output layer's forward: row-block order */
+    product_paths(37, 300, 10, 0, 152);              /* … with no zero input: A's rows read in place */
+    product_paths(100, 300, 10, 0, 153);             /* the MLP's output layer, whole row blocks */
+    product_paths(5, 300, 10, 0, 154);               /* under one row block: the short loops */
+    product_paths(20, 300, 3, 0, 155);               /* H < 4: the short loops */
     product_paths(19, 4096, 16, 0, 147);             /* w's copy 4096·16 = 64K floats: row-block order */
     product_paths(19, 4097, 16, 0, 148);             /* one row more: the panel order */
     product_paths(19, 2048, 17, 0.5, 149);           /* two panels, 2048·32 = 64K floats, rows dropped */
