@@ -434,8 +434,14 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
     case EP_FORWARD: {
         _Alignas(64) float zz[MR * NR];
         const float *restrict bias = e->bias ? e->bias + j0 : NULL;
-        for (int ii = 0; ii < MR; ii++)   /* all rows: padding rows are finite, unused */
-            for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
+        /* all rows: padding rows are finite, unused; a whole tile's loop
+         * without the clamp of the bias's index, which kept it scalar */
+        if (bias && nr == NR)
+            for (int ii = 0; ii < MR; ii++)
+                for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = t[ii * NR + jj] + bias[jj];
+        else
+            for (int ii = 0; ii < MR; ii++)
+                for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
         float *restrict z = e->z ? e->z + (size_t)i0 * N + j0 : NULL;   /* (no ri in the forward) */
         if (z) for (int ii = 0; ii < mr; ii++) copy_row(z + (size_t)ii * N, zz + ii * NR, nr);
         act_forward(zz, zz, (size_t)MR * NR, e->act);
