@@ -11,7 +11,8 @@
 # Environment: B (build dir, default build), CHAINRULE_DATA (data root,
 # default data), REPS (repetitions of the cheap workloads, default 3),
 # CNN_REPS (of the CNN runs, default 3), CNN_TRAIN, TORCH_CNN_TRAIN (images
-# each CNN run times).
+# each CNN run times), PAIRS and CNN_PAIRS (back-to-back 1- and 2-thread
+# rounds, default 7 and 5), CNN_PAIR_TRAIN (images each of those times).
 set -u
 cd "$(dirname "$0")/../.." || exit 2
 B=${B:-build}
@@ -39,6 +40,30 @@ bench() {
     printf '%-16s %s\n' "$label" "$line"
     # further lines of the last run (per-layer figures): indented, after it
     printf '%s\n' "$out" | grep -E '^(layer|peak_gflops)=' | sed 's/^/                 /'
+}
+
+# paired LABEL ROUNDS KEY COMMAND1… -- COMMAND2…: ROUNDS rounds of COMMAND1
+# then COMMAND2 back to back, and the median of the rounds' ratios of KEY
+# (COMMAND1's / COMMAND2's) with their range. A virtual core here changes
+# speed from minute to minute; medians taken minutes apart, as above, can
+# compare a fast spell with a slow one, two runs a second apart much less.
+paired() {
+    local label=$1 rounds=$2 key=$3; shift 3
+    local one=() two=() side=1 x i o1 o2 t1 t2 ratios=()
+    for x in "$@"; do
+        if [ "$x" = -- ]; then side=2; elif [ $side = 1 ]; then one+=("$x"); else two+=("$x"); fi
+    done
+    for ((i = 0; i < rounds; i++)); do
+        o1=$("${one[@]}" 2>&1) || { echo "  $label: failed: $(printf '%s\n' "$o1" | tail -n 1)"; return; }
+        o2=$("${two[@]}" 2>&1) || { echo "  $label: failed: $(printf '%s\n' "$o2" | tail -n 1)"; return; }
+        t1=$(printf '%s\n' "$o1" | grep -vE '^(layer|peak_gflops)=' | grep '=' | tail -n 1 | tr ' ' '\n' | sed -n "s/^$key=//p")
+        t2=$(printf '%s\n' "$o2" | grep -vE '^(layer|peak_gflops)=' | grep '=' | tail -n 1 | tr ' ' '\n' | sed -n "s/^$key=//p")
+        ratios+=("$(ratio "$t1" "$t2")")
+    done
+    printf '%s\n' "${ratios[@]}" | sort -g | awk -v n="$rounds" -v l="$label" '
+        { r[NR] = $1 } $1 == "n/a" { bad = 1 }
+        END { if (bad || NR != n) { printf "  %s: n/a\n", l; exit }
+              printf "  %s: %.3f, the median of %d back-to-back pairs (%.3f-%.3f)\n", l, r[int((n + 1) / 2)], n, r[1], r[n] }'
 }
 
 field() {  # field LABEL KEY → value or empty
@@ -131,6 +156,9 @@ row "batch 1 (per-sample)" mlp_b1_t1   torch_b1
 row "batch 1 (per-sample)" mlp_b1_t1   numpy_b1
 echo "  GFLOP/s (57.5 GFLOP/epoch): 1 thread $(field mlp_b100_t1 gflops), 2 threads $(field mlp_b100_t2 gflops)"
 echo "  batch 100, 2 threads speed-up over 1: $(ratio "$(field mlp_b100_t1 epoch_s)" "$(field mlp_b100_t2 epoch_s)") (goal >= 1.7)"
+PAIRS=${PAIRS:-7}
+paired "batch 100, 2 threads speed-up over 1" "$PAIRS" epoch_s \
+    "$B/bench/mnist_mlp" --batch 100 --threads 1 --data "$DATA" -- "$B/bench/mnist_mlp" --batch 100 --threads 2 --data "$DATA"
 if [ "$PINNED" = 1 ]; then
     c0=$(field mlp_b100_cpu0 epoch_s); c1=$(field mlp_b100_cpu1 epoch_s)
     echo "  1 thread pinned to core 0: ${c0:-n/a}s, to core 1: ${c1:-n/a}s; 2 threads' speed-up over each: $(ratio "$c0" "$(field mlp_b100_t2 epoch_s)"), $(ratio "$c1" "$(field mlp_b100_t2 epoch_s)")"
@@ -156,6 +184,11 @@ rowf "CNN batch 32, 1 thread"  cnn_t1 torch_cnn
 rowf "CNN batch 32, 2 threads" cnn_t2 torch_cnn
 f1=$(field cnn_t1 full_epoch_s); f2=$(field cnn_t2 full_epoch_s)
 echo "  CNN 2 threads speed-up over 1: $(ratio "$f1" "$f2") (goal >= 1.7)"
+CNN_PAIRS=${CNN_PAIRS:-5}
+CNN_PAIR_TRAIN=${CNN_PAIR_TRAIN:-3200}
+paired "CNN 2 threads speed-up over 1 ($CNN_PAIR_TRAIN images a run)" "$CNN_PAIRS" full_epoch_s \
+    "$B/bench/mnist_cnn" --threads 1 --train "$CNN_PAIR_TRAIN" --data "$DATA" -- \
+    "$B/bench/mnist_cnn" --threads 2 --train "$CNN_PAIR_TRAIN" --data "$DATA"
 b1=$(field cnn_t1 loss_bits); b2=$(field cnn_t2 loss_bits)
 if [ -n "$b1" ] && [ "$b1" = "$b2" ]; then same=yes; else same=NO; fi
 echo "  CNN 1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
