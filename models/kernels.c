@@ -561,7 +561,11 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
 
 /* gemm: column panels per group (packed together, each A block used on
  * all of them while in cache), as many as keep the group's partial tiles
- * within PT_BUDGET bytes, at most PG_MAX; pack_bg reads each row of Bm
+ * within PT_BUDGET bytes, at most PG_MAX and at least 2 (so that a tall A,
+ * a test set's 1000 rows or more, still gets the two-panel kernel: 1000 ×
+ * 784 · 784 × 300 went from 48-53 to 47-66 GFLOP/s on 1 thread, 10,000
+ * rows from 28-32 to 37-45, in five alternating pairs; on 2 threads 76-91
+ * → 84-107 and 50-64 → 72-84 in four); pack_bg reads each row of Bm
  * PF_ROWS rows ahead into cache (the rows of a group are a row of w apart:
  * the hardware does not prefetch them), and k blocks are KC deep.
  * A Bm that streams from memory (over BM_STREAM bytes: FC1's 19.6 MB) is
@@ -749,7 +753,7 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
     int pgmax = g.stream ? PG_MAX_STREAM : PG_MAX;
     g.pg = (int)((g.stream ? PT_BUDGET_STREAM : PT_BUDGET) / ((size_t)g.nib * MR * NR * sizeof(float)));
     if (g.pg > pgmax) g.pg = pgmax;
-    if (g.pg < 1) g.pg = 1;
+    if (g.pg < 2) g.pg = 2;
     g.nkb = (K + g.kcb - 1) / g.kcb;
     int nib = g.nib, njp = g.njp;
     int tmax = M * (double)N * K > PAR_WORK ? kernels_threads((long)nib * njp) : 1;

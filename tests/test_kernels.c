@@ -401,6 +401,8 @@ int main(int argc, char **argv)
     product_paths(19, 4097, 16, 0, 148);             /* one row more: the panel order */
     product_paths(19, 2048, 17, 0.5, 149);           /* two panels, 2048·32 = 64K floats, rows dropped */
     product_paths(20, 6, 4, 0, 145);                 /* one row block of w, H = 4 */
+    product_paths(601, 400, 200, 0.2, 156);          /* a tall A (101 row blocks: a group's tiles past */
+    product_paths(1000, 300, 230, 0, 157);           /* PT_BUDGET), still in groups of two panels */
     product_paths(32, 2100, 520, 0.2, 150);          /* w past 4 MB: gemm reads it in order (a group of all */
     product_paths(7, 1600, 784, 0, 151);             /* of a thread's panels, k blocks of 128, the last partial) */
     nonfinite(12, 40, 20, 1);
