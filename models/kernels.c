@@ -434,11 +434,12 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
     case EP_FORWARD: {
         _Alignas(64) float zz[MR * NR];
         const float *restrict bias = e->bias ? e->bias + j0 : NULL;
-        /* all rows: padding rows are finite, unused; a whole tile's loop
-         * without the clamp of the bias's index, which kept it scalar */
+        /* all rows: padding rows are finite, unused; a whole tile four at
+         * a time, without the clamp of the bias's index (which kept the
+         * loop scalar; gcc -O2 left it scalar even without) */
         if (bias && nr == NR)
             for (int ii = 0; ii < MR; ii++)
-                for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = t[ii * NR + jj] + bias[jj];
+                for (int jj = 0; jj < NR; jj += 4) st4(zz + ii * NR + jj, ld4(t + ii * NR + jj) + ld4(bias + jj));
         else
             for (int ii = 0; ii < MR; ii++)
                 for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
