@@ -319,12 +319,19 @@ static void activations(void)
         CHECK(eqf);
         CHECK(eqb);
     }
-    /* the sigmoid: eight at a time (AVX2) = one at a time (the scalar copy),
-     * bit for bit, over a wide range and the special values; and e^x within
+    /* the sigmoid: eight or sixteen at a time (AVX2, AVX-512) = one at a
+     * time (the scalar copy), bit for bit, over a wide range, a quarter of
+     * a million random bit patterns and the special values; and e^x within
      * an ulp of libm's (both round a close double) */
-    enum { NS = 4001 };
+    enum { NS = 4001 + (1 << 18) };
     static float sx[NS], sy[NS];
-    for (int i = 0; i < NS; i++) sx[i] = (float)(-120.0 + 240.0 * i / (NS - 1));
+    for (int i = 0; i < 4001; i++) sx[i] = (float)(-120.0 + 240.0 * i / 4000);
+    rng sr; rng_seed(&sr, 23);
+    for (int i = 4001; i < NS; i++) {
+        uint32_t b = (uint32_t)rng_next(&sr);
+        if (i % 2) b = (b & 0x807fffffu) | (uint32_t)(119 + (b >> 23) % 16) << 23;   /* |x| in [2^-8, 2^8) */
+        memcpy(&sx[i], &b, sizeof b);
+    }
     sx[0] = INFINITY; sx[1] = -INFINITY; sx[2] = NAN; sx[3] = -0.0f; sx[4] = 88.5f; sx[5] = -89.0f;
     act_forward(sy, sx, NS, ACT_SIGMOID);
     int eq = 1, close = 1;
