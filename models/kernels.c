@@ -439,10 +439,12 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
          * loop scalar; gcc -O2 left it scalar even without) */
         if (bias && nr == NR)
             for (int ii = 0; ii < MR; ii++)
-                for (int jj = 0; jj < NR; jj += 4) st4(zz + ii * NR + jj, ld4(t + ii * NR + jj) + ld4(bias + jj));
+                for (int jj = 0; jj < NR; jj += 4)
+                    st4(zz + ii * NR + jj, ld4(t + ii * NR + jj) + ld4(bias + jj));
         else
             for (int ii = 0; ii < MR; ii++)
-                for (int jj = 0; jj < NR; jj++) zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
+                for (int jj = 0; jj < NR; jj++)
+                    zz[ii * NR + jj] = bias ? t[ii * NR + jj] + bias[jj < nr ? jj : 0] : t[ii * NR + jj];
         float *restrict z = e->z ? e->z + (size_t)i0 * N + j0 : NULL;   /* (no ri in the forward) */
         if (z) for (int ii = 0; ii < mr; ii++) copy_row(z + (size_t)ii * N, zz + ii * NR, nr);
         act_forward(zz, zz, (size_t)MR * NR, e->act);
@@ -861,7 +863,8 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
             }
             if (inplace) {
                 const float *rows[MR];
-                for (int ii = 0; ii < MR; ii++) rows[ii] = o->a + (size_t)(i0 + (ii < mr ? ii : mr - 1)) * o->ars;
+                for (int ii = 0; ii < MR; ii++)      /* rows past M: the last (sums dropped) */
+                    rows[ii] = o->a + (size_t)(i0 + (ii < mr ? ii : mr - 1)) * o->ars;
                 if (two) kern_rows_pair(tab, K, rows, bpj, bpj + (size_t)K * NR, tile, tile + MR * NR);
                 else tab->kern_rows(K, rows, bpj, tile);
             } else if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR);
