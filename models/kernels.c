@@ -392,14 +392,14 @@ typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_WADAM, EP_IGRAD } ep_kind;
 typedef struct {
     ep_kind kind;
     float *c;               /* out / dw / w / dinp, row-major with N columns */
-    float *z;               /* forward: pre-activations or NULL (EP_IGRAD: the layer's, read only) */
+    float *z;               /* forward: pre-activations or NULL */
     const float *bias;      /* forward: (N) or NULL */
     act_kind act;
     float lr;
     const adam_step *adam;  /* EP_WADAM: the moments (same layout as c) and constants */
-    /* EP_IGRAD: c ⊙= mask where mask, then act_backward(c, c, z, y, ·, act)
-     * (the δ of the layer below; mask, y NULL and ACT_IDENTITY: c as summed) */
-    const float *y, *mask;
+    /* EP_IGRAD: c ⊙= mask where mask, then act_backward(c, c, x, y, ·, act)
+     * (the δ of the layer below; all NULL and ACT_IDENTITY: c as summed) */
+    const float *x, *y, *mask;
 } epilogue;
 
 /* The operands of C = A · Bm, read in place through strides and optional
@@ -822,7 +822,7 @@ static void igrad_finish(const epilogue *e, int i0, int m, int N)
         for (size_t i = 0; i < n; i++) c[i] *= mk[i];
     }
     if (e->act != ACT_IDENTITY)
-        act_backward(c, c, e->z ? e->z + off : NULL, e->y ? e->y + off : NULL, n, e->act);
+        act_backward(c, c, e->x ? e->x + off : NULL, e->y ? e->y + off : NULL, n, e->act);
 }
 
 /* One strip of gemm_rows: row blocks g0…g1 of A (packed here into ap),
@@ -847,16 +847,16 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
          * in the strip's spare rows, unused); an input gradient's straight
          * into C where the row block is whole (its sums as they are: the
          * epilogue's copy of each tile cost more than the short product) */
-        int direct = (adam || igrad) && two && tab->kern2 && (jp + 2) * NR <= N;
+        int whole = two && tab->kern2 && (jp + 2) * NR <= N;
         for (int ib = g0; ib < g1; ib++) {
             int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
             const float *apb = ap + (size_t)(ib - g0) * K * MR;
-            if (direct && adam) {
+            if (adam && whole) {
                 float *g = st + (size_t)(i0 - g0 * MR) * N + (size_t)jp * NR;
                 tab->kern2(K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, g, g + NR, (size_t)N, 1);
                 continue;
             }
-            if (direct && mr == MR && !o->ri) {
+            if (igrad && whole && mr == MR && !o->ri) {      /* (C's rows are A's) */
                 float *c = e->c + (size_t)i0 * N + (size_t)jp * NR;
                 tab->kern2(K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, c, c + NR, (size_t)N, 0);
                 continue;
@@ -1129,7 +1129,7 @@ void matmul_forward(float *out, float *zout, const float *inp, const float *w,
     ASSERT(B >= 0 && D >= 0 && H >= 0, "negative size B=%d D=%d H=%d", B, D, H);
     if (B == 0 || H == 0) return;
     if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
-    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL, NULL, NULL};
+    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL, NULL, NULL, NULL};
     operands o = {inp, (size_t)D, 1, w, (size_t)H, 1, NULL, NULL};
     /* Drop the inputs d that are zero in every row (MNIST's borders and
      * more: about a third of the pixels of a batch of 100), when the rows
@@ -1183,7 +1183,7 @@ static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, fl
 static void weight_grad(float *w, const float *inp, const float *dout, int B, int D, int H,
                         ep_kind kind, float lr)
 {
-    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL, NULL, NULL};
+    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
     int M = nonzero_cols(ri, inp, B, D);
@@ -1217,7 +1217,7 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
 {
     if (B == 0 || H == 0 || D == 0) return;
     /* every row: a zero gradient still moves a weight under Adam */
-    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL};
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     gemm_wgrad(D, H, B, &o, &e);
 }
@@ -1296,7 +1296,7 @@ void matmul_backward_input_act(float *dinp, const float *dout, const float *w, i
                                const float *mask, const float *x, const float *y, act_kind act)
 {
     if (B == 0 || D == 0) return;
-    epilogue e = {EP_IGRAD, dinp, (float *)x, NULL, act, 0.0f, NULL, y, mask};
+    epilogue e = {EP_IGRAD, dinp, NULL, NULL, act, 0.0f, NULL, x, y, mask};
     if (B < MR || H < 4) {
         /* dinp[b][d] = Σ_h dout[b][h] · w[d][h]: short dot products */
         for (int r = 0; r < B; r++)
@@ -1337,7 +1337,7 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
     const kernels_isa_table *tab = isa();
     int nib = (D + MR - 1) / MR;
     int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
-    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL};
+    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     operands ot = igrad_operands(dout, H);
     size_t ig_sz = rows_bp_size(B, H), bp_sz = rows_bp_size(H, B), ap_sz = rows_ap_size(B);

@@ -21,14 +21,19 @@ REPS=${REPS:-3}
 PY=/usr/bin/python3
 declare -A RESULT
 
+# result_line: a run's output on stdin → its result line, the last
+# key=value line that is not a per-layer figure
+result_line() { grep '=' | grep -vE '^(layer|peak_gflops)=' | tail -n 1; }
+# value_of KEY: a result line on stdin → KEY's value, or empty
+value_of() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
+
 # bench LABEL REPS COMMAND…
 bench() {
     local label=$1 reps=$2; shift 2
     local lines=() i out line
     for ((i = 0; i < reps; i++)); do
         out=$("$@" 2>&1) || { echo "$label: failed: $(printf '%s\n' "$out" | tail -n 1)"; return; }
-        # the result line: the last key=value line that is not a per-layer figure
-        line=$(printf '%s\n' "$out" | grep '=' | grep -vE '^(layer|peak_gflops)=' | tail -n 1)
+        line=$(printf '%s\n' "$out" | result_line)
         lines+=("$line")
     done
     # the run whose first *_s value is the median
@@ -56,8 +61,8 @@ paired() {
     for ((i = 0; i < rounds; i++)); do
         o1=$("${one[@]}" 2>&1) || { echo "  $label: failed: $(printf '%s\n' "$o1" | tail -n 1)"; return; }
         o2=$("${two[@]}" 2>&1) || { echo "  $label: failed: $(printf '%s\n' "$o2" | tail -n 1)"; return; }
-        t1=$(printf '%s\n' "$o1" | grep -vE '^(layer|peak_gflops)=' | grep '=' | tail -n 1 | tr ' ' '\n' | sed -n "s/^$key=//p")
-        t2=$(printf '%s\n' "$o2" | grep -vE '^(layer|peak_gflops)=' | grep '=' | tail -n 1 | tr ' ' '\n' | sed -n "s/^$key=//p")
+        t1=$(printf '%s\n' "$o1" | result_line | value_of "$key")
+        t2=$(printf '%s\n' "$o2" | result_line | value_of "$key")
         ratios+=("$(ratio "$t1" "$t2")")
     done
     printf '%s\n' "${ratios[@]}" | sort -g | awk -v n="$rounds" -v l="$label" '
@@ -67,7 +72,7 @@ paired() {
 }
 
 field() {  # field LABEL KEY → value or empty
-    printf '%s\n' "${RESULT[$1]:-}" | tr ' ' '\n' | sed -n "s/^$2=//p" | head -n 1
+    printf '%s\n' "${RESULT[$1]:-}" | value_of "$2"
 }
 
 # ---- the tape and verify: no data needed ----------------------------------
