@@ -57,6 +57,17 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
 void matmul_forward(float *out, float *zout, const float *inp, const float *w,
                     const float *bias, int B, int D, int H, act_kind act);
 
+/* The columns d of x (B, D) that hold a value other than ±0 in some row,
+ * ascending, into cols (room for D); returns their count. The products
+ * above and below find them on every call, to skip the zero inputs; a
+ * caller that multiplies the same x twice (a layer's forward and its
+ * weight gradient) can find them once and pass them to the _cols forms,
+ * which give the same bits. cols must be what this gave for x as it is
+ * when the product reads it. */
+int matmul_nonzero_cols(int *cols, const float *x, int B, int D);
+void matmul_forward_cols(float *out, float *zout, const float *inp, const float *w, const float *bias,
+                         int B, int D, int H, act_kind act, const int *cols, int ncols);
+
 /* Weight gradient: dw (D, H) += inp^T · dout, i.e.
  *     dw[d][h] += Σ_b inp[b][d] · dout[b][h]      (the sum formed first)
  * and dbias (H) += Σ_b dout[b][h] when dbias ≠ NULL. inp is (B, D), dout is
@@ -71,6 +82,11 @@ void matmul_backward_weight(float *dw, float *dbias, const float *inp,
  * Bit-identical to zeroing dw, matmul_backward_weight, then w −= lr · dw. */
 void matmul_backward_weight_sgd(float *w, float *bias, const float *inp,
                                 const float *dout, int B, int D, int H, float lr);
+/* The two with inp's non-zero columns given (matmul_nonzero_cols). */
+void matmul_backward_weight_cols(float *dw, float *dbias, const float *inp, const float *dout,
+                                 int B, int D, int H, const int *cols, int ncols);
+void matmul_backward_weight_sgd_cols(float *w, float *bias, const float *inp, const float *dout,
+                                     int B, int D, int H, float lr, const int *cols, int ncols);
 
 /* The sums applied as an Adam step (train.h's OPT_ADAM) without storing
  * them: for each weight, g = Σ_b inp[b][d]·dout[b][h] (+ λ·w with lam ≠ 0),

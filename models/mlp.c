@@ -59,7 +59,11 @@ mlp *mlp_new(const mlp_config *cfg)
     m->n_params = n;
     m->params = falloc(n);
     m->grads = falloc(n);
-    if (!m->params || !m->grads) { mlp_free(m); return NULL; }
+    size_t nc = 0;
+    for (int l = 0; l < m->L; l++) nc += (size_t)cfg->sizes[l];
+    m->cols[0] = malloc(nc * sizeof(int));
+    if (!m->params || !m->grads || !m->cols[0]) { mlp_free(m); return NULL; }
+    for (int l = 1; l < m->L; l++) m->cols[l] = m->cols[l - 1] + cfg->sizes[l - 1];
     size_t off = 0;
     for (int l = 0; l < m->L; l++) {
         size_t out = (size_t)cfg->sizes[l + 1], w = (size_t)m->rows[l] * out;
@@ -77,6 +81,7 @@ void mlp_free(mlp *m)
     free(m->params);
     free(m->grads);
     free(m->buf);
+    free(m->cols[0]);
     free(m);
 }
 
@@ -178,8 +183,11 @@ double mlp_forward(mlp *m, const float *x, const uint8_t *labels, int B, int tra
         int n = m->cfg.sizes[l], o = m->cfg.sizes[l + 1];
         int top = l == m->L - 1;
         // z = h[l−1]·W[l] + b[l]  (B, o);  y = f(z)
-        matmul_forward(m->y[l], m->z[l], in, m->W[l], bias_of(m, l, 0), B, n, o,
-                       top ? ACT_IDENTITY : m->cfg.act);
+        // (the products skip the inputs that are zero in every row: found
+        // once here, for the weight gradient too)
+        m->ncols[l] = matmul_nonzero_cols(m->cols[l], in, B, n);
+        matmul_forward_cols(m->y[l], m->z[l], in, m->W[l], bias_of(m, l, 0), B, n, o,
+                            top ? ACT_IDENTITY : m->cfg.act, m->cols[l], m->ncols[l]);
         m->h[l] = m->y[l];
         if (drop && !top) {
             // inverted dropout: h = y ⊙ mask, mask ∈ {0, 1/p} drawn in order; y kept for f′
@@ -218,8 +226,10 @@ static void backward(mlp *m, int sgd, float lr)
                                       m->z[l - 1], m->y[l - 1], m->cfg.act);
         }
         // dW[l] += h[l−1]^T · δ_l  (n, o);  db[l] += Σ_b δ_l
-        if (sgd) matmul_backward_weight_sgd(m->W[l], bias_of(m, l, 0), in, d, B, n, o, lr);
-        else matmul_backward_weight(m->dW[l], bias_of(m, l, 1), in, d, B, n, o);
+        if (sgd) matmul_backward_weight_sgd_cols(m->W[l], bias_of(m, l, 0), in, d, B, n, o, lr,
+                                                 m->cols[l], m->ncols[l]);
+        else matmul_backward_weight_cols(m->dW[l], bias_of(m, l, 1), in, d, B, n, o,
+                                         m->cols[l], m->ncols[l]);
         float *t = d; d = dprev; dprev = t;
     }
 }

@@ -101,6 +101,8 @@ typedef struct mlp {
     float *mask[MLP_MAX_LAYERS];         /* dropout masks (0 or 1/p) */
     float *hdrop[MLP_MAX_LAYERS];        /* y ⊙ mask: h[l] points here in a dropout forward */
     float *delta[2];                     /* δ of the current layer and the one below */
+    int *cols[MLP_MAX_LAYERS];           /* the non-zero columns of layer l's input (one block) */
+    int ncols[MLP_MAX_LAYERS];           /* (found by the forward, read again by the backward) */
 } mlp;
 
 /* A new network with initialised parameters, zero gradients, dropout off.

@@ -267,6 +267,62 @@ static void nonfinite(int B, int D, int H, int nt)
 #endif
 }
 
+/* matmul_nonzero_cols against a plain scan (−0 counts as zero, NaN and
+ * subnormals as non-zero), at 1-3 threads (the rows split between them);
+ * the _cols products against the plain ones, bit for bit. */
+static void nonzero_columns(int B, int D, int H, int nt, uint64_t seed)
+{
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(nt);
+#else
+    (void)nt;
+#endif
+    rng r; rng_seed(&r, seed);
+    float *x = rnd(&r, (size_t)B * D, 0.9);
+    for (int d = 0; d < D; d += 3)                 /* columns zero in every row but, at times, one */
+        for (int b = 0; b < B; b++) x[(size_t)b * D + d] = (d / 3) % 4 == 1 && b == (d * 7) % B ? 0.25f : 0.0f;
+    if (D > 5) for (int b = 0; b < B; b++) x[(size_t)b * D + 5] = -0.0f;          /* −0: zero */
+    if (D > 9) x[(size_t)(B - 1) * D + 9] = NAN;                                   /* NaN: not */
+    if (D > 12) x[(size_t)(B / 2) * D + 12] = 1e-40f;                               /* subnormal: not */
+    int *want = malloc(sizeof(int) * (D + 1)), *got = malloc(sizeof(int) * (D + 1)), nw = 0;
+    for (int d = 0; d < D; d++) {
+        int nz = 0;
+        for (int b = 0; b < B; b++) nz |= x[(size_t)b * D + d] != 0.0f;
+        if (nz) want[nw++] = d;
+    }
+    int ng = matmul_nonzero_cols(got, x, B, D);
+    CHECK(ng == nw && memcmp(got, want, sizeof(int) * nw) == 0);
+    /* the products given the list: the bits of those that find it */
+    float *w = rnd(&r, (size_t)D * H, 0), *bias = rnd(&r, (size_t)H, 0), *g = rnd(&r, (size_t)B * H, 0.1);
+    if (D > 9) for (int b = 0; b < B; b++) x[(size_t)b * D + 9] = 0.5f;         /* (finite products) */
+    ng = matmul_nonzero_cols(got, x, B, D);
+    size_t no = (size_t)B * H, nwt = (size_t)D * H;
+    float *o1 = malloc(sizeof(float) * no), *o2 = malloc(sizeof(float) * no);
+    float *w1 = malloc(sizeof(float) * nwt), *w2 = malloc(sizeof(float) * nwt);
+    float *b1 = malloc(sizeof(float) * H), *b2 = malloc(sizeof(float) * H);
+    matmul_forward(o1, NULL, x, w, bias, B, D, H, ACT_SIGMOID);
+    matmul_forward_cols(o2, NULL, x, w, bias, B, D, H, ACT_SIGMOID, got, ng);
+    CHECK(same(o1, o2, no));
+    for (int sgd = 0; sgd <= 1; sgd++) {
+        memcpy(w1, w, sizeof(float) * nwt); memcpy(w2, w, sizeof(float) * nwt);
+        memcpy(b1, bias, sizeof(float) * H); memcpy(b2, bias, sizeof(float) * H);
+        if (sgd) {
+            matmul_backward_weight_sgd(w1, b1, x, g, B, D, H, 0.1f);
+            matmul_backward_weight_sgd_cols(w2, b2, x, g, B, D, H, 0.1f, got, ng);
+        } else {
+            matmul_backward_weight(w1, b1, x, g, B, D, H);
+            matmul_backward_weight_cols(w2, b2, x, g, B, D, H, got, ng);
+        }
+        CHECK(same(w1, w2, nwt) && same(b1, b2, (size_t)H));
+    }
+    free(x); free(want); free(got); free(w); free(bias); free(g);
+    free(o1); free(o2); free(w1); free(w2); free(b1); free(b2);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+}
+
 /* f′ from act_backward against central differences of act_forward (double). */
 static void activations(void)
 {
@@ -414,6 +470,14 @@ int main(int argc, char **argv)
     product_paths(7, 1600, 784, 0, 151);             /* of a thread's panels, k blocks of 128, the last partial) */
     nonfinite(12, 40, 20, 1);
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
+    for (int nt = 1; nt <= 3; nt++) {
+        nonzero_columns(1, 1, 1, nt, 160);
+        nonzero_columns(5, 17, 3, nt, 161);        /* one group of 16 and a column left */
+        nonzero_columns(7, 48, 9, nt, 162);        /* whole groups only */
+        nonzero_columns(13, 47, 20, nt, 163);
+        nonzero_columns(100, 784, 300, nt, 164);   /* MNIST's batch: the rows split at 2, 3 threads */
+        nonzero_columns(101, 300, 10, nt, 165);
+    }
     activations();
     softmax();
     return check_report("test_kernels");
