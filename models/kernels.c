@@ -289,7 +289,7 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
  * regions. Not for concurrent calls from several user threads (chainrule's
  * programs make none). */
 typedef struct { void *p; size_t cap; } scratch;
-static scratch ws, ws_idx, ws_any;
+static scratch ws, ws_idx, ws_any, ws_rest;
 
 static void *scratch_get(scratch *s, size_t bytes)
 {
@@ -385,22 +385,87 @@ void adam_apply(float *w, const float *g, size_t n, const adam_step *a)
     isa()->adam(w, g, a->v, a->s, n, a->b1, a->b2, a->lr_t, a->eps, a->lam);
 }
 
+/* first_step_apply's loops on weights 0…n, four at a time and then one at
+ * a time, with the L2 term (decay = 1) or without: inlined with decay
+ * constant, so that each loop is branch-free. Each lane does the scalar
+ * operations in their order: the scalar loop's bits. */
+static inline __attribute__((always_inline)) void
+first_order(first_kind kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
+            int decay, float lam, float lr, float mu)
+{
+#define G4 (decay ? ld4(g + i) + lam * ld4(p + i) : ld4(g + i))  /* ∂(loss + λ/2·Σw²)/∂w */
+#define G1 (decay ? g[i] + lam * p[i] : g[i])
+    size_t i = 0;
+    switch (kind) {
+    case STEP_SGD:                                          // w ← w − αg
+        for (; i + 4 <= n; i += 4) st4(p + i, ld4(p + i) - lr * G4);
+        for (; i < n; i++) p[i] -= lr * G1;
+        break;
+    case STEP_MOMENTUM:                                     // Δw ← g + γΔw;  w ← w − αΔw
+        for (; i + 4 <= n; i += 4) {
+            v4f vi = G4 + mu * ld4(v + i);
+            st4(v + i, vi);
+            st4(p + i, ld4(p + i) - lr * vi);
+        }
+        for (; i < n; i++) { v[i] = G1 + mu * v[i]; p[i] -= lr * v[i]; }
+        break;
+    case STEP_CLASSICAL:                                    // v ← γv − αg;  w ← w + v
+        for (; i + 4 <= n; i += 4) {
+            v4f vi = mu * ld4(v + i) - lr * G4;
+            st4(v + i, vi);
+            st4(p + i, ld4(p + i) + vi);
+        }
+        for (; i < n; i++) { v[i] = mu * v[i] - lr * G1; p[i] += v[i]; }
+        break;
+    default: FAIL("first_step_apply: %d is not a first-order kind", (int)kind);
+    }
+#undef G4
+#undef G1
+}
+
+void first_step_apply(float *w, const float *g, size_t n, const first_step *s)
+{
+    if (s->lam != 0.0f) first_order(s->kind, w, g, s->v, n, 1, s->lam, s->lr, s->mu);
+    else first_order(s->kind, w, g, s->v, n, 0, 0.0f, s->lr, s->mu);
+}
+
+/* One step (Adam's or a first-order one) on the n weights at offset off
+ * of e->c (its moments at the same offset), gradients g. */
+typedef struct epilogue epilogue;
+static void step_at(const epilogue *e, size_t off, const float *g, size_t n);
+
 /* ------------------------------------------------------------ the product */
 
-typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_WADAM, EP_IGRAD } ep_kind;
+/* EP_WSTEP: the weight gradient applied as a step, Adam's (adam) or a
+ * first-order one (first), to each weight of c */
+typedef enum { EP_FORWARD, EP_WGRAD, EP_WSGD, EP_WSTEP, EP_IGRAD } ep_kind;
 
-typedef struct {
+struct epilogue {
     ep_kind kind;
     float *c;               /* out / dw / w / dinp, row-major with N columns */
     float *z;               /* forward: pre-activations or NULL */
     const float *bias;      /* forward: (N) or NULL */
     act_kind act;
     float lr;
-    const adam_step *adam;  /* EP_WADAM: the moments (same layout as c) and constants */
+    const adam_step *adam;  /* EP_WSTEP: the moments (same layout as c) and constants, */
+    const first_step *first;/* or the first-order step (one of the two NULL) */
     /* EP_IGRAD: c ⊙= mask where mask, then act_backward(c, c, x, y, ·, act)
      * (the δ of the layer below; all NULL and ACT_IDENTITY: c as summed) */
     const float *x, *y, *mask;
-} epilogue;
+};
+
+static void step_at(const epilogue *e, size_t off, const float *g, size_t n)
+{
+    if (e->adam) {
+        adam_step a = *e->adam;
+        a.v = e->adam->v + off; a.s = e->adam->s + off;
+        adam_apply(e->c + off, g, n, &a);
+    } else {
+        first_step f = *e->first;
+        if (f.v) f.v += off;
+        first_step_apply(e->c + off, g, n, &f);
+    }
+}
 
 /* The operands of C = A · Bm, read in place through strides and optional
  * index lists (NULL = the identity):
@@ -469,16 +534,13 @@ static void ep_apply(const epilogue *e, const float *restrict t, const int *ri, 
         }
         break;
     }
-    case EP_WADAM: {
-        /* train.c's Adam step on each weight, its gradient g = 0 + Σ (the
-         * bits of a zeroed dw plus the sum) */
-        adam_step a = *e->adam;
+    case EP_WSTEP: {
+        /* train.c's step on each weight, its gradient g = 0 + Σ (the bits
+         * of a zeroed dw plus the sum) */
         float g[NR];
         for (int ii = 0; ii < mr; ii++) {
-            size_t off = (size_t)(rows[ii] - e->c);
             for (int jj = 0; jj < nr; jj++) g[jj] = 0.0f + t[ii * NR + jj];
-            a.v = e->adam->v + off; a.s = e->adam->s + off;
-            adam_apply(rows[ii], g, (size_t)nr, &a);
+            step_at(e, (size_t)(rows[ii] - e->c), g, (size_t)nr);
         }
         break;
     }
@@ -796,18 +858,14 @@ static void gemm(int M, int N, int K, const operands *o, const epilogue *e)
 /* gemm_rows's largest copy of Bm per thread, in floats (256 KB: in L2) */
 #define ROWS_BP_MAX (64 * 1024)
 
-/* The Adam epilogue of a finished strip: rows i0…i0+m of C (rows ri(i)),
+/* The step epilogue of a finished strip: rows i0…i0+m of C (rows ri(i)),
  * all N columns, gradients g (m×N, row-major: 0 + each sum). One call per
  * row, or one for the whole strip when its rows are adjacent in C. */
-static void strip_adam(const epilogue *e, const float *g, const int *ri, int i0, int m, int N)
+static void strip_step(const epilogue *e, const float *g, const int *ri, int i0, int m, int N)
 {
-    adam_step a = *e->adam;
     int step = ri ? 1 : m;
-    for (int ii = 0; ii < m; ii += step) {
-        size_t off = (size_t)(ri ? ri[i0 + ii] : i0 + ii) * N;
-        a.v = e->adam->v + off; a.s = e->adam->s + off;
-        adam_apply(e->c + off, g + (size_t)ii * N, (size_t)step * N, &a);
-    }
+    for (int ii = 0; ii < m; ii += step)
+        step_at(e, (size_t)(ri ? ri[i0 + ii] : i0 + ii) * N, g + (size_t)ii * N, (size_t)step * N);
 }
 
 /* EP_IGRAD's last step on rows i0…i0+m of C (N columns, adjacent): the
@@ -827,12 +885,13 @@ static void igrad_finish(const epilogue *e, int i0, int m, int N)
 
 /* One strip of gemm_rows: row blocks g0…g1 of A (packed here into ap),
  * all of Bm (packed in bp, K × N by panels), the tiles' epilogue or, for
- * Adam, the strip's sums gathered in st (rows of N) and one Adam pass;
+ * a step (Adam's or a first-order one), the strip's sums gathered in st
+ * (rows of N) and one pass of the step;
  * an input gradient's strip then goes through igrad_finish. */
 static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const operands *o,
                        const epilogue *e, const float *bp, float *ap, float *st, int g0, int g1)
 {
-    int njp = (N + NR - 1) / NR, adam = e->kind == EP_WADAM, igrad = e->kind == EP_IGRAD;
+    int njp = (N + NR - 1) / NR, wstep = e->kind == EP_WSTEP, igrad = e->kind == EP_IGRAD;
     _Alignas(64) float tile[2 * MR * NR];
     /* a forward reads A's rows in place where they are contiguous and
      * whole (no kk), as igrad_rows reads w's: for the output layer's 10
@@ -842,7 +901,7 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
     for (int jp = 0; jp < njp; jp += 2) {     /* two panels at a time, the last alone */
         int two = jp + 1 < njp;
         const float *bpj = bp + (size_t)jp * K * NR;
-        /* Adam's sums straight into the strip where the ISA's two-tile
+        /* a step's sums straight into the strip where the ISA's two-tile
          * kernel stores them (0 + each, two whole panels; rows past M land
          * in the strip's spare rows, unused); an input gradient's straight
          * into C where the row block is whole (its sums as they are: the
@@ -851,7 +910,7 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
         for (int ib = g0; ib < g1; ib++) {
             int i0 = ib * MR, mr = M - i0 < MR ? M - i0 : MR;
             const float *apb = ap + (size_t)(ib - g0) * K * MR;
-            if (adam && whole) {
+            if (wstep && whole) {
                 float *g = st + (size_t)(i0 - g0 * MR) * N + (size_t)jp * NR;
                 tab->kern2(K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, g, g + NR, (size_t)N, 1);
                 continue;
@@ -872,7 +931,7 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
             for (int q = 0; q <= two; q++) {
                 int j0 = (jp + q) * NR, nr = N - j0 < NR ? N - j0 : NR;
                 const float *tq = tile + q * MR * NR;
-                if (!adam) { ep_apply(e, tq, o->ri, i0, mr, j0, nr, N); continue; }
+                if (!wstep) { ep_apply(e, tq, o->ri, i0, mr, j0, nr, N); continue; }
                 /* the bits of a zeroed dw plus the sum */
                 float *g = st + (size_t)(i0 - g0 * MR) * N + j0;
                 for (int ii = 0; ii < mr; ii++) {
@@ -884,17 +943,17 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
             }
         }
     }
-    if (adam) strip_adam(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
+    if (wstep) strip_step(e, st, o->ri, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
     if (igrad) igrad_finish(e, g0 * MR, (g1 * MR < M ? g1 * MR : M) - g0 * MR, N);
 }
 
 /* Bm (K × N) packed whole, by panels of NR columns: its floats, and as a
  * buffer (a multiple of 16 floats). gemm_rows's other buffers per thread:
- * a strip of A, and for Adam a strip of sums. */
+ * a strip of A, and for a step a strip of sums. */
 static size_t panels_floats(int N, int K) { return (size_t)((N + NR - 1) / NR) * K * NR; }
 static size_t rows_bp_size(int N, int K) { return (panels_floats(N, K) + 15) / 16 * 16; }
 static size_t rows_ap_size(int K) { return ((size_t)RG * K * MR + 15) / 16 * 16; }
-static size_t rows_st_size(int N, int adam) { return adam ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0; }
+static size_t rows_st_size(int N, int wstep) { return wstep ? ((size_t)RG * MR * N + 15) / 16 * 16 : 0; }
 static void rows_pack_b(float *bp, const operands *o, int N, int K)
 {
     for (int jp = 0; jp < (N + NR - 1) / NR; jp++)
@@ -909,15 +968,15 @@ static void rows_pack_b(float *bp, const operands *o, int N, int K)
  * of C one after another (two threads take the strips from the two ends,
  * claim_unit, where there are TWO_ENDS_MIN of them), so it shares nothing
  * with the other threads
- * (no barrier) and writes C, and Adam's moments, in long contiguous runs
+ * (no barrier) and writes C, and a step's moments, in long contiguous runs
  * instead of NR floats per row a row apart. Each tile is one kernel call
  * over all of k, so the sums are those of gemm. */
 static void gemm_rows(int M, int N, int K, const operands *o, const epilogue *e)
 {
     const kernels_isa_table *tab = isa();
-    int nib = (M + MR - 1) / MR, adam = e->kind == EP_WADAM;
+    int nib = (M + MR - 1) / MR, wstep = e->kind == EP_WSTEP;
     int tmax = M * (double)N * K > PAR_WORK ? kernels_threads(nib) : 1;
-    size_t bp_sz = rows_bp_size(N, K), ap_sz = rows_ap_size(K), st_sz = rows_st_size(N, adam);
+    size_t bp_sz = rows_bp_size(N, K), ap_sz = rows_ap_size(K), st_sz = rows_st_size(N, wstep);
     size_t per = bp_sz + ap_sz + st_sz;                    /* per thread */
     float *base = ws_get((size_t)tmax * per);
 
@@ -1117,8 +1176,9 @@ static void wgrad_rows(float *w, const float *inp, const float *dout, int B, int
                        int sgd, float lr)
 {
     float *acc = ws_get((size_t)H);
+    int skip = rows_finite(dout, (size_t)B, (size_t)H, NULL, 0);     /* (0·∞ is NaN) */
     for (int d = 0; d < D; d++) {
-        int any = 0;
+        int any = !skip;
         for (int r = 0; r < B; r++) any |= inp[(size_t)r * D + d] != 0.0f;
         if (!any) continue;
         float *wr = w + (size_t)d * H;
@@ -1150,7 +1210,7 @@ static void forward(float *out, float *zout, const float *inp, const float *w, c
     ASSERT(B >= 0 && D >= 0 && H >= 0, "negative size B=%d D=%d H=%d", B, D, H);
     if (B == 0 || H == 0) return;
     if (B < MR || D == 0) { forward_rows(out, zout, inp, w, bias, B, D, H, act); return; }
-    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL, NULL, NULL, NULL};
+    epilogue e = {EP_FORWARD, out, zout, bias, act, 0.0f, NULL, NULL, NULL, NULL, NULL};
     operands o = {inp, (size_t)D, 1, w, (size_t)H, 1, NULL, NULL};
     /* Drop the inputs d that are zero in every row (MNIST's borders and
      * more: about a third of the pixels of a batch of 100), when the rows
@@ -1220,7 +1280,7 @@ static void bias_grad(float *dbias, const float *dout, int B, int H, int sgd, fl
 static void weight_grad(float *w, const float *inp, const float *dout, int B, int D, int H,
                         ep_kind kind, float lr, const int *cols, int M)
 {
-    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL, NULL, NULL, NULL};
+    epilogue e = {kind, w, NULL, NULL, ACT_IDENTITY, lr, NULL, NULL, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     if (!cols) {
         int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
@@ -1275,9 +1335,71 @@ void matmul_backward_weight_adam(float *w, const float *inp, const float *dout,
 {
     if (B == 0 || H == 0 || D == 0) return;
     /* every row: a zero gradient still moves a weight under Adam */
-    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL, NULL};
+    epilogue e = {EP_WSTEP, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     gemm_wgrad(D, H, B, &o, &e);
+}
+
+/* The first-order step of the rows of w (D, H) not listed in cols (M,
+ * ascending): their gradient is +0 (a zeroed dw the product left alone).
+ * Threads split those rows, where there are PAR_STEP_ROWS floats or more. */
+#define PAR_STEP_ROWS (64 * 1024)
+static void step_zero_rows(float *w, int D, int H, const first_step *s, const int *cols, int M)
+{
+    if (M >= D) return;
+    int *rest = scratch_get(&ws_rest, (size_t)D * sizeof(int)), nr = 0;
+    float *zero = scratch_get(&ws_any, (size_t)H * sizeof(float));
+    memset(zero, 0, (size_t)H * sizeof(float));
+    for (int d = 0, q = 0; d < D; d++) {
+        if (q < M && cols[q] == d) { q++; continue; }
+        rest[nr++] = d;
+    }
+#pragma omp parallel for schedule(static) \
+    num_threads((double)nr * H >= PAR_STEP_ROWS ? kernels_threads((long)nr) : 1)
+    for (int i = 0; i < nr; i++) {
+        first_step f = *s;
+        size_t off = (size_t)rest[i] * H;
+        if (f.v) f.v += off;
+        first_step_apply(w + off, zero, (size_t)H, &f);
+    }
+}
+
+void matmul_backward_weight_first(float *w, const float *inp, const float *dout, int B, int D, int H,
+                                  const first_step *s, const int *cols, int M)
+{
+    ASSERT(B >= 0 && D >= 0 && H >= 0 && s, "matmul_backward_weight_first: B=%d D=%d H=%d", B, D, H);
+    ASSERT(!cols || (M >= 0 && M <= D), "matmul_backward_weight_first: %d columns of %d", M, D);
+    if (D == 0 || H == 0) return;
+    if (!cols) {
+        int *ri = scratch_get(&ws_idx, (size_t)D * sizeof(int));
+        M = B > 0 ? nonzero_cols(ri, inp, B, D) : 0;
+        cols = ri;
+    }
+    if (B >= MR) {
+        /* the rows with a non-zero input: summed, stepped in the epilogue
+         * (every row, when dout is not finite: 0·∞ is NaN) */
+        epilogue e = {EP_WSTEP, w, NULL, NULL, ACT_IDENTITY, 0.0f, NULL, s, NULL, NULL, NULL};
+        operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
+        if (M < D && rows_finite(dout, (size_t)B, (size_t)H, NULL, 0)) o.ri = cols;
+        else M = D;
+        if (M > 0) gemm_wgrad(M, H, B, &o, &e);
+    } else {
+        /* wgrad_rows's sums (each from +0, axpy in row order), then 0 + each;
+         * every row when dout is not finite */
+        float *acc = ws_get((size_t)H);
+        int all = !rows_finite(dout, (size_t)B, (size_t)H, NULL, 0);
+        if (all) M = D;
+        for (int q = 0; q < M; q++) {
+            int d = all ? q : cols[q];
+            memset(acc, 0, (size_t)H * sizeof *acc);
+            for (int r = 0; r < B; r++) axpy(acc, dout + (size_t)r * H, inp[(size_t)r * D + d], H);
+            for (int h = 0; h < H; h++) acc[h] = 0.0f + acc[h];
+            first_step f = *s;
+            if (f.v) f.v += (size_t)d * H;
+            first_step_apply(w + (size_t)d * H, acc, (size_t)H, &f);
+        }
+    }
+    step_zero_rows(w, D, H, s, cols, M);
 }
 
 /* Row blocks ib0…ib1 of w in igrad_rows: dinpᵀ rows d0…d0+MR for every
@@ -1354,7 +1476,7 @@ void matmul_backward_input_act(float *dinp, const float *dout, const float *w, i
                                const float *mask, const float *x, const float *y, act_kind act)
 {
     if (B == 0 || D == 0) return;
-    epilogue e = {EP_IGRAD, dinp, NULL, NULL, act, 0.0f, NULL, x, y, mask};
+    epilogue e = {EP_IGRAD, dinp, NULL, NULL, act, 0.0f, NULL, NULL, x, y, mask};
     if (B < MR || H < 4) {
         /* dinp[b][d] = Σ_h dout[b][h] · w[d][h]: short dot products */
         for (int r = 0; r < B; r++)
@@ -1395,7 +1517,7 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
     const kernels_isa_table *tab = isa();
     int nib = (D + MR - 1) / MR;
     int tmax = B * (double)D * H > PAR_WORK ? kernels_threads(nib) : 1;
-    epilogue e = {EP_WADAM, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL, NULL};
+    epilogue e = {EP_WSTEP, w, NULL, NULL, ACT_IDENTITY, 0.0f, a, NULL, NULL, NULL, NULL};
     operands o = {inp, 1, (size_t)D, dout, (size_t)H, 1, NULL, NULL};
     operands ot = igrad_operands(dout, H);
     size_t ig_sz = rows_bp_size(B, H), bp_sz = rows_bp_size(H, B), ap_sz = rows_ap_size(B);

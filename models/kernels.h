@@ -53,7 +53,12 @@ void act_backward(float *dx, const float *dy, const float *x, const float *y,
  *     z[b][h] = Σ_d inp[b][d] · w[d][h]   (+ bias[h] when bias ≠ NULL)
  *     out[b][h] = f(z[b][h])
  * inp is (B, D), w is (D, H), bias is (H) or NULL, out is (B, H); zout (B, H)
- * receives z when not NULL. out must not alias inp. */
+ * receives z when not NULL. out must not alias inp. Inputs that are zero
+ * in every row are skipped (their terms are ±0) where the rows of w they
+ * would multiply are finite; under 6 rows (the per-sample path) each row
+ * skips its zero inputs without looking at w, so an infinity or NaN in
+ * such a row of w does not reach out (reading all of w for every sample
+ * would cost more than the product). */
 void matmul_forward(float *out, float *zout, const float *inp, const float *w,
                     const float *bias, int B, int D, int H, act_kind act);
 
@@ -105,6 +110,24 @@ void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, 
 /* One Adam step on n weights w from gradients g (moments a->v, a->s at
  * the same offsets as w), as above with g in place of the sum. */
 void adam_apply(float *w, const float *g, size_t n, const adam_step *a);
+
+/* The first-order steps of train.h, on each weight w with gradient g
+ * (G = g + λ·w where lam ≠ 0, else g), each operation rounded as written:
+ *     STEP_SGD        w ← w − lr·G
+ *     STEP_MOMENTUM   v ← G + mu·v;   w ← w − lr·v
+ *     STEP_CLASSICAL  v ← mu·v − lr·G;  w ← w + v
+ * v (unused by STEP_SGD) at the same offsets as w. */
+typedef enum { STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL } first_kind;
+typedef struct { first_kind kind; float *v; float lr, mu, lam; } first_step;
+void first_step_apply(float *w, const float *g, size_t n, const first_step *s);
+/* The weight gradient's sums applied as that step without storing them:
+ * g = Σ_b inp[b][d]·dout[b][h] for each weight of w (D, H), every row
+ * stepped (a zero gradient still moves a weight under momentum or L2).
+ * Bit-identical to zeroing dw, matmul_backward_weight, then
+ * first_step_apply on w with dw. cols (ncols): inp's non-zero columns
+ * (matmul_nonzero_cols), or NULL to find them here. */
+void matmul_backward_weight_first(float *w, const float *inp, const float *dout, int B, int D, int H,
+                                  const first_step *s, const int *cols, int ncols);
 
 /* Input gradient: dinp (B, D) = dout · w^T, i.e.
  *     dinp[b][d] = Σ_h dout[b][h] · w[d][h]

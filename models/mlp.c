@@ -209,8 +209,9 @@ double mlp_forward(mlp *m, const float *x, const uint8_t *labels, int B, int tra
     return m->loss;
 }
 
-/* The δ recursion shared by mlp_backward (sgd = 0) and mlp_backward_sgd. */
-static void backward(mlp *m, int sgd, float lr)
+/* The δ recursion shared by mlp_backward (sgd = 0, fs NULL),
+ * mlp_backward_sgd (sgd = 1) and mlp_backward_first (fs). */
+static void backward(mlp *m, int sgd, float lr, const first_step *fs)
 {
     if (!m->labels) FAIL("mlp_backward: the last forward had no labels");
     int B = m->B;
@@ -226,8 +227,24 @@ static void backward(mlp *m, int sgd, float lr)
                                       m->z[l - 1], m->y[l - 1], m->cfg.act);
         }
         // dW[l] += h[l−1]^T · δ_l  (n, o);  db[l] += Σ_b δ_l
-        if (sgd) matmul_backward_weight_sgd_cols(m->W[l], bias_of(m, l, 0), in, d, B, n, o, lr,
-                                                 m->cols[l], m->ncols[l]);
+        if (fs) {
+            // or the step of each weight from its sum, as it is formed; the
+            // bias's from db = 0 + Σ_b δ_l (no L2 on a bias; the trick row
+            // is part of W[0] and has it, as in optim_step)
+            first_step ws = *fs;
+            if (ws.v) ws.v += m->W[l] - m->params;
+            matmul_backward_weight_first(m->W[l], in, d, B, n, o, &ws, m->cols[l], m->ncols[l]);
+            float *b = bias_of(m, l, 0), *db = bias_of(m, l, 1);
+            if (b) {
+                memset(db, 0, (size_t)o * sizeof *db);
+                matmul_backward_weight(NULL, db, in, d, B, 0, o);
+                first_step bs = *fs;
+                if (bs.v) bs.v += b - m->params;
+                if (!m->cfg.bias_trick) bs.lam = 0.0f;
+                first_step_apply(b, db, (size_t)o, &bs);
+            }
+        } else if (sgd) matmul_backward_weight_sgd_cols(m->W[l], bias_of(m, l, 0), in, d, B, n, o, lr,
+                                                        m->cols[l], m->ncols[l]);
         else matmul_backward_weight_cols(m->dW[l], bias_of(m, l, 1), in, d, B, n, o,
                                          m->cols[l], m->ncols[l]);
         float *t = d; d = dprev; dprev = t;
@@ -247,8 +264,9 @@ void mlp_zero_grad(mlp *m)
         if (lo < hi) memset(m->grads + lo, 0, (hi - lo) * sizeof *m->grads);
     }
 }
-void mlp_backward(mlp *m) { backward(m, 0, 0.0f); }
-void mlp_backward_sgd(mlp *m, float lr) { backward(m, 1, lr); }
+void mlp_backward(mlp *m) { backward(m, 0, 0.0f, NULL); }
+void mlp_backward_sgd(mlp *m, float lr) { backward(m, 1, lr, NULL); }
+void mlp_backward_first(mlp *m, const first_step *s) { backward(m, 0, 0.0f, s); }
 
 void mlp_update(mlp *m, float lr)
 {

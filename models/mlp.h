@@ -152,6 +152,15 @@ void mlp_update(mlp *m, float lr);
  * mlp_zero_grad + mlp_backward + mlp_update(lr) — and faster. */
 void mlp_backward_sgd(mlp *m, float lr);
 
+/* Backward and a first-order step (kernels.h: first_step; s->v the
+ * velocities of the whole parameter block, at params' offsets, or NULL
+ * for STEP_SGD) in one sweep: each weight matrix's sums applied as they
+ * are formed (matmul_backward_weight_first), each bias from its gradient
+ * (left in grads; no L2 on a bias, the trick row has it). The weight
+ * gradients in grads are untouched. Bit-identical to mlp_zero_grad +
+ * mlp_backward + train.c's optim_step with the same step. */
+void mlp_backward_first(mlp *m, const first_step *s);
+
 /* Keras-style summary: one row per layer (name, output shape, parameters),
  * then the total:
  *   Layer (type)            Output Shape              Param #

@@ -75,43 +75,11 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* The step of the first-order kinds on weights 0…n (the scalar formulas of
- * train.h), four at a time and then one at a time, with the L2 term
- * (decay = 1) or without: inlined with decay constant, so that each loop is
- * branch-free. Each lane does the scalar operations in their order: the
- * scalar loop's bits. */
-static inline __attribute__((always_inline)) void
-first_order(opt_kind kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
-            int decay, float lam, float lr, float mu)
+/* The first-order kinds as kernels.h's steps (learning rate, momentum, L2 λ). */
+static first_step first_of(const optim *o, float *v, float lam)
 {
-#define G4 (decay ? ld4(g + i) + lam * ld4(p + i) : ld4(g + i))  /* ∂(loss + λ/2·Σw²)/∂w */
-#define G1 (decay ? g[i] + lam * p[i] : g[i])
-    size_t i = 0;
-    switch (kind) {
-    case OPT_SGD:                                           // w ← w − αg
-        for (; i + 4 <= n; i += 4) st4(p + i, ld4(p + i) - lr * G4);
-        for (; i < n; i++) p[i] -= lr * G1;
-        break;
-    case OPT_MOMENTUM:                                      // Δw ← g + γΔw;  w ← w − αΔw
-        for (; i + 4 <= n; i += 4) {
-            v4f vi = G4 + mu * ld4(v + i);
-            st4(v + i, vi);
-            st4(p + i, ld4(p + i) - lr * vi);
-        }
-        for (; i < n; i++) { v[i] = G1 + mu * v[i]; p[i] -= lr * v[i]; }
-        break;
-    case OPT_CLASSICAL:                                     // v ← γv − αg;  w ← w + v
-        for (; i + 4 <= n; i += 4) {
-            v4f vi = mu * ld4(v + i) - lr * G4;
-            st4(v + i, vi);
-            st4(p + i, ld4(p + i) + vi);
-        }
-        for (; i < n; i++) { v[i] = mu * v[i] - lr * G1; p[i] += v[i]; }
-        break;
-    default: FAIL("optim_step: %d is not a first-order kind", (int)kind);
-    }
-#undef G4
-#undef G1
+    first_kind k = o->c.kind == OPT_SGD ? STEP_SGD : o->c.kind == OPT_MOMENTUM ? STEP_MOMENTUM : STEP_CLASSICAL;
+    return (first_step){k, v, (float)o->c.lr, (float)o->c.momentum, lam};
 }
 
 /* √x in each lane, IEEE-rounded like sqrtf (SSE's sqrtps where there is one) */
@@ -151,13 +119,14 @@ rmsprop(float *restrict p, const float *restrict g, float *restrict v, size_t n,
 static void step_range(optim *o, float *restrict p, const float *restrict g,
                        float *restrict v, float *restrict s, size_t n, float lam, float lr_t)
 {
-    const float lr = (float)o->c.lr, mu = (float)o->c.momentum, eps = (float)o->c.eps;
+    const float lr = (float)o->c.lr, eps = (float)o->c.eps;
     const float b1 = (float)o->c.beta1, b2 = (float)o->c.beta2, rho = (float)o->c.rho;
     switch (o->c.kind) {
-    case OPT_SGD: case OPT_MOMENTUM: case OPT_CLASSICAL:
-        if (lam != 0.0f) first_order(o->c.kind, p, g, v, n, 1, lam, lr, mu);
-        else first_order(o->c.kind, p, g, v, n, 0, 0.0f, lr, mu);
+    case OPT_SGD: case OPT_MOMENTUM: case OPT_CLASSICAL: {  // kernels.h: first_step_apply
+        first_step f = first_of(o, v, lam);
+        first_step_apply(p, g, n, &f);
         break;
+    }
     case OPT_ADAM: {                                        // w ← w − α_t m / (√v + ε)
         /* m ← β1 m + (1−β1)g;  v ← β2 v + (1−β2)g²  (kernels.h, vectorised) */
         adam_step a = {v, s, b1, b2, lr_t, eps, lam};
@@ -226,6 +195,19 @@ void optim_step(optim *o, mlp *m)
         if (m->b[l]) sp[k++] = (optim_span){(size_t)(m->b[l] - m->params), (size_t)m->cfg.sizes[l + 1], 0};
     }
     optim_step_spans(o, m->params, m->grads, m->n_params, sp, k);
+}
+
+void optim_backward_step(optim *o, mlp *m)
+{
+    opt_kind k = o->c.kind;
+    if (k != OPT_SGD && k != OPT_MOMENTUM && k != OPT_CLASSICAL) {
+        mlp_zero_grad(m); mlp_backward(m); optim_step(o, m);
+        return;
+    }
+    if (o->n != m->n_params) FAIL("optim_step: optimiser made for %zu parameters, model has %zu", o->n, m->n_params);
+    o->t++;
+    first_step f = first_of(o, o->v, (float)o->c.l2);
+    mlp_backward_first(m, &f);
 }
 
 /* The cnn's block in order: L2 on conv_w, W1, W2 only. */
@@ -507,7 +489,7 @@ int train_run(mlp *m, const mlp_data *tr, const mlp_data *va, const train_cfg *c
             run_right += m->correct;
             run_n += nb;
             if (fused) mlp_backward_sgd(m, (float)cfg->opt.lr);
-            else { mlp_zero_grad(m); mlp_backward(m); optim_step(opt, m); }
+            else optim_backward_step(opt, m);
             step++;
             int at_end = s + 1 == per_epoch;
             if (tty && (step % 50 == 0 || at_end))

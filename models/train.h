@@ -77,6 +77,10 @@ void optim_free(optim *o);
 /* One step from m->grads (the batch mean gradient, L2 not included: the
  * step adds λw itself). Leaves the grads as they were. */
 void optim_step(optim *o, mlp *m);
+/* mlp_zero_grad + mlp_backward + optim_step, bit for bit; for the
+ * first-order kinds in one sweep (mlp_backward_first: each weight stepped
+ * as its gradient is summed, the weight gradients never stored). */
+void optim_backward_step(optim *o, mlp *m);
 
 /* The same optimisers over any parameter block (params and a grads block
  * that mirrors it): the state is for n_params floats, and a step walks the

@@ -245,12 +245,14 @@ static void nonfinite(int B, int D, int H, int nt)
     int z1 = 3, z2 = D - 23;     /* inputs zero everywhere; z2 in the last thread's rows of w */
     for (int b = 0; b < B; b++) x[b * D + z1] = x[b * D + z2] = 0.0f;
     w[z2 * H + 5] = INFINITY;                                           /* ∞ in a row the forward could drop */
-    matmul_forward_naive(o2, x, w, B, D, H);
-    matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
-    CHECK(isnan(o1[5]) && isnan(o2[5]));
     int eq = 1;
-    for (int i = 0; i < B * H; i++) eq &= (isnan(o1[i]) && isnan(o2[i])) || o1[i] == o2[i];
-    CHECK(eq);
+    if (B >= 6) {       /* (kernels.h: the per-sample forward, B < 6, drops zero inputs whatever w holds) */
+        matmul_forward_naive(o2, x, w, B, D, H);
+        matmul_forward(o1, NULL, x, w, NULL, B, D, H, ACT_IDENTITY);
+        CHECK(isnan(o1[5]) && isnan(o2[5]));
+        for (int i = 0; i < B * H; i++) eq &= (isnan(o1[i]) && isnan(o2[i])) || o1[i] == o2[i];
+        CHECK(eq);
+    }
     w[z2 * H + 5] = 0.5f;
     g[(B - 2) * H + 7] = NAN;                                            /* NaN in dout: 0·NaN rows too */
     memcpy(w1, w, sizeof(float) * D * H); memcpy(w2, w, sizeof(float) * D * H);
@@ -318,6 +320,55 @@ static void nonzero_columns(int B, int D, int H, int nt, uint64_t seed)
     }
     free(x); free(want); free(got); free(w); free(bias); free(g);
     free(o1); free(o2); free(w1); free(w2); free(b1); free(b2);
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+}
+
+/* matmul_backward_weight_first against zeroing dw, matmul_backward_weight,
+ * then first_step_apply: each kind, with and without L2, the row-block
+ * path with rows skipped, the panel path, under one row block, an empty
+ * batch, a NaN in dout (no row skipped), the columns given or found. */
+static int same_or_nan(const float *a, const float *b, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!(a[i] == b[i] || (isnan(a[i]) && isnan(b[i])))) return 0;
+    return 1;
+}
+static void first_steps(int B, int D, int H, double zf, int nan_at, int nt, uint64_t seed)
+{
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(nt);
+#else
+    (void)nt;
+#endif
+    rng r; rng_seed(&r, seed);
+    size_t nw = (size_t)D * H;
+    float *x = rnd(&r, (size_t)B * D + 1, zf), *g = rnd(&r, (size_t)B * H + 1, 0.1);
+    for (int b = 0; b < B; b++) x[(size_t)b * D + D / 2] = 0.0f;     /* a column zero in every row */
+    if (nan_at >= 0) g[nan_at] = NAN;
+    float *w0 = rnd(&r, nw, 0), *v0 = rnd(&r, nw, 0), *dw = malloc(nw * sizeof *dw);
+    float *w1 = malloc(nw * sizeof *w1), *w2 = malloc(nw * sizeof *w2);
+    float *v1 = malloc(nw * sizeof *v1), *v2 = malloc(nw * sizeof *v2);
+    int *cols = malloc(sizeof(int) * (D + 1));
+    const first_kind kinds[] = {STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL};
+    for (int k = 0; k < 3; k++)
+        for (int l2 = 0; l2 < 2; l2++)
+            for (int given = 0; given < 2; given++) {
+                memcpy(w1, w0, nw * sizeof *w1); memcpy(w2, w0, nw * sizeof *w2);
+                memcpy(v1, v0, nw * sizeof *v1); memcpy(v2, v0, nw * sizeof *v2);
+                first_step s1 = {kinds[k], kinds[k] == STEP_SGD ? NULL : v1, 0.05f, 0.9f, l2 ? 0.01f : 0.0f};
+                first_step s2 = s1;
+                if (s2.v) s2.v = v2;
+                memset(dw, 0, nw * sizeof *dw);
+                matmul_backward_weight(dw, NULL, x, g, B, D, H);
+                first_step_apply(w1, dw, nw, &s1);
+                int nc = given ? matmul_nonzero_cols(cols, x, B, D) : 0;
+                matmul_backward_weight_first(w2, x, g, B, D, H, &s2, given ? cols : NULL, nc);
+                CHECK(same_or_nan(w1, w2, nw) && (!s1.v || same_or_nan(v1, v2, nw)));
+            }
+    free(x); free(g); free(w0); free(v0); free(dw); free(w1); free(w2); free(v1); free(v2); free(cols);
 #ifdef _OPENMP
     omp_set_num_threads(saved);
 #endif
@@ -469,8 +520,15 @@ int main(int argc, char **argv)
     product_paths(32, 2100, 520, 0.2, 150);          /* w past 4 MB: gemm reads it in order (a group of all */
     product_paths(7, 1600, 784, 0, 151);             /* of a thread's panels, k blocks of 128, the last partial) */
     nonfinite(12, 40, 20, 1);
+    nonfinite(3, 40, 20, 1);          /* under one row block: the per-sample loops */
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
     for (int nt = 1; nt <= 3; nt++) {
+        first_steps(100, 97, 300, 0.8, -1, nt, 170);     /* row blocks, rows skipped */
+        first_steps(100, 97, 300, 0.8, 4321, nt, 171);   /* a NaN in dout: no row skipped */
+        first_steps(50, 40, 2100, 0.5, -1, nt, 172);     /* the panel order (2100 · 50 past 64 K) */
+        first_steps(3, 20, 30, 0.5, -1, nt, 173);        /* under one row block */
+        first_steps(3, 20, 30, 0.5, 37, nt, 175);        /* … with a NaN in dout */
+        first_steps(0, 5, 7, 0, -1, nt, 174);            /* no rows: every weight stepped with g = 0 */
         nonzero_columns(1, 1, 1, nt, 160);
         nonzero_columns(5, 17, 3, nt, 161);        /* one group of 16 and a column left */
         nonzero_columns(7, 48, 9, nt, 162);        /* whole groups only */

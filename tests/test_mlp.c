@@ -46,6 +46,56 @@ static void fused_equals_unfused(void)
     mlp_free(a); mlp_free(b); free(x);
 }
 
+/* optim_backward_step (the first-order kinds in one sweep) against
+ * mlp_zero_grad + mlp_backward + optim_step: with and without L2, biases
+ * or the trick row, dropout, a batch under one row block and one of 50
+ * with zero columns (the gemm_rows path and the skipped rows), a hidden
+ * layer wide enough for the gemm path (H·K past 64 K floats), 1-3 threads. */
+static void first_order_fused(void)
+{
+    const opt_kind kinds[] = {OPT_SGD, OPT_MOMENTUM, OPT_CLASSICAL};
+    float *x = malloc(sizeof(float) * 50 * 784); uint8_t y[50];
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+#endif
+    for (int k = 0; k < 3; k++)
+        for (int v = 0; v < 4; v++) {          /* bit 0: L2; bit 1: the bias trick and dropout */
+            int l2 = v & 1, trick = v >> 1;
+            mlp_config c = {.n_layers = 3, .sizes = {784, trick ? 2100 : 64, 32, 10}, .act = ACT_RELU,
+                            .bias_trick = trick, .init = {INIT_GLOROT_UNIFORM, 0, 0}, .seed = 4};
+            optim_cfg oc = optim_defaults(kinds[k]);
+            oc.lr = 0.05; oc.l2 = l2 ? 0.01 : 0.0;
+            float *p1 = NULL;
+            for (int t = 1; t <= 3; t++) {
+#ifdef _OPENMP
+                omp_set_num_threads(t);
+#endif
+                mlp *a = mlp_new(&c), *b = mlp_new(&c);
+                optim *oa = optim_new(&oc, a), *ob = optim_new(&oc, b);
+                if (!a || !b || !oa || !ob) { CHECK(0); break; }
+                if (trick) { mlp_set_dropout(a, 0.8, 9); mlp_set_dropout(b, 0.8, 9); }
+                rng r; rng_seed(&r, 6);
+                for (int s = 0; s < 3; s++) {
+                    fill(&r, x, y, 50, 784, 10);
+                    for (int i = 0; i < 50 * 784; i++) if (i % 784 < 200 || i % 3 == 0) x[i] = 0.0f;
+                    for (int nb = 50; nb >= 3; nb -= 47) {          /* 50, then 3 (under a row block) */
+                        mlp_forward(a, x, y, nb, 1); optim_backward_step(oa, a);
+                        mlp_forward(b, x, y, nb, 1); mlp_zero_grad(b); mlp_backward(b); optim_step(ob, b);
+                    }
+                }
+                CHECK(memcmp(a->params, b->params, a->n_params * sizeof(float)) == 0);
+                if (t == 1) { p1 = malloc(a->n_params * sizeof(float)); if (p1) memcpy(p1, a->params, a->n_params * sizeof(float)); }
+                else CHECK(p1 && memcmp(a->params, p1, a->n_params * sizeof(float)) == 0);
+                optim_free(oa); optim_free(ob); mlp_free(a); mlp_free(b);
+            }
+            free(p1);
+        }
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#endif
+    free(x);
+}
+
 static void threads(void)
 {
 #ifdef _OPENMP
@@ -454,6 +504,7 @@ int main(void)
     threads();
     optimisers();
     optimiser_bits();
+    first_order_fused();
     dropout_masks();
     inits_and_summary();
     save_load();
