@@ -166,13 +166,19 @@ void batchnorm_backward_naive(float *dx, float *dgamma, float *dbeta, const floa
 /* ------------------------------------------------------------ the ISA table */
 
 /* Chosen once at start-up, for the instruction set kernels.c chose
- * (kernels_isa_choice): the AVX2/FMA twins on an AVX2 or AVX-512 CPU. */
+ * (kernels_isa_choice): the AVX2/FMA twins on an AVX2 CPU, with two
+ * AVX-512 ones in their place on an AVX-512 CPU. */
 static const cnn_isa_table *cnn_table;
 
 static const cnn_isa_table *cnn_choose(void)
 {
 #ifdef HAVE_CNN_X86
-    if (kernels_isa_choice() >= KERNELS_ISA_AVX2) return &cnn_avx2;
+    static cnn_isa_table avx512;
+    switch (kernels_isa_choice()) {
+    case KERNELS_ISA_AVX512: cnn_avx512_table(&avx512); return &avx512;
+    case KERNELS_ISA_AVX2: return &cnn_avx2;
+    case KERNELS_ISA_PORTABLE: break;
+    }
 #endif
     return &cnn_portable;
 }

@@ -2,12 +2,14 @@
  * the routines whose code depends on the instruction set, on the pattern of
  * kernels_isa.h (and apart from it). kernels_cnn.c holds the portable copies
  * (plain C, fmaf where a product is summed) and chooses the table once at
- * start-up; kernels_cnn_avx2.c holds the AVX2/FMA twins, compiled for that
- * target by function attributes. Each twin does the same operations in the
- * same order for every output, so it gives the bits of its portable copy:
- * tests/test_cnn.c checks both (test_isa.sh runs it with
- * CHAINRULE_ISA=portable) against the naive references. An AVX-512 CPU
- * uses the AVX2 twins here (kernels.h: kernels_isa_choice). Every routine works on
+ * start-up; kernels_cnn_avx2.c holds the AVX2/FMA twins and
+ * kernels_cnn_avx512.c the AVX-512 twins of two of them (the convolution's
+ * rows and the batch norm + pool forward; an AVX-512 CPU uses the AVX2
+ * twins for the rest), compiled for their targets by function attributes.
+ * Each twin does the same operations in the same order for every output,
+ * so it gives the bits of its portable copy: tests/test_cnn.c checks them
+ * (test_isa.sh runs it with CHAINRULE_ISA set to each narrower set)
+ * against the naive references. Every routine works on
  * a range of outputs; kernels_cnn.c splits the ranges between threads.
  *
  * Shapes as in kernels.h; xp is the zero-padded input (B, Hq, Wq, C) with
@@ -75,6 +77,8 @@ extern const cnn_isa_table cnn_portable;
 #if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
 #define HAVE_CNN_X86 1
 extern const cnn_isa_table cnn_avx2;
+/* *t = the AVX2 table with the AVX-512 twins in place (kernels_cnn_avx512.c) */
+void cnn_avx512_table(cnn_isa_table *t);
 #endif
 
 #endif
