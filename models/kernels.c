@@ -1064,13 +1064,16 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
 {
     int ng = D / 16, n = 0;
     uint16_t *mask = scratch_get(&ws_any, (size_t)KERNELS_MAX_THREADS * (ng + 1) * sizeof(uint16_t));
-    int nt = 1;                              /* the threads the region had */
-#pragma omp parallel num_threads((double)B * D > PAR_SCAN ? kernels_threads(B) : 1)
-    {
-        int t = THREAD_NUM(), n_t = THREAD_COUNT();
-        int r0 = (int)((long)B * t / n_t), r1 = (int)((long)B * (t + 1) / n_t);
-        if (t == 0) nt = n_t;
-        nonzero16(mask + (size_t)t * (ng + 1), x + (size_t)r0 * D, (size_t)D, r1 - r0, ng);
+    int nt = 1, want = (double)B * D > PAR_SCAN ? kernels_threads(B) : 1;   /* (the threads the region had) */
+    if (want == 1) nonzero16(mask, x, (size_t)D, B, ng);   /* (no region: a per-sample step makes four scans) */
+    else {
+#pragma omp parallel num_threads(want)
+        {
+            int t = THREAD_NUM(), n_t = THREAD_COUNT();
+            int r0 = (int)((long)B * t / n_t), r1 = (int)((long)B * (t + 1) / n_t);
+            if (t == 0) nt = n_t;
+            nonzero16(mask + (size_t)t * (ng + 1), x + (size_t)r0 * D, (size_t)D, r1 - r0, ng);
+        }
     }
     for (int t = 1; t < nt; t++)
         for (int g = 0; g < ng; g++) mask[g] |= mask[(size_t)t * (ng + 1) + g];
@@ -1087,24 +1090,31 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
 /* 1 when the rows of x (rows × n, row-major) that are not listed in idx
  * (nidx rows, ascending; NULL = none listed) hold only finite values:
  * the rows a product may drop. Threads split the rows. */
+/* The rows r0…r1 of rows_finite's check: 1 when one of them is not finite. */
+static int rows_bad(const float *x, size_t n, const int *idx, int nidx, long r0, long r1)
+{
+    int q = 0, bad = 0;
+    for (int hi = nidx; idx && q < hi;) {      /* q: the first listed row ≥ r0 */
+        int m = (q + hi) / 2;
+        if (idx[m] < r0) q = m + 1;
+        else hi = m;
+    }
+    for (long r = r0; r < r1 && !bad; r++) {
+        if (idx && q < nidx && idx[q] == r) { q++; continue; }
+        bad = !finite_run(x + (size_t)r * n, n);
+    }
+    return bad;
+}
+
 static int rows_finite(const float *x, size_t rows, size_t n, const int *idx, int nidx)
 {
-    int bad = 0;
     long nr = (long)rows;
-#pragma omp parallel num_threads((double)rows * n > PAR_SCAN ? kernels_threads(nr) : 1) reduction(|: bad)
+    int want = (double)rows * n > PAR_SCAN ? kernels_threads(nr) : 1, bad = 0;
+    if (want == 1) return !rows_bad(x, n, idx, nidx, 0, nr);      /* (no region for a small check) */
+#pragma omp parallel num_threads(want) reduction(|: bad)
     {
         int t = THREAD_NUM(), nt = THREAD_COUNT();
-        long r0 = nr * t / nt, r1 = nr * (t + 1) / nt;
-        int q = 0;
-        for (int hi = nidx; idx && q < hi;) {      /* q: the first listed row ≥ r0 */
-            int m = (q + hi) / 2;
-            if (idx[m] < r0) q = m + 1;
-            else hi = m;
-        }
-        for (long r = r0; r < r1 && !bad; r++) {
-            if (idx && q < nidx && idx[q] == r) { q++; continue; }
-            bad = !finite_run(x + (size_t)r * n, n);
-        }
+        bad = rows_bad(x, n, idx, nidx, nr * t / nt, nr * (t + 1) / nt);
     }
     return !bad;
 }
