@@ -19,6 +19,27 @@ static float *rnd(rng *r, size_t n, double zero_frac)
     return p;
 }
 
+/* OpenMP's thread count set to nt; returns the one before */
+static int threads_use(int nt)
+{
+#ifdef _OPENMP
+    int saved = omp_get_max_threads();
+    omp_set_num_threads(nt);
+    return saved;
+#else
+    (void)nt;
+    return 1;
+#endif
+}
+static void threads_restore(int saved)
+{
+#ifdef _OPENMP
+    omp_set_num_threads(saved);
+#else
+    (void)saved;
+#endif
+}
+
 static int same(const float *a, const float *b, size_t n)
 {
     return memcmp(a, b, n * sizeof *a) == 0;
@@ -232,12 +253,7 @@ static void product_paths(int B, int D, int H, double zf, uint64_t seed)
  * drop them next to an infinity: then the results are the naive loop's. */
 static void nonfinite(int B, int D, int H, int nt)
 {
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(nt);
-#else
-    (void)nt;
-#endif
+    int saved = threads_use(nt);
     rng r; rng_seed(&r, 11);
     float *x = rnd(&r, (size_t)B * D, 0), *w = rnd(&r, (size_t)D * H, 0), *g = rnd(&r, (size_t)B * H, 0);
     float *o1 = malloc(sizeof(float) * B * H), *o2 = malloc(sizeof(float) * B * H);
@@ -264,9 +280,7 @@ static void nonfinite(int B, int D, int H, int nt)
     for (int i = 0; i < D * H; i++) eq &= (isnan(w1[i]) && isnan(w2[i])) || w1[i] == w2[i];
     CHECK(eq);
     free(x); free(w); free(g); free(o1); free(o2); free(w1); free(w2); free(dw);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    threads_restore(saved);
 }
 
 /* matmul_nonzero_cols against a plain scan (−0 counts as zero, NaN and
@@ -274,12 +288,7 @@ static void nonfinite(int B, int D, int H, int nt)
  * the _cols products against the plain ones, bit for bit. */
 static void nonzero_columns(int B, int D, int H, int nt, uint64_t seed)
 {
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(nt);
-#else
-    (void)nt;
-#endif
+    int saved = threads_use(nt);
     rng r; rng_seed(&r, seed);
     float *x = rnd(&r, (size_t)B * D, 0.9);
     for (int d = 0; d < D; d += 3)                 /* columns zero in every row but, at times, one */
@@ -320,9 +329,7 @@ static void nonzero_columns(int B, int D, int H, int nt, uint64_t seed)
     }
     free(x); free(want); free(got); free(w); free(bias); free(g);
     free(o1); free(o2); free(w1); free(w2); free(b1); free(b2);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    threads_restore(saved);
 }
 
 /* matmul_backward_weight_first against zeroing dw, matmul_backward_weight,
@@ -337,12 +344,7 @@ static int same_or_nan(const float *a, const float *b, size_t n)
 }
 static void first_steps(int B, int D, int H, double zf, int nan_at, int nt, uint64_t seed)
 {
-#ifdef _OPENMP
-    int saved = omp_get_max_threads();
-    omp_set_num_threads(nt);
-#else
-    (void)nt;
-#endif
+    int saved = threads_use(nt);
     rng r; rng_seed(&r, seed);
     size_t nw = (size_t)D * H;
     float *x = rnd(&r, (size_t)B * D + 1, zf), *g = rnd(&r, (size_t)B * H + 1, 0.1);
@@ -369,9 +371,7 @@ static void first_steps(int B, int D, int H, double zf, int nan_at, int nt, uint
                 CHECK(same_or_nan(w1, w2, nw) && (!s1.v || same_or_nan(v1, v2, nw)));
             }
     free(x); free(g); free(w0); free(v0); free(dw); free(w1); free(w2); free(v1); free(v2); free(cols);
-#ifdef _OPENMP
-    omp_set_num_threads(saved);
-#endif
+    threads_restore(saved);
 }
 
 /* f′ from act_backward against central differences of act_forward (double). */
