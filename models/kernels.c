@@ -1146,6 +1146,14 @@ static void sgd_row1(float *restrict w, const float *restrict g, float a, float 
     for (int i = 0; i < n; i++) w[i] -= lr * fmaf(a, g[i], 0.0f);
 }
 
+/* acc (H) = Σ_r inp[r][d]·dout[r][·], each sum from +0 in row order (axpy):
+ * the per-sample weight gradient's row d. */
+static void row_sum(float *acc, const float *inp, const float *dout, int B, int D, int H, int d)
+{
+    memset(acc, 0, (size_t)H * sizeof *acc);
+    for (int r = 0; r < B; r++) axpy(acc, dout + (size_t)r * H, inp[(size_t)r * D + d], H);
+}
+
 /* acc[0..H) = Σ_q val[q]·w[idx[q]][·] over the non-zero inputs, in order. */
 static void sparse_rows_portable(float *restrict acc, const float *restrict w, int H,
                                  const int *restrict idx, const float *restrict val, int nnz)
@@ -1196,8 +1204,7 @@ static void wgrad_rows(float *w, const float *inp, const float *dout, int B, int
             isa()->sgd_row1(wr, dout, inp[d], lr, H);
             continue;
         }
-        memset(acc, 0, (size_t)H * sizeof *acc);
-        for (int r = 0; r < B; r++) axpy(acc, dout + (size_t)r * H, inp[(size_t)r * D + d], H);
+        row_sum(acc, inp, dout, B, D, H, d);
         if (sgd) for (int h = 0; h < H; h++) wr[h] -= lr * acc[h];
         else     for (int h = 0; h < H; h++) wr[h] += acc[h];
     }
@@ -1401,8 +1408,7 @@ void matmul_backward_weight_first(float *w, const float *inp, const float *dout,
         if (all) M = D;
         for (int q = 0; q < M; q++) {
             int d = all ? q : cols[q];
-            memset(acc, 0, (size_t)H * sizeof *acc);
-            for (int r = 0; r < B; r++) axpy(acc, dout + (size_t)r * H, inp[(size_t)r * D + d], H);
+            row_sum(acc, inp, dout, B, D, H, d);
             for (int h = 0; h < H; h++) acc[h] = 0.0f + acc[h];
             first_step f = *s;
             if (f.v) f.v += (size_t)d * H;
