@@ -421,7 +421,7 @@ void adam_apply(float *w, const float *g, size_t n, const adam_step *a)
  * operations in their order: the scalar loop's bits. */
 static inline __attribute__((always_inline)) void
 first_order(first_kind kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
-            int decay, float lam, float lr, float mu)
+            int decay, float lam, float lr, float mu, float rho, float eps)
 {
 #define G4 (decay ? ld4(g + i) + lam * ld4(p + i) : ld4(g + i))  /* ∂(loss + λ/2·Σw²)/∂w */
 #define G1 (decay ? g[i] + lam * p[i] : g[i])
@@ -447,6 +447,9 @@ first_order(first_kind kind, float *restrict p, const float *restrict g, float *
         }
         for (; i < n; i++) { v[i] = mu * v[i] - lr * G1; p[i] += v[i]; }
         break;
+    case STEP_RMSPROP:                                      // v ← ρv + (1−ρ)g²;  w ← w − αg / (√v + ε)
+        isa()->rmsprop(p, g, v, n, lr, rho, eps, lam);      /* (lam is 0 where !decay) */
+        break;
     default: FAIL("first_step_apply: %d is not a first-order kind", (int)kind);
     }
 #undef G4
@@ -455,8 +458,8 @@ first_order(first_kind kind, float *restrict p, const float *restrict g, float *
 
 void first_step_apply(float *w, const float *g, size_t n, const first_step *s)
 {
-    if (s->lam != 0.0f) first_order(s->kind, w, g, s->v, n, 1, s->lam, s->lr, s->mu);
-    else first_order(s->kind, w, g, s->v, n, 0, 0.0f, s->lr, s->mu);
+    if (s->lam != 0.0f) first_order(s->kind, w, g, s->v, n, 1, s->lam, s->lr, s->mu, s->rho, s->eps);
+    else first_order(s->kind, w, g, s->v, n, 0, 0.0f, s->lr, s->mu, s->rho, s->eps);
 }
 
 /* One step (Adam's or a first-order one) on the n weights at offset off
@@ -1192,6 +1195,14 @@ static void sparse_rows_portable(float *restrict acc, const float *restrict w, i
     for (int q = 0; q < nnz; q++) axpy_portable(acc, w + (size_t)idx[q] * H, val[q], H);
 }
 
+/*   g ← g + λw (λ ≠ 0);  v ← ρ·v + (1−ρ)·g·g;  w ← w − (lr·g) / (√v + eps)
+ * each operation rounded as written, left to right. */
+static void rmsprop_portable(float *restrict w, const float *restrict g, float *restrict v, size_t n,
+                             float lr, float rho, float eps, float lam)
+{
+    for (size_t i = 0; i < n; i++) RMSPROP_ONE(i);
+}
+
 static void sigmoid_portable(float *y, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) y[i] = 1.0f / (1.0f + kernels_exp_f(-x[i]));
@@ -1199,7 +1210,7 @@ static void sigmoid_portable(float *y, const float *x, size_t n)
 
 const kernels_isa_table kernels_portable = {
     "portable", kern_portable, kern_rows_portable, NULL, NULL, sigmoid_portable, axpy_portable, dot_portable, sparse_rows_portable,
-    sgd_row1, adam_portable,
+    sgd_row1, adam_portable, rmsprop_portable,
 };
 
 

@@ -119,13 +119,16 @@ void adam_apply(float *w, const float *g, size_t n, const adam_step *a);
  *     STEP_SGD        w ← w − lr·G
  *     STEP_MOMENTUM   v ← G + mu·v;   w ← w − lr·v
  *     STEP_CLASSICAL  v ← mu·v − lr·G;  w ← w + v
- * v (unused by STEP_SGD) at the same offsets as w. */
-typedef enum { STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL } first_kind;
-typedef struct { first_kind kind; float *v; float lr, mu, lam; } first_step;
+ *     STEP_RMSPROP    v ← rho·v + (1−rho)·G²;  w ← w − lr·G / (√v + eps)
+ * v (unused by STEP_SGD) at the same offsets as w; rho and eps are
+ * RMSprop's only (the others' only mu). */
+typedef enum { STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL, STEP_RMSPROP } first_kind;
+typedef struct { first_kind kind; float *v; float lr, mu, lam, rho, eps; } first_step;
 void first_step_apply(float *w, const float *g, size_t n, const first_step *s);
 /* The weight gradient's sums applied as that step without storing them:
  * g = Σ_b inp[b][d]·dout[b][h] for each weight of w (D, H), every row
- * stepped (a zero gradient still moves a weight under momentum or L2).
+ * stepped (a zero gradient still moves a weight under momentum or L2,
+ * and RMSprop's v).
  * Bit-identical to zeroing dw, matmul_backward_weight, then
  * first_step_apply on w with dw. cols (ncols): inp's non-zero columns
  * (matmul_nonzero_cols), or NULL to find them here. */

@@ -125,6 +125,16 @@ static void adam_avx2(float *restrict w, const float *restrict g, float *restric
     for (; i < n; i++) ADAM_ONE(i);      /* the tail: adam_portable's loop */
 }
 
+/* Twin of rmsprop_portable (kernels.c), as adam_avx2 is of adam_portable. */
+__attribute__((target("avx2")))
+static void rmsprop_avx2(float *restrict w, const float *restrict g, float *restrict v, size_t n,
+                         float lr, float rho, float eps, float lam)
+{
+    size_t i = 0;
+    RMSPROP_VEC(__m256, _mm256, 8);
+    for (; i < n; i++) RMSPROP_ONE(i);   /* the tail: rmsprop_portable's loop */
+}
+
 /* Twins of axpy_portable and dot_portable (kernels.c): the same C loops
  * compiled with the FMA instruction (fmaf inline instead of a libm call). */
 #define AXPY_BODY for (int i = 0; i < n; i++) y[i] = fmaf(a, x[i], y[i]);
@@ -190,7 +200,7 @@ static void sgd_row1_avx2(float *restrict w, const float *restrict g, float a, f
 }
 
 const kernels_isa_table kernels_avx2 = {
-    "avx2", kern_avx2, kern_rows_avx2, NULL, NULL, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2,
+    "avx2", kern_avx2, kern_rows_avx2, NULL, NULL, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2, rmsprop_avx2,
 };
 #else
 typedef int kernels_avx2_unused;   /* (ISO C: no empty translation unit) */

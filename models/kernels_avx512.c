@@ -187,6 +187,15 @@ T512 static void adam_avx512(float *restrict w, const float *restrict g, float *
     for (; i < n; i++) ADAM_ONE(i);      /* the tail: adam_portable's loop */
 }
 
+/* Twin of rmsprop_portable (kernels.c), as adam_avx512 is of adam_portable. */
+T512 static void rmsprop_avx512(float *restrict w, const float *restrict g, float *restrict v, size_t n,
+                                float lr, float rho, float eps, float lam)
+{
+    size_t i = 0;
+    RMSPROP_VEC(__m512, _mm512, 16);
+    for (; i < n; i++) RMSPROP_ONE(i);   /* the tail: rmsprop_portable's loop */
+}
+
 void kernels_avx512_table(kernels_isa_table *t)
 {
     *t = kernels_avx2;
@@ -196,6 +205,7 @@ void kernels_avx512_table(kernels_isa_table *t)
     t->kern2 = kern2_avx512;
     t->kern_rows2 = kern_rows2_avx512;
     t->adam = adam_avx512;
+    t->rmsprop = rmsprop_avx512;
     t->sigmoid = sigmoid_avx512;
 }
 #else

@@ -47,6 +47,8 @@ typedef struct {
     /* train.h's Adam on n weights (kernels.h: adam_apply) */
     void (*adam)(float *w, const float *g, float *v, float *s, size_t n, float b1, float b2,
                  float lr_t, float eps, float lam);
+    /* train.h's RMSprop on n weights (kernels.h: STEP_RMSPROP) */
+    void (*rmsprop)(float *w, const float *g, float *v, size_t n, float lr, float rho, float eps, float lam);
 } kernels_isa_table;
 
 extern const kernels_isa_table kernels_portable;
@@ -82,6 +84,27 @@ void kernels_avx512_table(kernels_isa_table *t);
             V d = P##_div_ps(P##_mul_ps(LR, vi), P##_add_ps(P##_sqrt_ps(si), EPS));             \
             P##_storeu_ps(v + i, vi);                                                            \
             P##_storeu_ps(s + i, si);                                                            \
+            P##_storeu_ps(w + i, P##_sub_ps(wi, d));                                             \
+        }                                                                                        \
+    } while (0)
+
+/* RMSprop's step on weight i (kernels.h: STEP_RMSPROP), as ADAM_ONE:
+ * rmsprop_portable's loop body and the twins' tail (w, g, v, n, lr, rho,
+ * eps, lam in scope), and the twins' vector loop, as ADAM_VEC. */
+#define RMSPROP_ONE(i) do {                                                \
+        float gi_ = lam != 0.0f ? g[i] + lam * w[i] : g[i];                  \
+        v[i] = rho * v[i] + (1.0f - rho) * gi_ * gi_;                        \
+        w[i] -= lr * gi_ / (sqrtf(v[i]) + eps);                              \
+    } while (0)
+#define RMSPROP_VEC(V, P, L) do {                                                               \
+        const V RHO = P##_set1_ps(rho), R1 = P##_set1_ps(1.0f - rho), LR = P##_set1_ps(lr);     \
+        const V EPS = P##_set1_ps(eps), LAM = P##_set1_ps(lam);                                  \
+        for (; i + (L) <= n; i += (L)) {                                                        \
+            V wi = P##_loadu_ps(w + i), gi = P##_loadu_ps(g + i);                                \
+            if (lam != 0.0f) gi = P##_add_ps(gi, P##_mul_ps(LAM, wi));                           \
+            V vi = P##_add_ps(P##_mul_ps(RHO, P##_loadu_ps(v + i)), P##_mul_ps(P##_mul_ps(R1, gi), gi)); \
+            V d = P##_div_ps(P##_mul_ps(LR, gi), P##_add_ps(P##_sqrt_ps(vi), EPS));             \
+            P##_storeu_ps(v + i, vi);                                                            \
             P##_storeu_ps(w + i, P##_sub_ps(wi, d));                                             \
         }                                                                                        \
     } while (0)

@@ -14,10 +14,6 @@
 
 #include "fail.h"
 #include "kernels.h"
-#include "vec4.h"
-#if defined(__SSE__)
-#include <xmmintrin.h>
-#endif
 
 /* ------------------------------------------------------------ optimisers */
 
@@ -75,42 +71,14 @@ void optim_free(optim *o)
     free(o);
 }
 
-/* The first-order kinds as kernels.h's steps (learning rate, momentum, L2 λ). */
+/* The first-order kinds and RMSprop as kernels.h's steps (learning rate,
+ * momentum, L2 λ; RMSprop's ρ and ε). */
 static first_step first_of(const optim *o, float *v, float lam)
 {
-    first_kind k = o->c.kind == OPT_SGD ? STEP_SGD : o->c.kind == OPT_MOMENTUM ? STEP_MOMENTUM : STEP_CLASSICAL;
-    return (first_step){k, v, (float)o->c.lr, (float)o->c.momentum, lam};
-}
-
-/* √x in each lane, IEEE-rounded like sqrtf (SSE's sqrtps where there is one) */
-static inline v4f sqrt4(v4f x)
-{
-#if defined(__SSE__)
-    return (v4f)_mm_sqrt_ps((__m128)x);
-#else
-    return (v4f){sqrtf(x[0]), sqrtf(x[1]), sqrtf(x[2]), sqrtf(x[3])};
-#endif
-}
-
-/* RMSprop's step on weights 0…n, as first_order does the others:
- * v ← ρv + (1−ρ)g²;  w ← w − α g / (√v + ε) */
-static inline __attribute__((always_inline)) void
-rmsprop(float *restrict p, const float *restrict g, float *restrict v, size_t n, int decay, float lam,
-        float lr, float rho, float eps)
-{
-    const float rho1 = 1.0f - rho;
-    size_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        v4f gi = decay ? ld4(g + i) + lam * ld4(p + i) : ld4(g + i);
-        v4f vi = rho * ld4(v + i) + rho1 * gi * gi;
-        st4(v + i, vi);
-        st4(p + i, ld4(p + i) - lr * gi / (sqrt4(vi) + eps));
-    }
-    for (; i < n; i++) {
-        float gi = decay ? g[i] + lam * p[i] : g[i];
-        v[i] = rho * v[i] + rho1 * gi * gi;
-        p[i] -= lr * gi / (sqrtf(v[i]) + eps);
-    }
+    opt_kind c = o->c.kind;
+    first_kind k = c == OPT_SGD ? STEP_SGD : c == OPT_MOMENTUM ? STEP_MOMENTUM
+                 : c == OPT_CLASSICAL ? STEP_CLASSICAL : STEP_RMSPROP;
+    return (first_step){k, v, (float)o->c.lr, (float)o->c.momentum, lam, (float)o->c.rho, (float)o->c.eps};
 }
 
 /* One step on params[0..n) with L2 coefficient lam (0 for biases); the
@@ -119,10 +87,10 @@ rmsprop(float *restrict p, const float *restrict g, float *restrict v, size_t n,
 static void step_range(optim *o, float *restrict p, const float *restrict g,
                        float *restrict v, float *restrict s, size_t n, float lam, float lr_t)
 {
-    const float lr = (float)o->c.lr, eps = (float)o->c.eps;
-    const float b1 = (float)o->c.beta1, b2 = (float)o->c.beta2, rho = (float)o->c.rho;
+    const float eps = (float)o->c.eps, b1 = (float)o->c.beta1, b2 = (float)o->c.beta2;
     switch (o->c.kind) {
-    case OPT_SGD: case OPT_MOMENTUM: case OPT_CLASSICAL: {  // kernels.h: first_step_apply
+    case OPT_SGD: case OPT_MOMENTUM: case OPT_CLASSICAL:   // kernels.h: first_step_apply
+    case OPT_RMSPROP: {                                     // (RMSprop: w ← w − α g / (√v + ε))
         first_step f = first_of(o, v, lam);
         first_step_apply(p, g, n, &f);
         break;
@@ -133,10 +101,6 @@ static void step_range(optim *o, float *restrict p, const float *restrict g,
         adam_apply(p, g, n, &a);
         break;
     }
-    case OPT_RMSPROP:                                       // w ← w − α g / (√v + ε)
-        if (lam != 0.0f) rmsprop(p, g, v, n, 1, lam, lr, rho, eps);
-        else rmsprop(p, g, v, n, 0, 0.0f, lr, rho, eps);
-        break;
     default: FAIL("optim_step: unknown optimiser %d", (int)o->c.kind);
     }
 }
@@ -200,7 +164,7 @@ void optim_step(optim *o, mlp *m)
 void optim_backward_step(optim *o, mlp *m)
 {
     opt_kind k = o->c.kind;
-    if (k != OPT_SGD && k != OPT_MOMENTUM && k != OPT_CLASSICAL) {
+    if (k == OPT_ADAM) {
         mlp_zero_grad(m); mlp_backward(m); optim_step(o, m);
         return;
     }

@@ -78,8 +78,9 @@ void optim_free(optim *o);
  * step adds λw itself). Leaves the grads as they were. */
 void optim_step(optim *o, mlp *m);
 /* mlp_zero_grad + mlp_backward + optim_step, bit for bit; for the
- * first-order kinds in one sweep (mlp_backward_first: each weight stepped
- * as its gradient is summed, the weight gradients never stored). */
+ * first-order kinds and RMSprop in one sweep (mlp_backward_first: each
+ * weight stepped as its gradient is summed, the weight gradients never
+ * stored); Adam: the three calls. */
 void optim_backward_step(optim *o, mlp *m);
 
 /* The same optimisers over any parameter block (params and a grads block

@@ -20,6 +20,8 @@ for isa in portable avx2 avx512; do
     ok "test_cnn passes with CHAINRULE_ISA=$isa" '[ $st -eq 0 ] && printf "%s\n" "$out" | grep -q " 0 failed"'
     ok "lesson 05 prints its golden output with CHAINRULE_ISA=$isa" \
        'CHAINRULE_ISA=$isa "$B/lessons/05_mnist" --quick --data tests/data 2>/dev/null | cmp -s - tests/golden/05_mnist.txt'
+    ok "lesson 06 (RMSprop's twins) prints its golden output with CHAINRULE_ISA=$isa" \
+       'CHAINRULE_ISA=$isa "$B/lessons/06_capacity" --quick --data tests/data 2>/dev/null | cmp -s - tests/golden/06_capacity.txt'
     # (lesson 10 in portable C takes a minute under the sanitizers: the
     # kernel tests above cover those copies)
     [ "$isa" = portable ] && continue

@@ -333,7 +333,7 @@ static void nonzero_columns(int B, int D, int H, int nt, uint64_t seed)
 }
 
 /* matmul_backward_weight_first against zeroing dw, matmul_backward_weight,
- * then first_step_apply: each kind, with and without L2, the row-block
+ * then first_step_apply: each kind (RMSprop too), with and without L2, the row-block
  * path with rows skipped, the panel path, under one row block, an empty
  * batch, a NaN in dout (no row skipped), the columns given or found. */
 static int same_or_nan(const float *a, const float *b, size_t n)
@@ -354,13 +354,17 @@ static void first_steps(int B, int D, int H, double zf, int nan_at, int nt, uint
     float *w1 = malloc(nw * sizeof *w1), *w2 = malloc(nw * sizeof *w2);
     float *v1 = malloc(nw * sizeof *v1), *v2 = malloc(nw * sizeof *v2);
     int *cols = malloc(sizeof(int) * (D + 1));
-    const first_kind kinds[] = {STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL};
-    for (int k = 0; k < 3; k++)
+    const first_kind kinds[] = {STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL, STEP_RMSPROP};
+    for (int k = 0; k < 4; k++)
         for (int l2 = 0; l2 < 2; l2++)
             for (int given = 0; given < 2; given++) {
                 memcpy(w1, w0, nw * sizeof *w1); memcpy(w2, w0, nw * sizeof *w2);
-                memcpy(v1, v0, nw * sizeof *v1); memcpy(v2, v0, nw * sizeof *v2);
-                first_step s1 = {kinds[k], kinds[k] == STEP_SGD ? NULL : v1, 0.05f, 0.9f, l2 ? 0.01f : 0.0f};
+                memcpy(v1, v0, nw * sizeof *v1);
+                if (kinds[k] == STEP_RMSPROP)       /* a mean of squares */
+                    for (size_t i = 0; i < nw; i++) v1[i] = fabsf(v0[i]);
+                memcpy(v2, v1, nw * sizeof *v2);
+                first_step s1 = {kinds[k], kinds[k] == STEP_SGD ? NULL : v1, 0.05f, 0.9f, l2 ? 0.01f : 0.0f,
+                                 0.9f, 1e-7f};
                 first_step s2 = s1;
                 if (s2.v) s2.v = v2;
                 memset(dw, 0, nw * sizeof *dw);
@@ -372,6 +376,38 @@ static void first_steps(int B, int D, int H, double zf, int nan_at, int nt, uint
             }
     free(x); free(g); free(w0); free(v0); free(dw); free(w1); free(w2); free(v1); free(v2); free(cols);
     threads_restore(saved);
+}
+
+/* RMSprop's step (first_step_apply, STEP_RMSPROP: the ISA's twin, vector
+ * loop and tail) = the formula of kernels.h one weight at a time, bit for
+ * bit, with and without L2, at every offset and length mod 16. */
+static void rmsprop_step(void)
+{
+    enum { N = 103 };
+    rng r; rng_seed(&r, 31);
+    float w0[N], g[N], v0[N], w[N], v[N], wr[N], vr[N];
+    for (int i = 0; i < N; i++) {
+        w0[i] = (float)rng_range(&r, -1.0, 1.0); g[i] = (float)rng_range(&r, -0.1, 0.1);
+        v0[i] = (float)rng_uniform(&r) * 1e-3f;
+    }
+    g[7] = 0.0f; v0[7] = 0.0f;                          /* 0 / (0 + ε) */
+    const float lr = 0.001f, rho = 0.9f, eps = 1e-7f;
+    int same = 1;
+    for (int l2 = 0; l2 < 2; l2++)
+        for (int off = 0; off < 3; off++)
+            for (int n = 0; off + n <= N; n += 13) {
+                float lam = l2 ? 0.01f : 0.0f;
+                memcpy(w, w0, sizeof w); memcpy(v, v0, sizeof v); memcpy(wr, w0, sizeof wr); memcpy(vr, v0, sizeof vr);
+                first_step s = {STEP_RMSPROP, v + off, lr, 0.0f, lam, rho, eps};
+                first_step_apply(w + off, g + off, (size_t)n, &s);
+                for (int i = off; i < off + n; i++) {
+                    float gi = l2 ? g[i] + lam * wr[i] : g[i];
+                    vr[i] = rho * vr[i] + (1.0f - rho) * gi * gi;
+                    wr[i] -= lr * gi / (sqrtf(vr[i]) + eps);
+                }
+                same &= memcmp(w, wr, sizeof w) == 0 && memcmp(v, vr, sizeof v) == 0;
+            }
+    CHECK(same);
 }
 
 /* f′ from act_backward against central differences of act_forward (double). */
@@ -557,6 +593,7 @@ int main(int argc, char **argv)
     nonfinite(12, 40, 20, 1);
     nonfinite(3, 40, 20, 1);          /* under one row block: the per-sample loops */
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
+    rmsprop_step();
     for (int nt = 1; nt <= 3; nt++) {
         first_steps(100, 97, 300, 0.8, -1, nt, 170);     /* row blocks, rows skipped */
         first_steps(100, 97, 300, 0.8, 4321, nt, 171);   /* a NaN in dout: no row skipped */

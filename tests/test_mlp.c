@@ -46,19 +46,19 @@ static void fused_equals_unfused(void)
     mlp_free(a); mlp_free(b); free(x);
 }
 
-/* optim_backward_step (the first-order kinds in one sweep) against
+/* optim_backward_step (the first-order kinds and RMSprop in one sweep) against
  * mlp_zero_grad + mlp_backward + optim_step: with and without L2, biases
  * or the trick row, dropout, a batch under one row block and one of 50
  * with zero columns (the gemm_rows path and the skipped rows), a hidden
  * layer wide enough for the gemm path (H·K past 64 K floats), 1-3 threads. */
 static void first_order_fused(void)
 {
-    const opt_kind kinds[] = {OPT_SGD, OPT_MOMENTUM, OPT_CLASSICAL};
+    const opt_kind kinds[] = {OPT_SGD, OPT_MOMENTUM, OPT_CLASSICAL, OPT_RMSPROP};
     float *x = malloc(sizeof(float) * 50 * 784); uint8_t y[50];
 #ifdef _OPENMP
     int saved = omp_get_max_threads();
 #endif
-    for (int k = 0; k < 3; k++)
+    for (int k = 0; k < 4; k++)
         for (int v = 0; v < 4; v++) {          /* bit 0: L2; bit 1: the bias trick and dropout */
             int l2 = v & 1, trick = v >> 1;
             mlp_config c = {.n_layers = 3, .sizes = {784, trick ? 2100 : 64, 32, 10}, .act = ACT_RELU,
