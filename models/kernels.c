@@ -418,7 +418,8 @@ void adam_apply(float *w, const float *g, size_t n, const adam_step *a)
 /* first_step_apply's loops on weights 0…n, four at a time and then one at
  * a time, with the L2 term (decay = 1) or without: inlined with decay
  * constant, so that each loop is branch-free. Each lane does the scalar
- * operations in their order: the scalar loop's bits. */
+ * operations in their order: the scalar loop's bits. The portable copy of
+ * the ISA table's first (FIRST_VEC in kernels_isa.h, 8 or 16 lanes). */
 static inline __attribute__((always_inline)) void
 first_order(first_kind kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
             int decay, float lam, float lr, float mu, float rho, float eps)
@@ -458,6 +459,13 @@ first_order(first_kind kind, float *restrict p, const float *restrict g, float *
 
 void first_step_apply(float *w, const float *g, size_t n, const first_step *s)
 {
+    const kernels_isa_table *t = isa();
+    if (t->first && s->kind != STEP_RMSPROP) {
+        if (s->kind < STEP_SGD || s->kind > STEP_CLASSICAL)
+            FAIL("first_step_apply: %d is not a first-order kind", (int)s->kind);
+        t->first((int)s->kind, w, g, s->v, n, s->lam, s->lr, s->mu);
+        return;
+    }
     if (s->lam != 0.0f) first_order(s->kind, w, g, s->v, n, 1, s->lam, s->lr, s->mu, s->rho, s->eps);
     else first_order(s->kind, w, g, s->v, n, 0, 0.0f, s->lr, s->mu, s->rho, s->eps);
 }
@@ -1210,7 +1218,7 @@ static void sigmoid_portable(float *y, const float *x, size_t n)
 
 const kernels_isa_table kernels_portable = {
     "portable", kern_portable, kern_rows_portable, NULL, NULL, sigmoid_portable, axpy_portable, dot_portable, sparse_rows_portable,
-    sgd_row1, adam_portable, rmsprop_portable,
+    sgd_row1, adam_portable, NULL, rmsprop_portable,
 };
 
 

@@ -125,6 +125,14 @@ static void adam_avx2(float *restrict w, const float *restrict g, float *restric
     for (; i < n; i++) ADAM_ONE(i);      /* the tail: adam_portable's loop */
 }
 
+/* Twin of first_order's loops (kernels.c): eight lanes, then its scalar tail. */
+__attribute__((target("avx2")))
+static void first_avx2(int kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
+                       float lam, float lr, float mu)
+{
+    FIRST_TWIN(__m256, _mm256, 8);
+}
+
 /* Twin of rmsprop_portable (kernels.c), as adam_avx2 is of adam_portable. */
 __attribute__((target("avx2")))
 static void rmsprop_avx2(float *restrict w, const float *restrict g, float *restrict v, size_t n,
@@ -200,7 +208,7 @@ static void sgd_row1_avx2(float *restrict w, const float *restrict g, float a, f
 }
 
 const kernels_isa_table kernels_avx2 = {
-    "avx2", kern_avx2, kern_rows_avx2, NULL, NULL, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2, rmsprop_avx2,
+    "avx2", kern_avx2, kern_rows_avx2, NULL, NULL, sigmoid_avx2, axpy_fma, dot_fma, sparse_rows_avx2, sgd_row1_avx2, adam_avx2, first_avx2, rmsprop_avx2,
 };
 #else
 typedef int kernels_avx2_unused;   /* (ISO C: no empty translation unit) */

@@ -187,6 +187,13 @@ T512 static void adam_avx512(float *restrict w, const float *restrict g, float *
     for (; i < n; i++) ADAM_ONE(i);      /* the tail: adam_portable's loop */
 }
 
+/* Twin of first_order's loops (kernels.c): sixteen lanes, then its scalar tail. */
+T512 static void first_avx512(int kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
+                              float lam, float lr, float mu)
+{
+    FIRST_TWIN(__m512, _mm512, 16);
+}
+
 /* Twin of rmsprop_portable (kernels.c), as adam_avx512 is of adam_portable. */
 T512 static void rmsprop_avx512(float *restrict w, const float *restrict g, float *restrict v, size_t n,
                                 float lr, float rho, float eps, float lam)
@@ -205,6 +212,7 @@ void kernels_avx512_table(kernels_isa_table *t)
     t->kern2 = kern2_avx512;
     t->kern_rows2 = kern_rows2_avx512;
     t->adam = adam_avx512;
+    t->first = first_avx512;
     t->rmsprop = rmsprop_avx512;
     t->sigmoid = sigmoid_avx512;
 }

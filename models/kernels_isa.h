@@ -47,6 +47,9 @@ typedef struct {
     /* train.h's Adam on n weights (kernels.h: adam_apply) */
     void (*adam)(float *w, const float *g, float *v, float *s, size_t n, float b1, float b2,
                  float lr_t, float eps, float lam);
+    /* kernels.h's first-order steps (STEP_SGD, _MOMENTUM, _CLASSICAL) on n
+     * weights, L2 where lam ≠ 0; NULL: kernels.c's four-lane loops */
+    void (*first)(int kind, float *p, const float *g, float *v, size_t n, float lam, float lr, float mu);
     /* train.h's RMSprop on n weights (kernels.h: STEP_RMSPROP) */
     void (*rmsprop)(float *w, const float *g, float *v, size_t n, float lr, float rho, float eps, float lam);
 } kernels_isa_table;
@@ -86,6 +89,36 @@ void kernels_avx512_table(kernels_isa_table *t);
             P##_storeu_ps(s + i, si);                                                            \
             P##_storeu_ps(w + i, P##_sub_ps(wi, d));                                             \
         }                                                                                        \
+    } while (0)
+
+/* The first-order steps (kernels.h's first_kind k: 0 SGD, 1 momentum, 2
+ * classical) on weights i…n, L lanes at a time and then one at a time:
+ * first_order's operations in kernels.c, lane by lane (p, g, v, n, lam,
+ * lr, mu in scope; G = g + λp where lam ≠ 0). */
+#define FIRST_G1(i) (lam != 0.0f ? g[i] + lam * p[i] : g[i])
+#define FIRST_VEC(V, P, L, k) do {                                                              \
+        const V LR = P##_set1_ps(lr), MU = P##_set1_ps(mu), LAM = P##_set1_ps(lam);             \
+        for (; i + (L) <= n; i += (L)) {                                                        \
+            V pi = P##_loadu_ps(p + i), gi = P##_loadu_ps(g + i);                                \
+            if (lam != 0.0f) gi = P##_add_ps(gi, P##_mul_ps(LAM, pi));                           \
+            if ((k) == 0) { P##_storeu_ps(p + i, P##_sub_ps(pi, P##_mul_ps(LR, gi))); continue; } \
+            V vi = (k) == 1 ? P##_add_ps(gi, P##_mul_ps(MU, P##_loadu_ps(v + i)))                \
+                            : P##_sub_ps(P##_mul_ps(MU, P##_loadu_ps(v + i)), P##_mul_ps(LR, gi)); \
+            P##_storeu_ps(v + i, vi);                                                            \
+            P##_storeu_ps(p + i, (k) == 1 ? P##_sub_ps(pi, P##_mul_ps(LR, vi)) : P##_add_ps(pi, vi)); \
+        }                                                                                        \
+        for (; i < n; i++) {                                                                     \
+            if ((k) == 0) p[i] -= lr * FIRST_G1(i);                                              \
+            else if ((k) == 1) { v[i] = FIRST_G1(i) + mu * v[i]; p[i] -= lr * v[i]; }            \
+            else { v[i] = mu * v[i] - lr * FIRST_G1(i); p[i] += v[i]; }                          \
+        }                                                                                        \
+    } while (0)
+/* a twin's body: FIRST_VEC with k a constant in each branch */
+#define FIRST_TWIN(V, P, L) do {                                                                \
+        size_t i = 0;                                                                            \
+        if (kind == 0) FIRST_VEC(V, P, L, 0);                                                    \
+        else if (kind == 1) FIRST_VEC(V, P, L, 1);                                               \
+        else FIRST_VEC(V, P, L, 2);                                                              \
     } while (0)
 
 /* RMSprop's step on weight i (kernels.h: STEP_RMSPROP), as ADAM_ONE:

@@ -378,36 +378,47 @@ static void first_steps(int B, int D, int H, double zf, int nan_at, int nt, uint
     threads_restore(saved);
 }
 
-/* RMSprop's step (first_step_apply, STEP_RMSPROP: the ISA's twin, vector
- * loop and tail) = the formula of kernels.h one weight at a time, bit for
- * bit, with and without L2, at every offset and length mod 16. */
-static void rmsprop_step(void)
+/* The steps of first_step_apply (the ISA's twins: vector loop and tail)
+ * = kernels.h's formulas one weight at a time, bit for bit: every kind,
+ * with and without L2, at every offset and length mod 16. */
+static void step_formulas(void)
 {
     enum { N = 103 };
     rng r; rng_seed(&r, 31);
     float w0[N], g[N], v0[N], w[N], v[N], wr[N], vr[N];
     for (int i = 0; i < N; i++) {
         w0[i] = (float)rng_range(&r, -1.0, 1.0); g[i] = (float)rng_range(&r, -0.1, 0.1);
-        v0[i] = (float)rng_uniform(&r) * 1e-3f;
+        v0[i] = (float)rng_uniform(&r) * 1e-3f;    /* ≥ 0: RMSprop's mean of squares */
     }
-    g[7] = 0.0f; v0[7] = 0.0f;                          /* 0 / (0 + ε) */
-    const float lr = 0.001f, rho = 0.9f, eps = 1e-7f;
-    int same = 1;
-    for (int l2 = 0; l2 < 2; l2++)
-        for (int off = 0; off < 3; off++)
-            for (int n = 0; off + n <= N; n += 13) {
-                float lam = l2 ? 0.01f : 0.0f;
-                memcpy(w, w0, sizeof w); memcpy(v, v0, sizeof v); memcpy(wr, w0, sizeof wr); memcpy(vr, v0, sizeof vr);
-                first_step s = {STEP_RMSPROP, v + off, lr, 0.0f, lam, rho, eps};
-                first_step_apply(w + off, g + off, (size_t)n, &s);
-                for (int i = off; i < off + n; i++) {
-                    float gi = l2 ? g[i] + lam * wr[i] : g[i];
-                    vr[i] = rho * vr[i] + (1.0f - rho) * gi * gi;
-                    wr[i] -= lr * gi / (sqrtf(vr[i]) + eps);
+    g[7] = 0.0f; v0[7] = 0.0f;                          /* RMSprop: 0 / (0 + ε) */
+    const float lr = 0.001f, mu = 0.9f, rho = 0.9f, eps = 1e-7f;
+    const first_kind kinds[] = {STEP_SGD, STEP_MOMENTUM, STEP_CLASSICAL, STEP_RMSPROP};
+    for (int k = 0; k < 4; k++) {
+        int same = 1;
+        for (int l2 = 0; l2 < 2; l2++)
+            for (int off = 0; off < 3; off++)
+                for (int n = 0; off + n <= N; n += 13) {
+                    float lam = l2 ? 0.01f : 0.0f;
+                    memcpy(w, w0, sizeof w); memcpy(v, v0, sizeof v);
+                    memcpy(wr, w0, sizeof wr); memcpy(vr, v0, sizeof vr);
+                    first_step s = {kinds[k], v + off, lr, mu, lam, rho, eps};
+                    first_step_apply(w + off, g + off, (size_t)n, &s);
+                    for (int i = off; i < off + n; i++) {
+                        float gi = l2 ? g[i] + lam * wr[i] : g[i];
+                        switch (kinds[k]) {
+                        case STEP_SGD: wr[i] -= lr * gi; break;
+                        case STEP_MOMENTUM: vr[i] = gi + mu * vr[i]; wr[i] -= lr * vr[i]; break;
+                        case STEP_CLASSICAL: vr[i] = mu * vr[i] - lr * gi; wr[i] += vr[i]; break;
+                        case STEP_RMSPROP:
+                            vr[i] = rho * vr[i] + (1.0f - rho) * gi * gi;
+                            wr[i] -= lr * gi / (sqrtf(vr[i]) + eps);
+                            break;
+                        }
+                    }
+                    same &= memcmp(w, wr, sizeof w) == 0 && memcmp(v, vr, sizeof v) == 0;
                 }
-                same &= memcmp(w, wr, sizeof w) == 0 && memcmp(v, vr, sizeof v) == 0;
-            }
-    CHECK(same);
+        CHECK(same);
+    }
 }
 
 /* f′ from act_backward against central differences of act_forward (double). */
@@ -593,7 +604,7 @@ int main(int argc, char **argv)
     nonfinite(12, 40, 20, 1);
     nonfinite(3, 40, 20, 1);          /* under one row block: the per-sample loops */
     for (int nt = 1; nt <= 3; nt++) nonfinite(100, 784, 600, nt);   /* scans split between threads */
-    rmsprop_step();
+    step_formulas();
     for (int nt = 1; nt <= 3; nt++) {
         first_steps(100, 97, 300, 0.8, -1, nt, 170);     /* row blocks, rows skipped */
         first_steps(100, 97, 300, 0.8, 4321, nt, 171);   /* a NaN in dout: no row skipped */
