@@ -415,22 +415,21 @@ void adam_apply(float *w, const float *g, size_t n, const adam_step *a)
     isa()->adam(w, g, a->v, a->s, n, a->b1, a->b2, a->lr_t, a->eps, a->lam);
 }
 
-/* first_step_apply's loops on weights 0…n, four at a time and then one at
- * a time, with the L2 term (decay = 1) or without: inlined with decay
- * constant, so that each loop is branch-free. Each lane does the scalar
- * operations in their order: the scalar loop's bits. The portable copy of
- * the ISA table's first (FIRST_VEC in kernels_isa.h, 8 or 16 lanes). */
+/* The portable copy of the ISA table's first (its twins: FIRST_VEC in
+ * kernels_isa.h, 8 or 16 lanes): four at a time, then FIRST_ONE, with the
+ * L2 term (decay = 1) or without: inlined with decay constant, so that
+ * each loop is branch-free. Each lane does the scalar operations in their
+ * order: the scalar loop's bits. */
 static inline __attribute__((always_inline)) void
-first_order(first_kind kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
-            int decay, float lam, float lr, float mu, float rho, float eps)
+first_order(int kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
+            int decay, float lam, float lr, float mu)
 {
 #define G4 (decay ? ld4(g + i) + lam * ld4(p + i) : ld4(g + i))  /* ∂(loss + λ/2·Σw²)/∂w */
-#define G1 (decay ? g[i] + lam * p[i] : g[i])
     size_t i = 0;
     switch (kind) {
     case STEP_SGD:                                          // w ← w − αg
         for (; i + 4 <= n; i += 4) st4(p + i, ld4(p + i) - lr * G4);
-        for (; i < n; i++) p[i] -= lr * G1;
+        for (; i < n; i++) FIRST_ONE(0, i);
         break;
     case STEP_MOMENTUM:                                     // Δw ← g + γΔw;  w ← w − αΔw
         for (; i + 4 <= n; i += 4) {
@@ -438,7 +437,7 @@ first_order(first_kind kind, float *restrict p, const float *restrict g, float *
             st4(v + i, vi);
             st4(p + i, ld4(p + i) - lr * vi);
         }
-        for (; i < n; i++) { v[i] = G1 + mu * v[i]; p[i] -= lr * v[i]; }
+        for (; i < n; i++) FIRST_ONE(1, i);
         break;
     case STEP_CLASSICAL:                                    // v ← γv − αg;  w ← w + v
         for (; i + 4 <= n; i += 4) {
@@ -446,28 +445,27 @@ first_order(first_kind kind, float *restrict p, const float *restrict g, float *
             st4(v + i, vi);
             st4(p + i, ld4(p + i) + vi);
         }
-        for (; i < n; i++) { v[i] = mu * v[i] - lr * G1; p[i] += v[i]; }
+        for (; i < n; i++) FIRST_ONE(2, i);
         break;
-    case STEP_RMSPROP:                                      // v ← ρv + (1−ρ)g²;  w ← w − αg / (√v + ε)
-        isa()->rmsprop(p, g, v, n, lr, rho, eps, lam);      /* (lam is 0 where !decay) */
-        break;
-    default: FAIL("first_step_apply: %d is not a first-order kind", (int)kind);
     }
 #undef G4
-#undef G1
+}
+static void first_portable(int kind, float *restrict p, const float *restrict g, float *restrict v, size_t n,
+                           float lam, float lr, float mu)
+{
+    if (lam != 0.0f) first_order(kind, p, g, v, n, 1, lam, lr, mu);
+    else first_order(kind, p, g, v, n, 0, 0.0f, lr, mu);
 }
 
 void first_step_apply(float *w, const float *g, size_t n, const first_step *s)
 {
-    const kernels_isa_table *t = isa();
-    if (t->first && s->kind != STEP_RMSPROP) {
-        if (s->kind < STEP_SGD || s->kind > STEP_CLASSICAL)
-            FAIL("first_step_apply: %d is not a first-order kind", (int)s->kind);
-        t->first((int)s->kind, w, g, s->v, n, s->lam, s->lr, s->mu);
-        return;
+    switch (s->kind) {
+    case STEP_SGD: case STEP_MOMENTUM: case STEP_CLASSICAL:
+        isa()->first((int)s->kind, w, g, s->v, n, s->lam, s->lr, s->mu);
+        break;
+    case STEP_RMSPROP: isa()->rmsprop(w, g, s->v, n, s->lr, s->rho, s->eps, s->lam); break;
+    default: FAIL("first_step_apply: %d is not a first-order kind", (int)s->kind);
     }
-    if (s->lam != 0.0f) first_order(s->kind, w, g, s->v, n, 1, s->lam, s->lr, s->mu, s->rho, s->eps);
-    else first_order(s->kind, w, g, s->v, n, 0, 0.0f, s->lr, s->mu, s->rho, s->eps);
 }
 
 /* One step (Adam's or a first-order one) on the n weights at offset off
@@ -1128,9 +1126,6 @@ static int nonzero_cols(int *idx, const float *x, int B, int D)
     return n;
 }
 
-/* 1 when the rows of x (rows × n, row-major) that are not listed in idx
- * (nidx rows, ascending; NULL = none listed) hold only finite values:
- * the rows a product may drop. Threads split the rows. */
 /* The rows r0…r1 of rows_finite's check: 1 when one of them is not finite. */
 static int rows_bad(const float *x, size_t n, const int *idx, int nidx, long r0, long r1)
 {
@@ -1147,6 +1142,9 @@ static int rows_bad(const float *x, size_t n, const int *idx, int nidx, long r0,
     return bad;
 }
 
+/* 1 when the rows of x (rows × n, row-major) that are not listed in idx
+ * (nidx rows, ascending; NULL = none listed) hold only finite values:
+ * the rows a product may drop. Threads split the rows. */
 static int rows_finite(const float *x, size_t rows, size_t n, const int *idx, int nidx)
 {
     long nr = (long)rows;
@@ -1218,7 +1216,7 @@ static void sigmoid_portable(float *y, const float *x, size_t n)
 
 const kernels_isa_table kernels_portable = {
     "portable", kern_portable, kern_rows_portable, NULL, NULL, sigmoid_portable, axpy_portable, dot_portable, sparse_rows_portable,
-    sgd_row1, adam_portable, NULL, rmsprop_portable,
+    sgd_row1, adam_portable, first_portable, rmsprop_portable,
 };
 
 

@@ -48,7 +48,7 @@ typedef struct {
     void (*adam)(float *w, const float *g, float *v, float *s, size_t n, float b1, float b2,
                  float lr_t, float eps, float lam);
     /* kernels.h's first-order steps (STEP_SGD, _MOMENTUM, _CLASSICAL) on n
-     * weights, L2 where lam ≠ 0; NULL: kernels.c's four-lane loops */
+     * weights, L2 where lam ≠ 0 */
     void (*first)(int kind, float *p, const float *g, float *v, size_t n, float lam, float lr, float mu);
     /* train.h's RMSprop on n weights (kernels.h: STEP_RMSPROP) */
     void (*rmsprop)(float *w, const float *g, float *v, size_t n, float lr, float rho, float eps, float lam);
@@ -92,10 +92,16 @@ void kernels_avx512_table(kernels_isa_table *t);
     } while (0)
 
 /* The first-order steps (kernels.h's first_kind k: 0 SGD, 1 momentum, 2
- * classical) on weights i…n, L lanes at a time and then one at a time:
- * first_order's operations in kernels.c, lane by lane (p, g, v, n, lam,
- * lr, mu in scope; G = g + λp where lam ≠ 0). */
+ * classical) on weight i, each operation rounded as written (p, g, v,
+ * lam, lr, mu in scope; G = g + λp where lam ≠ 0): first_portable's and
+ * the twins' tail; and the twins' loop over weights i…n, L lanes at a
+ * time, then FIRST_ONE, FIRST_ONE's operations lane by lane. */
 #define FIRST_G1(i) (lam != 0.0f ? g[i] + lam * p[i] : g[i])
+#define FIRST_ONE(k, i) do {                                                                    \
+        if ((k) == 0) p[i] -= lr * FIRST_G1(i);                                                  \
+        else if ((k) == 1) { v[i] = FIRST_G1(i) + mu * v[i]; p[i] -= lr * v[i]; }                \
+        else { v[i] = mu * v[i] - lr * FIRST_G1(i); p[i] += v[i]; }                              \
+    } while (0)
 #define FIRST_VEC(V, P, L, k) do {                                                              \
         const V LR = P##_set1_ps(lr), MU = P##_set1_ps(mu), LAM = P##_set1_ps(lam);             \
         for (; i + (L) <= n; i += (L)) {                                                        \
@@ -107,11 +113,7 @@ void kernels_avx512_table(kernels_isa_table *t);
             P##_storeu_ps(v + i, vi);                                                            \
             P##_storeu_ps(p + i, (k) == 1 ? P##_sub_ps(pi, P##_mul_ps(LR, vi)) : P##_add_ps(pi, vi)); \
         }                                                                                        \
-        for (; i < n; i++) {                                                                     \
-            if ((k) == 0) p[i] -= lr * FIRST_G1(i);                                              \
-            else if ((k) == 1) { v[i] = FIRST_G1(i) + mu * v[i]; p[i] -= lr * v[i]; }            \
-            else { v[i] = mu * v[i] - lr * FIRST_G1(i); p[i] += v[i]; }                          \
-        }                                                                                        \
+        for (; i < n; i++) FIRST_ONE(k, i);                                                      \
     } while (0)
 /* a twin's body: FIRST_VEC with k a constant in each branch */
 #define FIRST_TWIN(V, P, L) do {                                                                \
