@@ -680,7 +680,11 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
  * software prefetch stalled, out of line-fill buffers, on a core that
  * streams 12 GB/s (FC1's forward per step, Intel AVX-512, seven paired
  * runs: 7.7-9.0 → 7.3-7.5 ms, each pair better; the MLP's 940 KB w, in
- * L2, keeps the groups of 8, which were faster there in three pairs). */
+ * L2, keeps the groups of 8, which were faster there in three pairs).
+ * Not packing at all was slower: a two-tile kernel that read Bm's rows in
+ * place, 784 floats apart, took 1.29-1.33× as long on FC1's forward
+ * (three runs of 40 alternating calls), since the packing reads w in
+ * order and the in-place kernel a line from each of kc rows. */
 #define PT_BUDGET (32 * 1024)
 #define PG_MAX 8
 #define PF_ROWS 16
@@ -1568,7 +1572,19 @@ void matmul_backward_input_act(float *dinp, const float *dout, const float *w, i
  * the strip's columns of dinp with its rows of w as they are, then its
  * weight gradients and their Adam step, so that the rows are read from
  * memory once (then from cache) and no thread reads a row another
- * changes. Every sum is the separate products' own: same bits. */
+ * changes. Every sum is the separate products' own: same bits.
+ * What did not pay on FC1 (6272 × 784, batch 32, one thread, Intel
+ * AVX-512, 40 alternating calls a run): each strip's Adam step carried
+ * into the next strip's input-gradient kernel, one vector of it every
+ * few k so that its loads overlap the multiply-adds (from 4% slower to
+ * 2% faster in five runs; still only 5% faster with its divide and
+ * square root taken out, as an experiment), and the next strip's rows of
+ * w, v and s prefetched into L2 meanwhile (6% faster, 1% slower, 2%
+ * faster in three runs; perf finds the prefetches stalled for line-fill
+ * buffers). The pass moves 118 MB a step (w, v and s read, all three
+ * written): 6.3 ms of its 16 at the 18-19 GB/s that Adam's step alone
+ * reaches over arrays that size, and overlapping that traffic with the
+ * products is what these tries did not achieve. */
 void matmul_backward_input_weight_adam(float *dinp, float *w, const float *inp, const float *dout,
                                        int B, int D, int H, const adam_step *a)
 {
