@@ -684,7 +684,11 @@ static void pack_b(float *restrict bp, const operands *o, int j0, int nr, int k0
  * Not packing at all was slower: a two-tile kernel that read Bm's rows in
  * place, 784 floats apart, took 1.29-1.33× as long on FC1's forward
  * (three runs of 40 alternating calls), since the packing reads w in
- * order and the in-place kernel a line from each of kc rows. */
+ * order and the in-place kernel a line from each of kc rows. A copy of w
+ * packed once ran the forward 14-19% (about 1.2 ms) faster in three such
+ * runs, w unchanged between calls; kept up to date by the backward's
+ * step, it would cost a second write of w (19.6 MB, about 1.1 ms at the
+ * step's 18-19 GB/s), so it was not kept. */
 #define PT_BUDGET (32 * 1024)
 #define PG_MAX 8
 #define PF_ROWS 16
