@@ -207,13 +207,15 @@ static outcome run_mlp(const dataset *tr, const dataset *va, const dataset *te, 
 
 /* The fast path's gradients against the graph's on 8 training images, the
  * lesson's network with dropout on (keep 0.5) so the mask is checked too. */
-static double crosscheck(const dataset *tr, cnn_bn bn, uint64_t seed, double eps, char *where, size_t wlen)
+static double crosscheck(const dataset *tr, cnn_bn bn, uint64_t seed, double eps, char *where, size_t wlen,
+                         int *used)
 {
     cnn_cfg c = network(bn, 0.5, seed);
     if (eps > 0) c.bn_eps = eps;
     cnn *m = cnn_new(&c);
     if (!m) cli_fail("out of memory");
     int B = tr->n < 8 ? tr->n : 8;
+    *used = B;
     double dl = 0;
     double err = cnn_graph_check(m, tr->x, tr->labels, B, 1, &dl, where, wlen);
     if (isnan(err)) cli_fail("out of memory");
@@ -232,15 +234,16 @@ static int verdict_needs_eps(double err, double eps, cnn_bn bn)
 }
 
 /* The cross-check's paragraph: the largest relative difference err (in
- * the gradient where) at the network's ε, and what it means; d1, d2: the
+ * the gradient where) over n training images at the network's ε, and
+ * what it means; d1, d2: the
  * same check at 100 and 10,000 times ε where verdict_needs_eps (else
  * unused). tests/test_lesson10_text.c runs each branch. */
-static void crosscheck_verdict(FILE *f, double err, const char *where, double eps, cnn_bn bn,
+static void crosscheck_verdict(FILE *f, int n, double err, const char *where, double eps, cnn_bn bn,
                                double d1, double d2)
 {
     fprintf(f, "\n2. cross-check: the fast path's float32 gradients against the graph's (double),\n"
-               "   same weights, 8 training images, dropout keep 0.5 with the same mask:\n"
-               "   largest relative difference %.2g (in %s),\n", err, where);
+               "   same weights, %d training image%s, dropout keep 0.5 with the same mask:\n"
+               "   largest relative difference %.2g (in %s),\n", n, n == 1 ? "" : "s", err, where);
     if (err <= 1e-4) {
         fprintf(f, "   within 1e-4: the hand-derived backward agrees.\n\n");
         return;
@@ -249,9 +252,10 @@ static void crosscheck_verdict(FILE *f, double err, const char *where, double ep
         fprintf(f, "   %s: the fast path and the graph disagree.\n\n", isfinite(err) ? "above 1e-4" : "not finite");
         return;
     }
-    fprintf(f, "   above 1e-4. With eps = %g a feature that barely varies over 8 images\n"
+    fprintf(f, "   above 1e-4. With eps = %g a feature that barely varies over %d image%s\n"
                "   has sigma near sqrt(eps), and 1/sigma magnifies float32's rounding.\n"
-               "   The same check at eps %g: %.2g; at eps %g: %.2g", eps, eps * 1e2, d1, eps * 1e4, d2);
+               "   The same check at eps %g: %.2g; at eps %g: %.2g", eps, n, n == 1 ? "" : "s", eps * 1e2, d1,
+               eps * 1e4, d2);
     if (isfinite(d2) && d1 < err && d2 < d1) {
         char fold[32] = "to 0";               /* (err / 0 would print inf) */
         if (d2 > 0) snprintf(fold, sizeof fold, "%.0f-fold", err / d2);
@@ -431,13 +435,14 @@ static int lesson(const dataset *tr, const dataset *va, const dataset *te, cnn_b
     printf("1. the network\n");
     cnn_summary(m0, stdout);
     char where[32] = "";
-    double err = crosscheck(tr, bn, seed, 0, where, sizeof where), d1 = NAN, d2 = NAN;
+    int nimg = 0;
+    double err = crosscheck(tr, bn, seed, 0, where, sizeof where, &nimg), d1 = NAN, d2 = NAN;
     if (verdict_needs_eps(err, c0.bn_eps, bn)) {
         char w[32];
-        d1 = crosscheck(tr, bn, seed, c0.bn_eps * 1e2, w, sizeof w);
-        d2 = crosscheck(tr, bn, seed, c0.bn_eps * 1e4, w, sizeof w);
+        d1 = crosscheck(tr, bn, seed, c0.bn_eps * 1e2, w, sizeof w, &nimg);
+        d2 = crosscheck(tr, bn, seed, c0.bn_eps * 1e4, w, sizeof w, &nimg);
     }
-    crosscheck_verdict(stdout, err, where, c0.bn_eps, bn, d1, d2);
+    crosscheck_verdict(stdout, nimg, err, where, c0.bn_eps, bn, d1, d2);
     plan p = {tr, va, te, bn, epochs, seed, NULL, NULL, NULL};
     p.best_params = malloc(m0->n_params * sizeof *p.best_params);
     p.best_run = malloc(2 * (size_t)c0.filters * sizeof *p.best_run);

@@ -10,17 +10,22 @@
 #include "check.h"
 
 /* crosscheck_verdict's paragraph as a string (static buffer) */
-static const char *verdict(double err, double eps, cnn_bn bn, double d1, double d2)
+static const char *verdict_n(int n, double err, double eps, cnn_bn bn, double d1, double d2)
 {
     static char buf[2048];
     FILE *f = tmpfile();
     if (!f) { puts("test_lesson10_text: tmpfile failed"); exit(1); }
-    crosscheck_verdict(f, err, "dconv_b", eps, bn, d1, d2);
+    crosscheck_verdict(f, n, err, "dconv_b", eps, bn, d1, d2);
     rewind(f);
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    buf[n] = '\0';
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = '\0';
     fclose(f);
     return buf;
+}
+
+static const char *verdict(double err, double eps, cnn_bn bn, double d1, double d2)
+{
+    return verdict_n(8, err, eps, bn, d1, d2);
 }
 
 static int has(const char *s, const char *part) { return strstr(s, part) != NULL; }
@@ -41,6 +46,14 @@ int main(void)
     CHECK(has(s, "falling 82-fold while eps grows 10,000-fold"));
     CHECK(has(s, "the mark of rounding, not of a wrong derivative.\n"));
     CHECK(!has(s, "still above"));
+    CHECK(has(s, "same weights, 8 training images,"));
+    CHECK(has(s, "barely varies over 8 images\n"));
+    /* the images the check used, not a number typed in (--train 3; one) */
+    s = verdict_n(3, 9e-4, 1e-9, CNN_BN_FEATURE, 4e-5, 1.1e-5);
+    CHECK(has(s, "same weights, 3 training images,"));
+    CHECK(has(s, "barely varies over 3 images\n"));
+    s = verdict_n(1, 6.5e-5, 1e-9, CNN_BN_FEATURE, NAN, NAN);
+    CHECK(has(s, "same weights, 1 training image,"));
 
     /* falling but still above 1e-4 at the larger ε */
     s = verdict(0.05, 1e-9, CNN_BN_FEATURE, 0.01, 0.002);
