@@ -136,10 +136,17 @@ static void summarise(const curve *per, const curve *mb, const curve *lrc, const
     mean_std(mb, SEEDS, last, k, &mu_b, &sd_b);
     const char *set = has_val ? "validation" : "training";
     printf("\nsummary\n");
-    printf("  cross-check, largest relative gradient difference   %.1e\n", worst);
-    printf("  per-sample SGD, %s accuracy after %d epochs  %.4f ± %.4f\n", set, last + 1, mu_p, sd_p);
-    printf("  batch-%d SGD, %s accuracy after %d epochs   %.4f ± %.4f\n", mini, set, last + 1, mu_b, sd_b);
-    printf("  test accuracy (per-sample, rate %g, first seed)     %.4f\n", lr, test_acc);
+    char label[4][96];       /* the rows' labels, computed, then one column of values */
+    snprintf(label[0], sizeof label[0], "cross-check, largest relative gradient difference");
+    snprintf(label[1], sizeof label[1], "per-sample SGD, %s accuracy after %d epochs", set, last + 1);
+    snprintf(label[2], sizeof label[2], "batch-%d SGD, %s accuracy after %d epochs", mini, set, last + 1);
+    snprintf(label[3], sizeof label[3], "test accuracy (per-sample, rate %g, first seed)", lr);
+    int wl = 0;
+    for (int i = 0; i < 4; i++) if ((int)strlen(label[i]) > wl) wl = (int)strlen(label[i]);
+    printf("  %-*s  %.1e\n", wl, label[0], worst);
+    printf("  %-*s  %.4f ± %.4f\n", wl, label[1], mu_p, sd_p);
+    printf("  %-*s  %.4f ± %.4f\n", wl, label[2], mu_b, sd_b);
+    printf("  %-*s  %.4f\n", wl, label[3], test_acc);
     if (has_val) {
         int below = 0;
         for (int e = 0; e <= last; e++) {
@@ -163,8 +170,9 @@ static void summarise(const curve *per, const curve *mb, const curve *lrc, const
            "  orders). Per-sample SGD ends %.2f points %s batch-%d SGD, %s their\n"
            "  spreads added (%.2f points): %s\n", SEEDS, 100 * fabs(gap), gap >= 0 ? "above" : "below",
            mini, fabs(gap) > spread ? "more than" : "within", 100 * spread,
-           fabs(gap) > spread ? "a real difference for this budget; per-sample SGD takes\n"
-                                "  one step per image, batch SGD one per batch (fewer, smoother steps)."
+           fabs(gap) > spread ? "a real difference for this budget;\n"
+                                "  per-sample SGD takes one step per image, batch SGD one per batch\n"
+                                "  (fewer, smoother steps)."
                               : "the seeds cannot tell them apart.");
     int kv = has_val ? 2 : 0, best = -1, diverged = 0;
     for (int r = 0; r < nrates; r++) {
@@ -173,15 +181,15 @@ static void summarise(const curve *per, const curve *mb, const curve *lrc, const
         if (best < 0 || v < lrc[best].v[lrc[best].epochs - 1][kv]) best = r;
     }
     if (best < 0) { printf("  Every learning rate diverged.\n"); return; }
-    printf("  Of the learning rates, %g ends with the lowest %s loss after %d epochs", rate[best], set,
+    printf("  Of the learning rates, %g ends with the lowest %s loss after %d epochs:\n", rate[best], set,
            last + 1);
     if (best == nrates - 1)
-        printf(": the\n  largest wins. With few epochs a larger step gets further; the comparison\n"
-               "  does not show where a rate becomes too large.\n");
+        printf("  the largest wins. With few epochs a larger step gets further; the\n"
+               "  comparison does not show where a rate becomes too large.\n");
     else if (best == 0)
-        printf(": the\n  smallest wins; the larger ones overshoot the minimum.\n");
+        printf("  the smallest wins; the larger ones overshoot the minimum.\n");
     else
-        printf(": the\n  smaller rates are still on their way down, the larger overshoot%s.\n",
+        printf("  the smaller rates are still on their way down, the larger overshoot%s.\n",
                diverged ? " or diverge" : "");
 }
 
