@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lesson.h"
+#include "say.h"
 #include "mlp_graph.h"
 
 #define SEEDS 3
@@ -155,25 +156,26 @@ static void summarise(const curve *per, const curve *mb, const curve *lrc, const
             mean_std(per, SEEDS, e, 2, &vl, &sd);
             below += vl < tl;
         }
-        printf("  The train columns are running means over each epoch, every step's loss taken\n"
-               "  before its own update, while the validation columns are measured after the\n"
-               "  epoch with its final weights. So the train loss lags behind: ");
         if (below)
-            printf("here the\n  validation loss of per-sample SGD sits below it in %d of %d epochs. That gap\n"
-                   "  is the lag, not underfitting.\n", below, last + 1);
+            say(stdout, 2, "The train columns are running means over each epoch, every step's loss taken "
+                "before its own update, while the validation columns are measured after the epoch with "
+                "its final weights. So the train loss lags behind: here the validation loss of "
+                "per-sample SGD sits below it in %d of %d epochs. That gap is the lag, not underfitting.",
+                below, last + 1);
         else
-            printf("even so, the\n  validation loss of per-sample SGD never sits below it here (%d epochs).\n",
-                   last + 1);
+            say(stdout, 2, "The train columns are running means over each epoch, every step's loss taken "
+                "before its own update, while the validation columns are measured after the epoch with "
+                "its final weights. So the train loss lags behind: even so, the validation loss of "
+                "per-sample SGD never sits below it here (%d epochs).", last + 1);
     }
     double gap = mu_p - mu_b, spread = sd_p + sd_b;
-    printf("  ± is the standard deviation over %d seeds (other initial weights and sample\n"
-           "  orders). Per-sample SGD ends %.2f points %s batch-%d SGD, %s their\n"
-           "  spreads added (%.2f points): %s\n", SEEDS, 100 * fabs(gap), gap >= 0 ? "above" : "below",
-           mini, fabs(gap) > spread ? "more than" : "within", 100 * spread,
-           fabs(gap) > spread ? "a real difference for this budget;\n"
-                                "  per-sample SGD takes one step per image, batch SGD one per batch\n"
-                                "  (fewer, smoother steps)."
-                              : "the seeds cannot tell them apart.");
+    say(stdout, 2, "± is the standard deviation over %d seeds (other initial weights and sample orders). "
+        "Per-sample SGD ends %.2f points %s batch-%d SGD, %s their spreads added (%.2f points): %s",
+        SEEDS, 100 * fabs(gap), gap >= 0 ? "above" : "below", mini,
+        fabs(gap) > spread ? "more than" : "within", 100 * spread,
+        fabs(gap) > spread ? "a real difference for this budget; per-sample SGD takes one step per image, "
+                             "batch SGD one per batch (fewer, smoother steps)."
+                           : "the seeds cannot tell them apart.");
     int kv = has_val ? 2 : 0, best = -1, diverged = 0;
     for (int r = 0; r < nrates; r++) {
         double v = lrc[r].v[lrc[r].epochs - 1][kv];
@@ -181,16 +183,14 @@ static void summarise(const curve *per, const curve *mb, const curve *lrc, const
         if (best < 0 || v < lrc[best].v[lrc[best].epochs - 1][kv]) best = r;
     }
     if (best < 0) { printf("  Every learning rate diverged.\n"); return; }
-    printf("  Of the learning rates, %g ends with the lowest %s loss after %d epochs:\n", rate[best], set,
-           last + 1);
-    if (best == nrates - 1)
-        printf("  the largest wins. With few epochs a larger step gets further; the\n"
-               "  comparison does not show where a rate becomes too large.\n");
-    else if (best == 0)
-        printf("  the smallest wins; the larger ones overshoot the minimum.\n");
-    else
-        printf("  the smaller rates are still on their way down, the larger overshoot%s.\n",
-               diverged ? " or diverge" : "");
+    const char *verdict = best == nrates - 1
+        ? "the largest wins. With few epochs a larger step gets further; the comparison does not show "
+          "where a rate becomes too large."
+        : best == 0 ? "the smallest wins; the larger ones overshoot the minimum."
+        : diverged ? "the smaller rates are still on their way down, the larger overshoot or diverge."
+                   : "the smaller rates are still on their way down, the larger overshoot.";
+    say(stdout, 2, "Of the learning rates, %g ends with the lowest %s loss after %d epochs: %s", rate[best], set,
+        last + 1, verdict);
 }
 
 int main(int argc, char **argv)

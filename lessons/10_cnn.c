@@ -19,6 +19,7 @@
 #include "data.h"
 #include "mlp.h"
 #include "ops.h"
+#include "say.h"
 #include "train.h"
 
 enum { SIDE = 28, D_IN = SIDE * SIDE, EVAL_B = 100, MAPS = 8 };
@@ -346,18 +347,19 @@ static void conclude(const setting *s, const outcome *o, int n, int nl, const ou
 {
     int best = 0;
     for (int i = 1; i < n; i++) if (o[i].te_acc > o[best].te_acc) best = i;
-    printf("  The best CNN setting, %s, reaches %.2f%% on the test images at its\n"
-           "  early-stopping epoch; lesson 09's MLP reaches %.2f%% on the same split\n"
-           "  (%+.2f points for the CNN).\n",
-           s[best].label, 100 * o[best].te_acc, 100 * om->te_acc, 100 * (o[best].te_acc - om->te_acc));
+    char g1[64], g2[64];          /* labels kept whole on their lines */
+    say(stdout, 2, "The best CNN setting, %s, reaches %.2f%% on the test images at its early-stopping "
+        "epoch; lesson 09's MLP reaches %.2f%% on the same split (%+.2f points for the CNN).",
+        say_glued(g1, sizeof g1, s[best].label), 100 * o[best].te_acc, 100 * om->te_acc,
+        100 * (o[best].te_acc - om->te_acc));
     if (o[0].best_epoch < o[0].epochs)
-        printf("  Without regularisation the validation loss was lowest after epoch %d of %d\n"
-               "  and rose by %.4f afterwards: the network had begun to overfit.\n",
-               o[0].best_epoch, o[0].epochs, o[0].last_va_loss - o[0].va_loss);
+        say(stdout, 2, "Without regularisation the validation loss was lowest after epoch %d of %d and "
+            "rose by %.4f afterwards: the network had begun to overfit.",
+            o[0].best_epoch, o[0].epochs, o[0].last_va_loss - o[0].va_loss);
     else
-        printf("  Without regularisation the validation loss was still falling at the last\n"
-               "  epoch (%d): within this budget the network has not yet overfit, so early\n"
-               "  stopping would not have stopped it.\n", o[0].epochs);
+        say(stdout, 2, "Without regularisation the validation loss was still falling at the last epoch "
+            "(%d): within this budget the network has not yet overfit, so early stopping would not "
+            "have stopped it.", o[0].epochs);
     int bl = 1, bd = 1 + nl;
     for (int i = 1; i <= nl; i++) if (o[i].te_acc > o[bl].te_acc) bl = i;
     for (int i = 1 + nl; i < n; i++) if (o[i].te_acc > o[bd].te_acc) bd = i;
@@ -366,12 +368,12 @@ static void conclude(const setting *s, const outcome *o, int n, int nl, const ou
     for (int k = 0; k < 2; k++) {
         double g = 100 * (w[k]->te_acc - o[0].te_acc);
         if (g > 0)
-            printf("  The best %s setting (%s) gained %.2f points of test accuracy over none.\n",
-                   pair[k][0], pair[k][1], g);
+            say(stdout, 2, "The best %s setting (%s) gained %.2f points of test accuracy over none.",
+                pair[k][0], say_glued(g2, sizeof g2, pair[k][1]), g);
         else
-            printf("  No %s setting beat no regularisation on the test images (the best,\n"
-                   "  %s, reaches %.2f%% against %.2f%%).\n", pair[k][0], pair[k][1],
-                   100 * w[k]->te_acc, 100 * o[0].te_acc);
+            say(stdout, 2, "No %s setting beat no regularisation on the test images (the best, %s, "
+                "reaches %.2f%% against %.2f%%).", pair[k][0], say_glued(g2, sizeof g2, pair[k][1]),
+                100 * w[k]->te_acc, 100 * o[0].te_acc);
     }
 }
 
