@@ -16,6 +16,7 @@
 #include "gradcheck_fd.h"
 #include "lesson.h"
 #include "rng.h"
+#include "say.h"
 
 
 enum { D = 784, K = 10, NCHECK = 100 };
@@ -276,43 +277,39 @@ static void section_summary(const spec *specs, const outcome *out, int check_ok,
         printf("  %-30s validation %6.2f%% at its best check (step %ld), %6.2f%% at the stop%s\n",
                specs[k].label, 100 * out[k].va.acc, out[k].best.step, 100 * out[k].stop.val_acc,
                out[k].stopped_early ? " (stopped early)" : "");
-    printf("  The assignment stops and reports the network as it is at the stop; restoring\n"
-           "  the best check's weights is our choice, so both are shown.\n");
+    /* (\xc2\xa0: a non-breaking space, say.h: a formula kept on one line) */
+    say(stdout, 2, "The assignment stops and reports the network as it is at the stop; restoring the "
+        "best check's weights is our choice, so both are shown.");
     const outcome *base = &out[0], *init = &out[1];
-    printf("  U[-1,1] weights (variance 1/3) on 785 inputs of unit variance give each sigmoid\n"
-           "  a pre-activation of standard deviation sqrt(785/3) = %.1f: the units saturate and\n"
-           "  sigma' ~ 0 %s:\n  the baseline reaches %.2f%% train and %.2f%% validation accuracy,"
-           " against\n  %.2f%% / %.2f%% with N(0, 1/sqrt(n)), whose pre-activations have standard\n"
-           "  deviation 1, near 0 where the slope is largest.\n", sqrt((D + 1) / 3.0),
-           base->va.acc < init->va.acc ? "slows learning without stopping it" : "does not hold it back here",
-           100 * base->tr.acc, 100 * base->va.acc, 100 * init->tr.acc, 100 * init->va.acc);
-    printf("  The scaled tanh is centred on 0 with slope ~1 there, so the next layer sees\n"
-           "  zero-mean inputs: %.2f%% validation against the sigmoid's %.2f%%.\n",
-           100 * out[2].va.acc, 100 * out[1].va.acc);
-    printf("  Momentum averages the noisy minibatch gradients; its effective step\n"
-           "  alpha/(1 - gamma) = %.2f against plain SGD's %.2f.", lr / 5 / (1 - 0.9), lr);
-    if (out[3].best.step < out[2].best.step)
-        printf(" It reaches its best check sooner:\n  step %ld against %ld.\n", out[3].best.step,
-               out[2].best.step);
-    else
-        printf(" Here it does not reach its best\n  check sooner: step %ld against %ld.\n",
-               out[3].best.step, out[2].best.step);
-    printf("  width: 32 / 64 / 128 hidden reach %.2f%% / %.2f%% / %.2f%%; two hidden of %d:\n"
-           "  %.2f%%; ten hidden of 64: %.2f%%.\n", 100 * out[4].va.acc, 100 * out[3].va.acc,
-           100 * out[5].va.acc, two, 100 * out[6].va.acc, 100 * out[7].va.acc);
+    say(stdout, 2, "U[-1,1] weights (variance 1/3) on 785 inputs of unit variance give each sigmoid a "
+        "pre-activation of standard deviation sqrt(785/3) = %.1f: the units saturate and sigma'\xc2\xa0~\xc2\xa0" "0 %s: "
+        "the baseline reaches %.2f%% train and %.2f%% validation accuracy, against %.2f%% / %.2f%% with "
+        "N(0,\xc2\xa0" "1/sqrt(n)), whose pre-activations have standard deviation 1, near 0 where the slope is "
+        "largest.", sqrt((D + 1) / 3.0),
+        base->va.acc < init->va.acc ? "slows learning without stopping it" : "does not hold it back here",
+        100 * base->tr.acc, 100 * base->va.acc, 100 * init->tr.acc, 100 * init->va.acc);
+    say(stdout, 2, "The scaled tanh is centred on 0 with slope ~1 there, so the next layer sees zero-mean "
+        "inputs: %.2f%% validation against the sigmoid's %.2f%%.", 100 * out[2].va.acc, 100 * out[1].va.acc);
+    say(stdout, 2, "Momentum averages the noisy minibatch gradients; its effective step alpha/(1\xc2\xa0-\xc2\xa0gamma) "
+        "= %.2f against plain SGD's %.2f. %s step %ld against %ld.", lr / 5 / (1 - 0.9), lr,
+        out[3].best.step < out[2].best.step ? "It reaches its best check sooner:"
+                                             : "Here it does not reach its best check sooner:",
+        out[3].best.step, out[2].best.step);
+    say(stdout, 2, "width: 32 / 64 / 128 hidden reach %.2f%% / %.2f%% / %.2f%%; two hidden of %d: %.2f%%; "
+        "ten hidden of 64: %.2f%%.", 100 * out[4].va.acc, 100 * out[3].va.acc,
+        100 * out[5].va.acc, two, 100 * out[6].va.acc, 100 * out[7].va.acc);
     const outcome *ten = &out[7], *one = &out[3];
     if (ten->va.acc < one->va.acc)
-        printf("  Ten layers do worse than one: every layer the error passes through multiplies\n"
-               "  it by its weights and slopes, so the lower layers learn more slowly%s, and\n"
-               "  %d images do not need the depth.\n",
-               ten->stopped_early ? "" : "; it had not stopped within the budget", ntrain);
+        say(stdout, 2, "Ten layers do worse than one: every layer the error passes through multiplies it "
+            "by its weights and slopes, so the lower layers learn more slowly%s, and %d images do not "
+            "need the depth.", ten->stopped_early ? "" : "; it had not stopped within the budget", ntrain);
     else
-        printf("  Ten layers do no worse than one here: with the scaled tanh and N(0, 1/sqrt(n))\n"
-               "  the signal keeps its scale through the stack.\n");
+        say(stdout, 2, "Ten layers do no worse than one here: with the scaled tanh and N(0,\xc2\xa0" "1/sqrt(n)) the "
+            "signal keeps its scale through the stack.");
     int stopped = 0;
     for (int k = 0; k < 8; k++) stopped += out[k].stopped_early;
-    printf("  %d of 8 runs stopped early within %d epochs; the others ran to the budget%s.\n", stopped,
-           epochs, epochs < 50 ? " (--full: 50)" : "");
+    say(stdout, 2, "%d of 8 runs stopped early within %d epochs; the others ran to the budget%s.", stopped,
+        epochs, epochs < 50 ? " (--full: 50)" : "");
 }
 
 int main(int argc, char **argv)
