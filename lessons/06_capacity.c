@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lesson.h"
+#include "say.h"
 
 enum { D = 784, K = 10, NSIZE = 4, NACT = 2, MAXE = 200 };
 
@@ -127,33 +128,30 @@ static void summarise_findings(curve cv[NSIZE][NACT], const curve cmp[NACT], opt
             if (cv[s][k].val_acc[e] > cv[best][k].val_acc[e]) best = s;
             if (cv[s][k].val_acc[e] < cv[s - 1][k].val_acc[e]) rising = 0;
         }
-        printf("  %s: validation accuracy %s with the size%s%d hidden units (%.2f%%).\n",
-               k ? "ReLU" : "Sigmoid", rising ? "never falls" : "does not grow steadily",
-               rising ? ", highest at " : "; highest at ", hidden[best], 100 * cv[best][k].val_acc[e]);
+        say(stdout, 2, "%s: validation accuracy %s with the size%s%d hidden units (%.2f%%).",
+            k ? "ReLU" : "Sigmoid", rising ? "never falls" : "does not grow steadily",
+            rising ? ", highest at " : "; highest at ", hidden[best], 100 * cv[best][k].val_acc[e]);
     }
     int wins = relu_wins(cv, e_long);
     double here = cv[2][1].val_acc[e] - cv[2][0].val_acc[e];      /* 128 units, ReLU − sigmoid */
     double there = cmp[1].val_acc[e] - cmp[0].val_acc[e];
-    printf("  Under %s ReLU beats the sigmoid at %d of %d sizes. At 128 units ReLU is %.2f\n"
-           "  points %s under %s and %.2f points %s under %s: ", optim_name(opt), wins, NSIZE,
-           100 * fabs(here), here >= 0 ? "ahead" : "behind", optim_name(opt), 100 * fabs(there),
-           there >= 0 ? "ahead" : "behind", optim_name(other));
+    const char *why;
     if ((here >= 0) != (there >= 0)) {
         opt_kind sgd_side = opt == OPT_SGD ? opt : other;
         double relu_sgd = sgd_side == opt ? here : there;
-        printf("the finding flips\n  with the optimiser. ");
-        if (relu_sgd > 0)
-            printf("Plain SGD steps by the raw gradient, which the sigmoid's slope\n"
-                   "  (at most 1/4, vanishing where it saturates) shrinks, while ReLU passes it\n"
-                   "  whole where a unit is active. RMSprop divides every step by the running\n"
-                   "  size of its own gradient, so small gradients take full-sized steps and the\n"
-                   "  sigmoid's handicap is gone.\n");
-        else
-            printf("Here plain SGD favours the sigmoid: its small slope did not\n"
-                   "  hold it back in this run (one seed; a few points can be noise).\n");
-    } else {
-        printf("the same winner under\n  both optimisers in this run.\n");
-    }
+        why = relu_sgd > 0
+            ? "the finding flips with the optimiser. Plain SGD steps by the raw gradient, which the "
+              "sigmoid's slope (at most 1/4, vanishing where it saturates) shrinks, while ReLU passes it "
+              "whole where a unit is active. RMSprop divides every step by the running size of its own "
+              "gradient, so small gradients take full-sized steps and the sigmoid's handicap is gone."
+            : "the finding flips with the optimiser. Here plain SGD favours the sigmoid: its small slope "
+              "did not hold it back in this run (one seed; a few points can be noise).";
+    } else
+        why = "the same winner under both optimisers in this run.";
+    say(stdout, 2, "Under %s ReLU beats the sigmoid at %d of %d sizes. At 128 units ReLU is %.2f points %s "
+        "under %s and %.2f points %s under %s: %s", optim_name(opt), wins, NSIZE,
+        100 * fabs(here), here >= 0 ? "ahead" : "behind", optim_name(opt), 100 * fabs(there),
+        there >= 0 ? "ahead" : "behind", optim_name(other), why);
     int turned = 0;
     for (int s = 0; s < NSIZE; s++)
         for (int k = 0; k < NACT; k++) {
@@ -168,8 +166,8 @@ static void summarise_findings(curve cv[NSIZE][NACT], const curve cmp[NACT], opt
             }
         }
     if (!turned)
-        printf("  No validation loss has turned up yet within %d epochs%s.\n", e_long,
-               full ? "" : " (--full runs 30)");
+        say(stdout, 2, "No validation loss has turned up yet within %d epochs%s.", e_long,
+            full ? "" : " (--full runs 30)");
     long errors = 0, silhouette = 0;
     for (int i = 0; i < K; i++)
         for (int j = 0; j < K; j++)
@@ -180,9 +178,9 @@ static void summarise_findings(curve cv[NSIZE][NACT], const curve cmp[NACT], opt
                     silhouette += conf[i * K + j];
             }
     if (errors)
-        printf("  Of the %ld test errors, %ld (%.0f%%) confuse two of T-shirt/top, pullover, coat\n"
-               "  and shirt, the classes that share a silhouette.\n", errors, silhouette,
-               100.0 * (double)silhouette / (double)errors);
+        say(stdout, 2, "Of the %ld test errors, %ld (%.0f%%) confuse two of T-shirt/top, pullover, coat "
+            "and shirt, the classes that share a silhouette.", errors, silhouette,
+            100.0 * (double)silhouette / (double)errors);
 }
 
 int main(int argc, char **argv)
