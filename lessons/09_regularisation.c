@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "lesson.h"
+#include "say.h"
 
 enum { D = 784, K = 10 };
 
@@ -96,59 +97,61 @@ static void summarise(const setting *l2s, const outcome *o_l2, int nl, const set
                       int steps_per_epoch, int ntrain)
 {
     const double gamma = 0.9;
-    printf("  H = 1000, nothing added: lowest validation loss after epoch %d of %d", ref->best_epoch,
-           ref->epochs);
+    char tail[400], lab[64], glued[128];
     if (ref->best_epoch < ref->epochs && ref->last.train_loss < ref->best.train_loss)
-        printf(", then it rose by %.4f\n  while the training loss kept falling (%.4f -> %.4f): the network memorises\n"
-               "  its %d images, and stopping at the validation minimum keeps the better model.\n",
-               ref->last.val_loss - ref->best.val_loss, ref->best.train_loss, ref->last.train_loss, ntrain);
+        snprintf(tail, sizeof tail, ", then it rose by %.4f while the training loss kept falling (%.4f -> %.4f): "
+                 "the network memorises its %d images, and stopping at the validation minimum keeps the "
+                 "better model.", ref->last.val_loss - ref->best.val_loss, ref->best.train_loss,
+                 ref->last.train_loss, ntrain);
     else if (ref->best_epoch < ref->epochs)
-        printf(", then it rose by %.4f\n  and so did the training loss: the rate is too large to settle.\n",
-               ref->last.val_loss - ref->best.val_loss);
+        snprintf(tail, sizeof tail, ", then it rose by %.4f and so did the training loss: the rate is too large "
+                 "to settle.", ref->last.val_loss - ref->best.val_loss);
     else
-        printf(": it has not turned\n  up yet (more epochs: --epochs, --full).\n");
+        snprintf(tail, sizeof tail, ": it has not turned up yet (more epochs: --epochs, --full).");
+    say(stdout, 2, "H = 1000, nothing added: lowest validation loss after epoch %d of %d%s", ref->best_epoch,
+        ref->epochs, tail);
     double gap_ref = ref->last.train_acc - ref->last.val_acc;
-    printf("  L2 pulls every weight towards 0: each step removes lr·lambda·w, and momentum\n"
-           "  repeats a steady pull about 1/(1 - gamma) = %.0f times, so the decay per step is\n"
-           "  about lr·lambda/(1 - gamma):\n", 1 / (1 - gamma));
+    say(stdout, 2, "L2 pulls every weight towards 0: each step removes lr·lambda·w, and momentum repeats a "
+        "steady pull about 1/(1\xc2\xa0-\xc2\xa0gamma) = %.0f times, so the decay per step is about "
+        "lr·lambda/(1\xc2\xa0-\xc2\xa0gamma):", 1 / (1 - gamma));
     for (int i = 0; i < nl; i++) {
         const outcome *o = &o_l2[i];
         double d = a->lr * l2s[i].l2 / (1 - gamma);
         double per_epoch = d < 1 ? pow(1 - d, steps_per_epoch) : 0;
-        printf("    lambda = %-5g %.4f per step (x%.2g per epoch without the gradient's pull); best\n"
-               "      epoch %d (%s), test %.2f%% (%s %.2f%%)", l2s[i].l2, d, per_epoch,
-               o->best_epoch, o->best_epoch < ref->best_epoch ? "earlier than without"
-                              : o->best_epoch > ref->best_epoch ? "later than without" : "as without",
-               100 * o->test.acc, o->test.acc < ref->test.acc ? "below" : "not below", 100 * ref->test.acc);
-        if (o->best.val_acc < 0.5) printf(": it does not learn");
-        else {
-            double gap = o->last.train_acc - o->last.val_acc;
-            printf("; gap %s", gap < gap_ref ? "narrower" : "not narrower");
-        }
-        printf("\n");
+        double gap = o->last.train_acc - o->last.val_acc;
+        snprintf(lab, sizeof lab, "lambda = %-5g", l2s[i].l2);     /* (its padding kept: glued) */
+        say_item(stdout, 4, 6, "%s %.4f per step (x%.2g per epoch without the gradient's pull); best epoch %d "
+                 "(%s), test %.2f%% (%s %.2f%%)%s%s", say_glued(glued, sizeof glued, lab), d, per_epoch,
+                 o->best_epoch, o->best_epoch < ref->best_epoch ? "earlier than without"
+                                : o->best_epoch > ref->best_epoch ? "later than without" : "as without",
+                 100 * o->test.acc, o->test.acc < ref->test.acc ? "below" : "not below", 100 * ref->test.acc,
+                 o->best.val_acc < 0.5 ? ": it does not learn" : "; gap ",
+                 o->best.val_acc < 0.5 ? "" : gap < gap_ref ? "narrower" : "not narrower");
     }
     int worse = 0;
     for (int i = 0; i < nl; i++) worse += o_l2[i].test.acc < ref->test.acc;
     if (worse == nl)
-        printf("  Every lambda here lowers the test accuracy: the decay is strong enough to hold\n"
-               "  the weights below what fitting the digits needs (it underfits), not only what\n"
-               "  memorising needs. Smaller lambdas or rates weaken it.\n");
+        say(stdout, 2, "Every lambda here lowers the test accuracy: the decay is strong enough to hold the "
+            "weights below what fitting the digits needs (it underfits), not only what memorising needs. "
+            "Smaller lambdas or rates weaken it.");
     else if (worse)
-        printf("  %d of %d lambdas lower the test accuracy here.\n", worse, nl);
+        say(stdout, 2, "%d of %d lambdas lower the test accuracy here.", worse, nl);
     else
-        printf("  No lambda here lowers the test accuracy.\n");
-    printf("  Dropout makes each hidden unit unreliable, so no unit can lean on a few others:\n");
+        say(stdout, 2, "No lambda here lowers the test accuracy.");
+    say(stdout, 2, "Dropout makes each hidden unit unreliable, so no unit can lean on a few others:");
     for (int i = 0; i < nd; i++) {
         const outcome *o = &o_drop[i];
         double gap = o->last.train_acc - o->last.val_acc;
-        printf("    keep p = %-5g best epoch %d (%s), test %.2f%% (%s %.2f%%), gap %s\n", drops[i].keep,
-               o->best_epoch, o->best_epoch < ref->best_epoch ? "earlier than without"
-                              : o->best_epoch > ref->best_epoch ? "later than without" : "as without",
-               100 * o->test.acc, o->test.acc < ref->test.acc ? "below" : "not below", 100 * ref->test.acc,
-               gap < gap_ref ? "narrower" : "not narrower");
+        snprintf(lab, sizeof lab, "keep p = %-5g", drops[i].keep);
+        say_item(stdout, 4, 6, "%s best epoch %d (%s), test %.2f%% (%s %.2f%%), gap %s",
+                 say_glued(glued, sizeof glued, lab),
+                 o->best_epoch, o->best_epoch < ref->best_epoch ? "earlier than without"
+                                : o->best_epoch > ref->best_epoch ? "later than without" : "as without",
+                 100 * o->test.acc, o->test.acc < ref->test.acc ? "below" : "not below", 100 * ref->test.acc,
+                 gap < gap_ref ? "narrower" : "not narrower");
     }
-    printf("  (gap: train minus validation accuracy at the last epoch, %.2f points without;\n"
-           "  with dropout the train column is the thinned network's)\n", 100 * gap_ref);
+    say(stdout, 2, "(gap: train minus validation accuracy at the last epoch, %.2f points without; with dropout "
+        "the train column is the thinned network's)", 100 * gap_ref);
 }
 
 int main(int argc, char **argv)

@@ -15,20 +15,19 @@ static int columns(const char *s, int n)
 
 static int blank(char c) { return c == ' ' || c == '\n'; }
 
-void say(FILE *f, int indent, const char *fmt, ...)
+static void vsay(FILE *f, int first, int rest, const char *fmt, va_list ap)
 {
-    va_list ap, aq;
-    va_start(ap, fmt);
+    va_list aq;
     va_copy(aq, ap);
     int len = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
     char small[1024], *text = small;
     if (len < 0) len = 0;
     if ((size_t)len >= sizeof small && !(text = malloc((size_t)len + 1))) cli_fail("out of memory");
     vsnprintf(text, (size_t)len + 1, fmt, aq);
     va_end(aq);
-    if (indent < 0) indent = 0;
-    int used = -1;                     /* columns on the current line; −1: none begun */
+    if (first < 0) first = 0;
+    if (rest < 0) rest = 0;
+    int used = -1, lines = 0;          /* columns on the current line; −1: none begun */
     for (int i = 0; i < len;) {
         while (i < len && blank(text[i])) i++;
         int j = i;
@@ -36,8 +35,11 @@ void say(FILE *f, int indent, const char *fmt, ...)
         if (j == i) break;
         int w = columns(text + i, j - i);
         if (used >= 0 && used + 1 + w > SAY_WIDTH) { fputc('\n', f); used = -1; }
-        if (used < 0) { fprintf(f, "%*s", indent, ""); used = indent; }
-        else { fputc(' ', f); used++; }
+        if (used < 0) {
+            int ind = lines++ ? rest : first;
+            fprintf(f, "%*s", ind, "");
+            used = ind;
+        } else { fputc(' ', f); used++; }
         for (int q = i; q < j; q++) {           /* U+00A0 as a plain space */
             if ((unsigned char)text[q] == 0xC2 && q + 1 < j && (unsigned char)text[q + 1] == 0xA0) {
                 fputc(' ', f);
@@ -49,6 +51,22 @@ void say(FILE *f, int indent, const char *fmt, ...)
     }
     if (used >= 0) fputc('\n', f);
     if (text != small) free(text);
+}
+
+void say(FILE *f, int indent, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(f, indent, indent, fmt, ap);
+    va_end(ap);
+}
+
+void say_item(FILE *f, int first, int rest, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsay(f, first, rest, fmt, ap);
+    va_end(ap);
 }
 
 const char *say_glued(char *buf, size_t n, const char *s)

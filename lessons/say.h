@@ -23,6 +23,10 @@
  * line on stderr, exit 2 (cli.h's rule). */
 void say(FILE *f, int indent, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* say with a hanging indent: the first line starts with `first` spaces,
+ * the others with `rest` (a list item whose text runs on). */
+void say_item(FILE *f, int first, int rest, const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+
 /* s with its spaces made non-breaking (U+00A0), into buf (n bytes,
  * truncated at a whole character): a label that say keeps on one line
  * and writes with plain spaces. Returns buf. */

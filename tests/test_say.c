@@ -129,6 +129,22 @@ int main(void)
     CHECK(strcmp(say_glued(lab, 4, "a\xe2\x82\xac"), "a") == 0);       /* € cut: dropped */
     CHECK(strcmp(say_glued(lab, 4, "\xcf\x83\xcf\x83"), "\xcf\x83") == 0);
 
+    /* a hanging indent: the first line at 4, the rest at 6 */
+    {
+        FILE *g = tmpfile();
+        if (!g) return 1;
+        say_item(g, 4, 6, "%s", para);
+        rewind(g);
+        size_t m = fread(out, 1, sizeof out - 1, g);
+        out[m] = '\0';
+        fclose(g);
+        CHECK(strncmp(out, "    Without", 11) == 0);
+        const char *nl = strchr(out, '\n');
+        CHECK(nl && strncmp(nl + 1, "      ", 6) == 0 && nl[7] != ' ');
+        CHECK(strcmp(words(out), words(para)) == 0);
+        for (const char *l = out; *l; l = strchr(l, '\n') + 1) CHECK(strchr(l, '\n') - l <= SAY_WIDTH);
+    }
+
     /* the format's own arguments */
     FILE *f = tmpfile();
     if (!f) return 1;
