@@ -109,6 +109,35 @@ static int peak_lanes;
 static double fma_peak(void) { return NAN; }
 #endif
 
+/* The rate of Adam's step alone over as many weights as FC1 has (D × H),
+ * row by row with one row of gradients in cache, the way the fused
+ * backward applies it: w, v and s read and written, 24 bytes a weight. GB/s,
+ * the best of 5 passes after one that faults the pages in; NaN when out of
+ * memory. FC1's traffic at this rate bounds its step from below
+ * (tests/bench/run.sh: the floor line). */
+static double adam_rate(size_t D, size_t H)
+{
+    size_t n = D * H;
+    float *w = kernels_zalloc(n * sizeof *w), *v = kernels_zalloc(n * sizeof *v);
+    float *s = kernels_zalloc(n * sizeof *s), *g = kernels_zalloc(H * sizeof *g);
+    double best = NAN;
+    if (w && v && s && g) {
+        for (size_t j = 0; j < H; j++) g[j] = 1e-3f * (float)(j % 7 + 1);
+        best = 0.0;
+        for (int rep = 0; rep < 6; rep++) {
+            double t0 = now();
+            for (size_t d = 0; d < D; d++) {
+                adam_step a = {v + d * H, s + d * H, 0.9f, 0.999f, 1e-4f, 1e-8f, 0.0f};
+                adam_apply(w + d * H, g, H, &a);
+            }
+            double gbs = 24.0 * (double)n / (now() - t0) / 1e9;
+            if (rep > 0 && gbs > best) best = gbs;
+        }
+    }
+    free(w); free(v); free(s); free(g);
+    return best;
+}
+
 int main(int argc, char **argv)
 {
     int batch = 32, threads = 1, epochs = 1, seed = 1, ntrain = 0;
@@ -208,6 +237,10 @@ int main(int argc, char **argv)
     }
     if (peak_lanes) printf("peak_gflops=%.1f (one core, %d-wide FMA, measured)\n", peak, peak_lanes);
     else printf("peak_gflops=nan (the %s kernels: no vector FMA peak to measure)\n", kernels_isa());
+    /* (after the epochs: its 59 MB are not in their peak_rss_mb) */
+    printf("peak_adam_gbs=%.1f (Adam's step alone over FC1's %d x %d weights, w, v and s read and "
+           "written: 24 bytes a weight, one thread, the best of 5)\n",
+           adam_rate((size_t)m->D, (size_t)cfg.hidden), m->D, cfg.hidden);
     for (int s = 0; s <= CNN_STAGE_COUNT; s++) {
         double t = s < CNN_STAGE_COUNT ? m->stage_s[s] : opt_s, g = s < CNN_STAGE_COUNT ? per_img[s] * N / t / 1e9 : 0.0;
         printf("layer=%s s=%.3f", s < CNN_STAGE_COUNT ? cnn_stage_name(s) : "adam_rest", t);

@@ -19,11 +19,11 @@ B=${B:-build}
 DATA=${CHAINRULE_DATA:-data}
 REPS=${REPS:-3}
 PY=/usr/bin/python3
-declare -A RESULT
+declare -A RESULT EXTRA
 
 # result_line: a run's output on stdin → its result line, the last
 # key=value line that is not a per-layer figure
-result_line() { grep '=' | grep -vE '^(layer|peak_gflops)=' | tail -n 1; }
+result_line() { grep '=' | grep -vE '^(layer|peak_[a-z_]+)=' | tail -n 1; }
 # value_of KEY: a result line on stdin → KEY's value, or empty
 value_of() { tr ' ' '\n' | sed -n "s/^$1=//p" | head -n 1; }
 
@@ -43,8 +43,10 @@ bench() {
     line=${lines[$((line - 1))]}
     RESULT[$label]=$line
     printf '%-16s %s\n' "$label" "$line"
-    # further lines of the last run (per-layer figures): indented, after it
-    printf '%s\n' "$out" | grep -E '^(layer|peak_gflops)=' | sed 's/^/                 /'
+    # further lines of the last run (per-layer figures): indented, after it,
+    # and kept for the summaries (EXTRA)
+    EXTRA[$label]=$(printf '%s\n' "$out" | grep -E '^(layer|peak_[a-z_]+)=')
+    printf '%s\n' "$out" | grep -E '^(layer|peak_[a-z_]+)=' | sed 's/^/                 /'
 }
 
 # paired LABEL ROUNDS KEY COMMAND1… -- COMMAND2…: ROUNDS rounds of COMMAND1
@@ -198,5 +200,23 @@ b1=$(field cnn_t1 loss_bits); b2=$(field cnn_t2 loss_bits)
 if [ -n "$b1" ] && [ "$b1" = "$b2" ]; then same=yes; else same=NO; fi
 echo "  CNN 1 vs 2 threads, mean training loss bit-identical: $same ($b1 / $b2)"
 echo "  CNN GFLOP/s: 1 thread $(field cnn_t1 gflops), 2 threads $(field cnn_t2 gflops), torch $(field torch_cnn gflops)"
+# FC1's step on one thread against its two floors, from cnn_t1's last run:
+# the bytes it must move (the forward reads w; the fused backward reads w,
+# v and s and writes all three: 7 passes of D × H floats) at the rate
+# Adam's step alone reaches over arrays that size, and its multiply-adds
+# (three products of batch × D × H) at the measured FMA peak
+layer_ms() { printf '%s\n' "${EXTRA[$1]:-}" | sed -n "s/^layer=$2 .*med_ms=\([0-9.]*\).*/\1/p" | head -n 1; }
+peak_val() { printf '%s\n' "${EXTRA[$1]:-}" | sed -n "s/^$2=\([0-9.]*\).*/\1/p" | head -n 1; }
+f1f=$(layer_ms cnn_t1 fc1_fwd); f1b=$(layer_ms cnn_t1 fc1_bwd)
+gbs=$(peak_val cnn_t1 peak_adam_gbs); pk=$(peak_val cnn_t1 peak_gflops)
+dims=$(printf '%s\n' "${EXTRA[cnn_t1]:-}" | sed -n "s/^peak_adam_gbs=.*FC1's \([0-9]*\) x \([0-9]*\) weights.*/\1 \2/p")
+tce=$(field torch_cnn full_epoch_s)
+if [ -n "$f1f" ] && [ -n "$f1b" ] && [ -n "$gbs" ] && [ -n "$pk" ] && [ -n "$dims" ]; then
+    awk -v f="$f1f" -v b="$f1b" -v g="$gbs" -v p="$pk" -v dims="$dims" -v t="$tce" 'BEGIN {
+        split(dims, d, " "); n = d[1] * d[2]; mb = 7 * n * 4 / 1e6; flop = 3 * 2 * 32 * n
+        printf "  CNN FC1 a step, 1 thread: forward + backward %.1f ms (the medians of its last run); floors: memory %.1f ms (%.1f MB at Adam'"'"'s %s GB/s), multiply-adds %.1f ms (%.0f MFLOP at %s GFLOP/s)\n", f + b, mb / g, mb, g, flop / p / 1e6, flop / 1e6, p
+        if (t != "") printf "  (the goal, 0.2 x PyTorch'"'"'s %s s, leaves %.1f ms a step of 32 for the whole network)\n", t, 0.2 * t / 1875 * 1000
+    }'
+fi
 echo "  CNN peak RSS MB: fast $(field cnn_t1 peak_rss_mb) (goal <= 400), torch $(field torch_cnn peak_rss_mb)"
 echo "  CNN test accuracy after the timed part: fast $(field cnn_t1 test_acc), torch $(field torch_cnn test_acc)"
