@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "lesson.h"
+#include "say.h"
 #include "graph.h"
 #include "ops.h"
 #include "print.h"
@@ -200,8 +201,8 @@ static void summarise(double loss0, double tl, double vl, double va, double majo
     printf("  validation accuracy %.4f (always answering class %d would score %.4f);\n"
            "  validation loss %.4f after %d epoch%s (%.4f before training; ln 2 = %.4f)\n",
            va, major_class, major, vl, epochs, epochs > 1 ? "s" : "", loss0, ln2);
-    printf("  mean hidden slope sigma'(k) = h(1 - h): %.4f before training, %.4f after (at most 0.25)\n",
-           slope0, slope1);
+    say_item(stdout, 2, 4, "mean hidden slope sigma'(k)\xc2\xa0=\xc2\xa0h(1\xc2\xa0-\xc2\xa0h): %.4f before "
+             "training, %.4f after (at most 0.25)", slope0, slope1);
     int at_ln2 = fabs(tl - ln2) < 0.01 && va < major + 0.02;
     if (at_ln2)
         printf("  The run has not started to learn: the training loss sits at ln 2 = %.4f, the\n"

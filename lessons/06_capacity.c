@@ -298,13 +298,13 @@ int main(int argc, char **argv)
     printf("  validation accuracy after %d epochs (sigmoid / ReLU, %s):\n   ", e_long, optim_name(opt));
     for (int s = 0; s < NSIZE; s++) printf(" %d: %.2f%% / %.2f%%%s", hidden[s], 100 * cv[s][0].val_acc[e_long - 1],
                                           100 * cv[s][1].val_acc[e_long - 1], s < NSIZE - 1 ? "," : "\n");
-    printf("  best on validation: %d hidden, %s, %d epochs; retrained on %d images: test accuracy %.2f%%\n",
-           hidden[best_s], act_name(acts[best_a]), best_e, all.n, 100 * t.acc);
-    printf("  highest train accuracy (the assignment's ranking): %d hidden, %s, %.2f%%%s\n",
-           hidden[top_s], act_name(acts[top_a]), 100 * cv[top_s][top_a].train_acc[e_long - 1],
-           top_s == best_s && top_a == best_a ? " — the same model" : " — not the best on validation");
-    printf("  hardest class: %s (%.1f%% right), most often taken for %s\n", names[worst],
-           100 * worst_acc, names[confused]);
+    say_item(stdout, 2, 4, "best on validation: %d hidden, %s, %d epochs; retrained on %d images: test "
+             "accuracy %.2f%%", hidden[best_s], act_name(acts[best_a]), best_e, all.n, 100 * t.acc);
+    say_item(stdout, 2, 4, "highest train accuracy (the assignment's ranking): %d hidden, %s, %.2f%%%s",
+             hidden[top_s], act_name(acts[top_a]), 100 * cv[top_s][top_a].train_acc[e_long - 1],
+             top_s == best_s && top_a == best_a ? " — the same model" : " — not the best on validation");
+    say_item(stdout, 2, 4, "hardest class: %s (%.1f%% right), most often taken for %s", names[worst],
+             100 * worst_acc, names[confused]);
     summarise_findings(cv, cmp, opt, other, e_long, a.full, conf);
 
     mlp_free(m);
