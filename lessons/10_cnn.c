@@ -224,14 +224,37 @@ static double crosscheck(const dataset *tr, cnn_bn bn, uint64_t seed, double eps
     return isfinite(dl) ? err : INFINITY;
 }
 
-/* Whether the cross-check's verdict needs the same check at 100 and
- * 10,000 times the batch norm's ε: a difference above 1e-4 (finite) with
- * a batch norm whose ε can grow that much. Float32's rounding, magnified
- * by 1/σ where a feature barely varies (σ near √ε), falls as ε grows; a
- * wrong derivative would not. */
+/* The cross-check's tolerance (its text prints the literal: one source),
+ * and the two larger ε the check is repeated at when it is exceeded:
+ * ε·EPS_GROW and ε·EPS_GROW² (100 and 10,000 times). */
+#define CHECK_TOL 1e-4
+#define CHECK_TOL_S STR_OF(CHECK_TOL)
+#define STR_OF(x) STR_OF_(x)
+#define STR_OF_(x) #x
+static const double EPS_GROW = 1e2;
+
+/* The whole number n ≥ 0 with its digits grouped in threes ("10,000"),
+ * into buf (len ≥ 32) */
+static const char *grouped(char *buf, size_t len, double n)
+{
+    char d[32];
+    int nd = snprintf(d, sizeof d, "%.0f", n), k = 0;
+    for (int i = 0; i < nd && (size_t)k + 2 < len; i++) {
+        if (i > 0 && (nd - i) % 3 == 0) buf[k++] = ',';
+        buf[k++] = d[i];
+    }
+    buf[k] = '\0';
+    return buf;
+}
+
+/* Whether the cross-check's verdict needs the same check at EPS_GROW and
+ * EPS_GROW² times the batch norm's ε: a difference above CHECK_TOL (finite)
+ * with a batch norm whose ε can grow that much. Float32's rounding,
+ * magnified by 1/σ where a feature barely varies (σ near √ε), falls as ε
+ * grows; a wrong derivative would not. */
 static int verdict_needs_eps(double err, double eps, cnn_bn bn)
 {
-    return err > 1e-4 && isfinite(err) && bn != CNN_BN_NONE && eps * 1e4 < 1.0;
+    return err > CHECK_TOL && isfinite(err) && bn != CNN_BN_NONE && eps * EPS_GROW * EPS_GROW < 1.0;
 }
 
 /* The cross-check's paragraph: the largest relative difference err (in
@@ -245,24 +268,27 @@ static void crosscheck_verdict(FILE *f, int n, double err, const char *where, do
     fprintf(f, "\n2. cross-check: the fast path's float32 gradients against the graph's (double),\n"
                "   same weights, %d training image%s, dropout keep 0.5 with the same mask:\n"
                "   largest relative difference %.2g (in %s),\n", n, n == 1 ? "" : "s", err, where);
-    if (err <= 1e-4) {
-        fprintf(f, "   within 1e-4: the hand-derived backward agrees.\n\n");
+    if (err <= CHECK_TOL) {
+        fprintf(f, "   within " CHECK_TOL_S ": the hand-derived backward agrees.\n\n");
         return;
     }
     if (!verdict_needs_eps(err, eps, bn)) {
-        fprintf(f, "   %s: the fast path and the graph disagree.\n\n", isfinite(err) ? "above 1e-4" : "not finite");
+        fprintf(f, "   %s: the fast path and the graph disagree.\n\n",
+                isfinite(err) ? "above " CHECK_TOL_S : "not finite");
         return;
     }
-    fprintf(f, "   above 1e-4. With eps = %g a feature that barely varies over %d image%s\n"
+    double e1 = eps * EPS_GROW, e2 = e1 * EPS_GROW;
+    fprintf(f, "   above " CHECK_TOL_S ". With eps = %g a feature that barely varies over %d image%s\n"
                "   has sigma near sqrt(eps), and 1/sigma magnifies float32's rounding.\n"
-               "   The same check at eps %g: %.2g; at eps %g: %.2g", eps, n, n == 1 ? "" : "s", eps * 1e2, d1,
-               eps * 1e4, d2);
+               "   The same check at eps %g: %.2g; at eps %g: %.2g", eps, n, n == 1 ? "" : "s", e1, d1, e2, d2);
     if (isfinite(d2) && d1 < err && d2 < d1) {
-        char fold[32] = "to 0";               /* (err / 0 would print inf) */
+        char fold[32] = "to 0", grow[32], pred[32];   /* (err / 0 would print inf) */
         if (d2 > 0) snprintf(fold, sizeof fold, "%.0f-fold", err / d2);
-        fprintf(f, ",\n   falling %s while eps grows 10,000-fold (1/sqrt(eps) would give\n"
-                   "   100-fold): the mark of rounding, not of a wrong derivative%s.\n\n", fold,
-                d2 <= 1e-4 ? "" : ",\n   though still above 1e-4 at the larger eps");
+        /* 1/√ε predicts a fall of √(e2/ε) = EPS_GROW */
+        fprintf(f, ",\n   falling %s while eps grows %s-fold (1/sqrt(eps) would give\n"
+                   "   %s-fold): the mark of rounding, not of a wrong derivative%s.\n\n", fold,
+                grouped(grow, sizeof grow, EPS_GROW * EPS_GROW), grouped(pred, sizeof pred, EPS_GROW),
+                d2 <= CHECK_TOL ? "" : ",\n   though still above " CHECK_TOL_S " at the larger eps");
     }
     else
         fprintf(f, ":\n   not falling as eps grows, so rounding does not explain the difference.\n\n");
@@ -441,8 +467,8 @@ static int lesson(const dataset *tr, const dataset *va, const dataset *te, cnn_b
     double err = crosscheck(tr, bn, seed, 0, where, sizeof where, &nimg), d1 = NAN, d2 = NAN;
     if (verdict_needs_eps(err, c0.bn_eps, bn)) {
         char w[32];
-        d1 = crosscheck(tr, bn, seed, c0.bn_eps * 1e2, w, sizeof w, &nimg);
-        d2 = crosscheck(tr, bn, seed, c0.bn_eps * 1e4, w, sizeof w, &nimg);
+        d1 = crosscheck(tr, bn, seed, c0.bn_eps * EPS_GROW, w, sizeof w, &nimg);
+        d2 = crosscheck(tr, bn, seed, c0.bn_eps * EPS_GROW * EPS_GROW, w, sizeof w, &nimg);
     }
     crosscheck_verdict(stdout, nimg, err, where, c0.bn_eps, bn, d1, d2);
     plan p = {tr, va, te, bn, epochs, seed, NULL, NULL, NULL};

@@ -89,5 +89,11 @@ int main(void)
     s = verdict(NAN, 1e-9, CNN_BN_FEATURE, NAN, NAN);
     CHECK(has(s, "not finite: the fast path and the graph disagree."));
     CHECK(!has(s, "agrees"));
+    /* the fold factors the text prints, from EPS_GROW */
+    char b[32];
+    CHECK(strcmp(grouped(b, sizeof b, EPS_GROW * EPS_GROW), "10,000") == 0);
+    CHECK(strcmp(grouped(b, sizeof b, 100), "100") == 0);
+    CHECK(strcmp(grouped(b, sizeof b, 1234567), "1,234,567") == 0);
+    CHECK(strcmp(grouped(b, sizeof b, 0), "0") == 0);
     return check_report("test_lesson10_text");
 }

@@ -7,17 +7,28 @@
 
 static char out[8192];
 
-/* what say(f, indent, "%s", text) writes */
-static const char *said(int indent, const char *text)
+/* A file to say into, then what was said into it (in out; the file closed) */
+static FILE *sink(void)
 {
     FILE *f = tmpfile();
     if (!f) { puts("test_say: tmpfile failed"); exit(1); }
-    say(f, indent, "%s", text);
+    return f;
+}
+static const char *collect(FILE *f)
+{
     rewind(f);
     size_t n = fread(out, 1, sizeof out - 1, f);
     out[n] = '\0';
     fclose(f);
     return out;
+}
+
+/* what say(f, indent, "%s", text) writes */
+static const char *said(int indent, const char *text)
+{
+    FILE *f = sink();
+    say(f, indent, "%s", text);
+    return collect(f);
 }
 
 /* every line of s: at most width code points, starting with indent
@@ -131,13 +142,9 @@ int main(void)
 
     /* a hanging indent: the first line at 4, the rest at 6 */
     {
-        FILE *g = tmpfile();
-        if (!g) return 1;
+        FILE *g = sink();
         say_item(g, 4, 6, "%s", para);
-        rewind(g);
-        size_t m = fread(out, 1, sizeof out - 1, g);
-        out[m] = '\0';
-        fclose(g);
+        collect(g);
         CHECK(strncmp(out, "    Without", 11) == 0);
         const char *nl = strchr(out, '\n');
         CHECK(nl && strncmp(nl + 1, "      ", 6) == 0 && nl[7] != ' ');
@@ -146,13 +153,9 @@ int main(void)
     }
 
     /* the format's own arguments */
-    FILE *f = tmpfile();
-    if (!f) return 1;
+    FILE *f = sink();
     say(f, 2, "gained %.2f points over %s.", 0.2, "none");
-    rewind(f);
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    fclose(f);
+    collect(f);
     CHECK(strcmp(out, "  gained 0.20 points over none.\n") == 0);
     return check_report("test_say");
 }

@@ -115,6 +115,7 @@ static double fma_peak(void) { return NAN; }
  * the best of 5 passes after one that faults the pages in; NaN when out of
  * memory. FC1's traffic at this rate bounds its step from below
  * (tests/bench/run.sh: the floor line). */
+#define ADAM_BYTES (6 * sizeof(float))     /* w, v, s: each read and written */
 static double adam_rate(size_t D, size_t H)
 {
     size_t n = D * H;
@@ -130,7 +131,7 @@ static double adam_rate(size_t D, size_t H)
                 adam_step a = {v + d * H, s + d * H, 0.9f, 0.999f, 1e-4f, 1e-8f, 0.0f};
                 adam_apply(w + d * H, g, H, &a);
             }
-            double gbs = 24.0 * (double)n / (now() - t0) / 1e9;
+            double gbs = (double)ADAM_BYTES * (double)n / (now() - t0) / 1e9;
             if (rep > 0 && gbs > best) best = gbs;
         }
     }
@@ -239,8 +240,8 @@ int main(int argc, char **argv)
     else printf("peak_gflops=nan (the %s kernels: no vector FMA peak to measure)\n", kernels_isa());
     /* (after the epochs: its 59 MB are not in their peak_rss_mb) */
     printf("peak_adam_gbs=%.1f (Adam's step alone over FC1's %d x %d weights, w, v and s read and "
-           "written: 24 bytes a weight, one thread, the best of 5)\n",
-           adam_rate((size_t)m->D, (size_t)cfg.hidden), m->D, cfg.hidden);
+           "written: %zu bytes a weight, one thread, the best of 5)\n",
+           adam_rate((size_t)m->D, (size_t)cfg.hidden), m->D, cfg.hidden, ADAM_BYTES);
     for (int s = 0; s <= CNN_STAGE_COUNT; s++) {
         double t = s < CNN_STAGE_COUNT ? m->stage_s[s] : opt_s, g = s < CNN_STAGE_COUNT ? per_img[s] * N / t / 1e9 : 0.0;
         printf("layer=%s s=%.3f", s < CNN_STAGE_COUNT ? cnn_stage_name(s) : "adam_rest", t);

@@ -46,7 +46,7 @@ bench() {
     # further lines of the last run (per-layer figures): indented, after it,
     # and kept for the summaries (EXTRA)
     EXTRA[$label]=$(printf '%s\n' "$out" | grep -E '^(layer|peak_[a-z_]+)=')
-    printf '%s\n' "$out" | grep -E '^(layer|peak_[a-z_]+)=' | sed 's/^/                 /'
+    if [ -n "${EXTRA[$label]}" ]; then printf '%s\n' "${EXTRA[$label]}" | sed 's/^/                 /'; fi
 }
 
 # paired LABEL ROUNDS KEY COMMAND1… -- COMMAND2…: ROUNDS rounds of COMMAND1
@@ -210,12 +210,13 @@ peak_val() { printf '%s\n' "${EXTRA[$1]:-}" | sed -n "s/^$2=\([0-9.]*\).*/\1/p" 
 f1f=$(layer_ms cnn_t1 fc1_fwd); f1b=$(layer_ms cnn_t1 fc1_bwd)
 gbs=$(peak_val cnn_t1 peak_adam_gbs); pk=$(peak_val cnn_t1 peak_gflops)
 dims=$(printf '%s\n' "${EXTRA[cnn_t1]:-}" | sed -n "s/^peak_adam_gbs=.*FC1's \([0-9]*\) x \([0-9]*\) weights.*/\1 \2/p")
-tce=$(field torch_cnn full_epoch_s)
-if [ -n "$f1f" ] && [ -n "$f1b" ] && [ -n "$gbs" ] && [ -n "$pk" ] && [ -n "$dims" ]; then
-    awk -v f="$f1f" -v b="$f1b" -v g="$gbs" -v p="$pk" -v dims="$dims" -v t="$tce" 'BEGIN {
-        split(dims, d, " "); n = d[1] * d[2]; mb = 7 * n * 4 / 1e6; flop = 3 * 2 * 32 * n
+tce=$(field torch_cnn full_epoch_s); cb=$(field cnn_t1 batch)
+if [ -n "$f1f" ] && [ -n "$f1b" ] && [ -n "$gbs" ] && [ -n "$pk" ] && [ -n "$dims" ] && [ -n "$cb" ]; then
+    awk -v f="$f1f" -v b="$f1b" -v g="$gbs" -v p="$pk" -v dims="$dims" -v t="$tce" -v B="$cb" 'BEGIN {
+        split(dims, d, " "); n = d[1] * d[2]; mb = 7 * n * 4 / 1e6; flop = 3 * 2 * B * n
         printf "  CNN FC1 a step, 1 thread: forward + backward %.1f ms (the medians of its last run); floors: memory %.1f ms (%.1f MB at Adam'"'"'s %s GB/s), multiply-adds %.1f ms (%.0f MFLOP at %s GFLOP/s)\n", f + b, mb / g, mb, g, flop / p / 1e6, flop / 1e6, p
-        if (t != "") printf "  (the goal, 0.2 x PyTorch'"'"'s %s s, leaves %.1f ms a step of 32 for the whole network)\n", t, 0.2 * t / 1875 * 1000
+        # full_epoch_s is an epoch of 60,000 images: 60,000 / B steps
+        if (t != "") printf "  (the goal, 0.2 x PyTorch'"'"'s %s s, leaves %.1f ms a step of %d for the whole network)\n", t, 0.2 * t / (60000 / B) * 1000, B
     }'
 fi
 echo "  CNN peak RSS MB: fast $(field cnn_t1 peak_rss_mb) (goal <= 400), torch $(field torch_cnn peak_rss_mb)"
