@@ -1,5 +1,5 @@
-/* test_lesson10_text.c — lesson 10's cross-check paragraph, branch by
- * branch. Its goldens run the branches real data reaches (within 1e-4:
+/* test_lesson10_text.c — lesson 10's cross-check paragraph and closing
+ * sentences, branch by branch. Its goldens run the branches real data reaches (within 1e-4:
  * --bn channel; falling with ε and within 1e-4 at the larger ε: the
  * assignment's ε = 1e-9); the others need numbers no sane build gives, so
  * here crosscheck_verdict gets them directly. The lesson's source is
@@ -29,6 +29,41 @@ static const char *verdict(double err, double eps, cnn_bn bn, double d1, double 
 }
 
 static int has(const char *s, const char *part) { return strstr(s, part) != NULL; }
+
+/* conclude's sentences for seven settings (none, three L2, three dropout)
+ * with these validation and test accuracies, as a string (static buffer);
+ * every validation loss is 1.0 unless vl is given */
+static const char *conclusion(const double va[7], const double te[7], const double *vl)
+{
+    static char buf[4096];
+    setting s[7] = {{"none", "no regularisation", 0, 1}, {"a", "L2 lambda = 0.01", 0.01, 1},
+                    {"b", "L2 lambda = 0.1", 0.1, 1}, {"c", "L2 lambda = 0.5", 0.5, 1},
+                    {"d", "dropout keep p = 0.9", 0, 0.9}, {"e", "dropout keep p = 0.75", 0, 0.75},
+                    {"f", "dropout keep p = 0.5", 0, 0.5}};
+    outcome o[7], om = {0};
+    for (int i = 0; i < 7; i++) {
+        o[i] = (outcome){0};
+        o[i].best_epoch = o[i].epochs = 3;
+        o[i].va_acc = va[i];
+        o[i].te_acc = te[i];
+        o[i].va_loss = o[i].last_va_loss = vl ? vl[i] : 1.0;
+    }
+    om.te_acc = 0.5;
+    FILE *f = tmpfile();
+    if (!f) { puts("test_lesson10_text: tmpfile failed"); exit(1); }
+    conclude(f, s, o, 7, 3, &om, 400);
+    rewind(f);
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    /* one line: the wrapping is say's (test_say), the words are tested here */
+    for (char *p = buf, *q = buf;; p++) {
+        if (*p == '\n' || *p == ' ') { if (q > buf && q[-1] != ' ') *q++ = ' '; }
+        else *q++ = *p;
+        if (!*p) break;
+    }
+    return buf;
+}
 
 int main(void)
 {
@@ -89,6 +124,54 @@ int main(void)
     s = verdict(NAN, 1e-9, CNN_BN_FEATURE, NAN, NAN);
     CHECK(has(s, "not finite: the fast path and the graph disagree."));
     CHECK(!has(s, "agrees"));
+    /* the setting is chosen on validation, never on test */
+    const double va1[7] = {0.60, 0.70, 0.65, 0.50, 0.55, 0.58, 0.40};
+    const double te1[7] = {0.80, 0.75, 0.90, 0.70, 0.85, 0.60, 0.70};
+    s = conclusion(va1, te1, NULL);
+    CHECK(has(s, "(the highest accuracy there at its early-stopping epoch, 70.00%), the best CNN "
+                 "setting is L2 lambda = 0.01; on the test images it reaches 75.00%, and lesson 09's "
+                 "MLP 50.00% on the same split (+25.00 points for the CNN)."));
+    CHECK(has(s, "The test images alone would have named L2 lambda = 0.1 (90.00%)"));
+    /* the resolution of the test accuracy, from 300 of 400 right:
+     * p = 302/404, sqrt(p (1 − p) / 404) */
+    CHECK(has(s, "One test image is 0.25 points here (400 of them), and an accuracy of 75.00% "
+                 "measured on that many is uncertain by about 2.16 points (one standard error)"));
+    /* per family too: L2's pick is 0.01 (validation 70%), below none on test */
+    CHECK(has(s, "Of the L2 settings, L2 lambda = 0.01 did best on the validation images (70.00%, "
+                 "none: 60.00%); on the test images it did not beat none (75.00% against 80.00%)."));
+    /* dropout's is 0.75 (58%), though 0.9 did better on test */
+    CHECK(has(s, "Of the dropout settings, dropout keep p = 0.75 did best"));
+    CHECK(has(s, "it did not beat none (60.00% against 80.00%)."));
+    /* the chosen setting also best on test: no second sentence; gains */
+    const double te2[7] = {0.80, 0.95, 0.90, 0.70, 0.85, 0.90, 0.70};
+    s = conclusion(va1, te2, NULL);
+    CHECK(!has(s, "would have named"));
+    CHECK(has(s, "L2 lambda = 0.01 did best on the validation images (70.00%, none: 60.00%); on the "
+                 "test images it gained 15.00 points over none."));
+    CHECK(has(s, "dropout keep p = 0.75 did best on the validation images (58.00%, none: 60.00%); "
+                 "on the test images it gained 10.00 points over none."));
+    /* a tie on the test images is no gain, and names no other setting */
+    const double te3[7] = {0.75, 0.75, 0.75, 0.75, 0.75, 0.75, 0.75};
+    s = conclusion(va1, te3, NULL);
+    CHECK(!has(s, "would have named"));
+    CHECK(!has(s, "gained"));
+    CHECK(has(s, "did not beat none (75.00% against 75.00%)."));
+    /* every test image right: still a nonzero uncertainty, sqrt(402 · 2) / 404^1.5 */
+    const double te5[7] = {1, 1, 1, 1, 1, 1, 1};
+    s = conclusion(va1, te5, NULL);
+    CHECK(has(s, "an accuracy of 100.00% measured on that many is uncertain by about 0.35 points"));
+    /* a tie on validation accuracy goes to the lower validation loss, then
+     * to the earlier setting */
+    const double va4[7] = {0.60, 0.60, 0.60, 0.60, 0.60, 0.60, 0.60};
+    const double vl4[7] = {1.0, 1.0, 0.9, 1.1, 1.0, 1.0, 1.0};
+    s = conclusion(va4, te1, vl4);
+    CHECK(has(s, "the best CNN setting is L2 lambda = 0.1;"));
+    CHECK(!has(s, "would have named"));
+    CHECK(has(s, "Of the dropout settings, dropout keep p = 0.9 did best"));
+    s = conclusion(va4, te1, NULL);
+    CHECK(has(s, "the best CNN setting is no regularisation;"));
+    CHECK(has(s, "The test images alone would have named L2 lambda = 0.1 (90.00%)"));
+
     /* the fold factors the text prints, from EPS_GROW */
     char b[32];
     CHECK(strcmp(grouped(b, sizeof b, EPS_GROW * EPS_GROW), "10,000") == 0);
