@@ -90,13 +90,16 @@ static void kern_avx2(int kc, const float *restrict ap, const float *restrict bp
 /* Twin of kern_rows_portable (kernels.c): kern_avx2's loop with the six
  * values of A broadcast from six rows read in place. */
 __attribute__((target("avx2,fma")))
-static void kern_rows_avx2(int kc, const float *const *a, const float *restrict bp, float *tout)
+static void kern_rows_avx2(int kc, const float *const *a, const float *restrict bp, float *tout,
+                           const prefetch_run *pf)
 {
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
     c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), x;
 #define ROW(ai, x0, x1) x = _mm256_broadcast_ss(ai + k); \
         x0 = _mm256_fmadd_ps(x, b0, x0); x1 = _mm256_fmadd_ps(x, b1, x1);

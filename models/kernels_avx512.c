@@ -53,12 +53,15 @@ T512 static void kern_avx512(int kc, const float *restrict ap, const float *rest
 
 /* Twin of kern_rows_portable (kernels.c): kern_avx512's loop with the six
  * values of A broadcast from six rows read in place. */
-T512 static void kern_rows_avx512(int kc, const float *const *a, const float *restrict bp, float *tout)
+T512 static void kern_rows_avx512(int kc, const float *const *a, const float *restrict bp, float *tout,
+                                 const prefetch_run *pf)
 {
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     __m512 c0, c1, c2, c3, c4, c5;
     c0 = c1 = c2 = c3 = c4 = c5 = _mm512_setzero_ps();
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         __m512 b = _mm512_loadu_ps(bp);
         c0 = _mm512_fmadd_ps(_mm512_set1_ps(a0[k]), b, c0);
         c1 = _mm512_fmadd_ps(_mm512_set1_ps(a1[k]), b, c1);
@@ -124,12 +127,15 @@ T512 static void kern2_avx512(int kc, const float *restrict ap, const float *res
 /* Two tiles of kern_rows_portable side by side (kern_rows2): as kern2_avx512
  * with the six values of A broadcast from six rows read in place. */
 T512 static void kern_rows2_avx512(int kc, const float *const *a, const float *restrict bp0,
-                                   const float *restrict bp1, float *tout0, float *tout1)
+                                   const float *restrict bp1, float *tout0, float *tout1,
+                                   const prefetch_run *pf)
 {
     const float *a0 = a[0], *a1 = a[1], *a2 = a[2], *a3 = a[3], *a4 = a[4], *a5 = a[5];
     __m512 c0, c1, c2, c3, c4, c5, d0, d1, d2, d3, d4, d5;
     c0 = c1 = c2 = c3 = c4 = c5 = d0 = d1 = d2 = d3 = d4 = d5 = _mm512_setzero_ps();
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         __m512 b = _mm512_loadu_ps(bp0), e = _mm512_loadu_ps(bp1), x;
 #define ROW(ai, ci, di) x = _mm512_set1_ps(ai[k]); ci = _mm512_fmadd_ps(x, b, ci); di = _mm512_fmadd_ps(x, e, di);
         ROW(a0, c0, d0) ROW(a1, c1, d1) ROW(a2, c2, d2) ROW(a3, c3, d3) ROW(a4, c4, d4) ROW(a5, c5, d5)

@@ -10,6 +10,7 @@
 #ifndef CHAINRULE_KERNELS_ISA_H
 #define CHAINRULE_KERNELS_ISA_H
 
+#include <limits.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -17,13 +18,33 @@
 #define NR 16
 #define KC 256
 
+/* Cache lines that kern_rows and kern_rows2 fetch for their caller while
+ * they multiply: `lines` consecutive lines from p (64-byte aligned), one
+ * every kc / lines steps of k (or every step), so that the caller's next
+ * reads from memory overlap this kernel's multiply-adds. Fetched into L2
+ * (prefetcht1); no result changes. */
+typedef struct { const char *p; int lines; } prefetch_run;
+/* the kernels' bookkeeping: PF_SETUP before the k loop, PF_STEP(k) in it */
+#define PF_SETUP(pf, kc)                                                                   \
+    const char *pf_p_ = (pf) && (pf)->lines > 0 ? (pf)->p : NULL;                           \
+    int pf_lines_ = pf_p_ ? (pf)->lines : 0, pf_line_ = 0;                                  \
+    int pf_every_ = pf_lines_ && (kc) / pf_lines_ > 0 ? (kc) / pf_lines_ : 1;               \
+    int pf_next_ = pf_p_ ? 0 : INT_MAX
+#define PF_STEP(k) do {                                                                    \
+        if ((k) == pf_next_) {                                                              \
+            __builtin_prefetch(pf_p_ + (size_t)64 * pf_line_, 0, 2);                        \
+            pf_next_ = ++pf_line_ < pf_lines_ ? pf_next_ + pf_every_ : INT_MAX;             \
+        }                                                                                   \
+    } while (0)
+
 typedef struct {
     const char *name;   /* "portable", "avx2" */
     /* tout (MR×NR) = tin (or 0) + ap (kc×MR packed) · bp (kc×NR packed), one fma per term */
     void (*kern)(int kc, const float *ap, const float *bp, const float *tin, float *tout);
     /* tout (MR×NR) = a · bp from 0, row i of A read in place at a[i][0…kc)
-     * (bp packed kc×NR), one fma per term in k order */
-    void (*kern_rows)(int kc, const float *const *a, const float *bp, float *tout);
+     * (bp packed kc×NR), one fma per term in k order; fetching pf's lines
+     * meanwhile (NULL: none) */
+    void (*kern_rows)(int kc, const float *const *a, const float *bp, float *tout, const prefetch_run *pf);
     /* Two tiles side by side, where the ISA has the registers for both
      * (NULL otherwise: the callers then call kern, kern_rows twice):
      * tout0, tout1 as kern and kern_rows give them for the panels bp0, bp1
@@ -34,7 +55,7 @@ typedef struct {
     void (*kern2)(int kc, const float *ap, const float *bp0, const float *bp1,
                   const float *tin0, const float *tin1, float *tout0, float *tout1, size_t ldo, int pz);
     void (*kern_rows2)(int kc, const float *const *a, const float *bp0, const float *bp1,
-                       float *tout0, float *tout1);
+                       float *tout0, float *tout1, const prefetch_run *pf);
     /* y = 1/(1 + e^−x), n values */
     void (*sigmoid)(float *y, const float *x, size_t n);
     /* y += a·x (fmaf each), and Σ x·y in order (fmaf) */
