@@ -92,8 +92,9 @@ $(PNG_TESTS): $(B)/tests/%: tests/%.c $(PNG_OBJ) $(LIBS) $(HEADERS)
 $(B)/tests/%: tests/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) -Itests $< $(LIBS) $(LDLIBS) -o $@
-# (compiles lesson 10's source in whole, to run its sentences' branches)
+# (compile lessons 08 and 10 in whole, to run their sentences' branches)
 $(B)/tests/test_lesson10_text: lessons/10_cnn.c
+$(B)/tests/test_lesson08_text: lessons/08_depth.c
 $(B)/bench/%: tests/bench/%.c $(LIBS) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(ALLFLAGS) -Itests $< $(LIBS) $(LDLIBS) -o $@

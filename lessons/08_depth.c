@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "lesson.h"
+#include "say.h"
 
 enum { D = 784, K = 10, WIDTH = 32, NDEPTH = 3, NACT = 4, MAXL = 40, MAXE = 100 };
 
@@ -87,12 +88,16 @@ static outcome run(int L, int a, const mlp_data *tr, const mlp_data *va, const l
     return o;
 }
 
+/* layer 1's largest |dW| over the output layer's (0 when that is 0) */
+static double down_ratio(const outcome *o, int L) { return o->gW[L - 1] > 0 ? o->gW[0] / o->gW[L - 1] : 0; }
+
 /* What the gradients and accuracies of this run show, model by model:
- * dead layers, chance-level networks, how much the gradient shrinks. */
-static void summarise(outcome out[NDEPTH][NACT], int epochs)
+ * dead layers, chance-level networks, how much the gradient shrinks.
+ * Each sentence is formatted whole and wrapped by say(). */
+static void summarise(FILE *f, outcome out[NDEPTH][NACT], int epochs)
 {
-    printf("  Backprop multiplies, layer by layer, the weights and the activation's slope,\n"
-           "  so the error signal can shrink (or die) on its way down to layer 1.\n");
+    say(f, 2, "Backprop multiplies, layer by layer, the weights and the activation's slope, so "
+        "the error signal can shrink (or die) on its way down to layer 1.");
     for (int d = 0; d < NDEPTH; d++)
         for (int k = 0; k < NACT; k++) {
             const outcome *o = &out[d][k];
@@ -101,54 +106,69 @@ static void summarise(outcome out[NDEPTH][NACT], int epochs)
                 if (o->gW[l] == 0 && o->gb[l] == 0) dead = l;
             double acc = o->val_acc[o->epochs - 1];
             if (!isfinite(o->val_loss)) {
-                printf("  %s at L = %d diverged: training stopped at a loss that is not a finite\n"
-                       "  number (the rate is too large), so it has no accuracy or gradients to show.\n", act_label[k], L);
+                say(f, 2, "%s at L = %d diverged: training stopped at a loss that is not a finite "
+                    "number (the rate is too large), so it has no accuracy or gradients to show.",
+                    act_label[k], L);
             } else if (dead == L - 1) {
-                printf("  %s at L = %d: the output layer gets exactly zero gradient: the softmax\n"
-                       "  saturated (float32 probabilities exactly 0 or 1), so nothing flows back at\n"
-                       "  all; validation %.2f%%.\n", act_label[k], L, 100 * acc);
+                say(f, 2, "%s at L = %d: the output layer gets exactly zero gradient: the softmax "
+                    "saturated (float32 probabilities exactly 0 or 1), so nothing flows back at all; "
+                    "validation %.2f%%.", act_label[k], L, 100 * acc);
             } else if (dead >= 0) {
-                printf("  %s at L = %d: layer %d gets exactly zero gradient, weights and biases:\n"
-                       "  %s for every training image, so no error passes\n"
-                       "  through it, and the %d layer%s below it get%s none either.", act_label[k], L, dead + 1,
-                       acts[k] == ACT_RELU ? "every unit there is off (ReLU 0)"
-                                           : "every unit there is saturated (slope exactly 0 in float32)",
-                       dead, dead == 1 ? "" : "s", dead == 1 ? "s" : "");
+                char above[160] = "";
                 if (o->gW[dead + 1] == 0 && o->gb[dead + 1] > 0)
-                    printf("\n  Layer %d above it still gets a bias gradient (%.1e) but no weight gradient:\n  its inputs are all 0.",
-                           dead + 2, o->gb[dead + 1]);
-                printf(" One dead layer cuts off\n  everything below it; validation %.2f%%.\n", 100 * acc);
+                    snprintf(above, sizeof above, " Layer %d above it still gets a bias gradient (%.1e) "
+                             "but no weight gradient: its inputs are all 0.", dead + 2, o->gb[dead + 1]);
+                say(f, 2, "%s at L = %d: layer %d gets exactly zero gradient, weights and biases: "
+                    "%s for every training image, so no error passes through it, and the %d layer%s "
+                    "below it get%s none either.%s One dead layer cuts off everything below it; "
+                    "validation %.2f%%.", act_label[k], L, dead + 1,
+                    acts[k] == ACT_RELU ? "every unit there is off (ReLU 0)"
+                                        : "every unit there is saturated (slope exactly 0 in float32)",
+                    dead, dead == 1 ? "" : "s", dead == 1 ? "s" : "", above, 100 * acc);
             }
         }
     /* chance-level networks without a dead layer, by whether the gradient reached layer 1 */
     for (int vanished = 1; vanished >= 0; vanished--) {
+        char list[1024] = "", item[64], glued[128];
+        size_t len = 0;
         int n = 0;
         for (int d = 0; d < NDEPTH; d++)
             for (int k = 0; k < NACT; k++) {
                 const outcome *o = &out[d][k];
                 int L = depths[d], dead = 0;
                 for (int l = 0; l < L; l++) dead |= o->gW[l] == 0 && o->gb[l] == 0;
-                double ratio = o->gW[L - 1] > 0 ? o->gW[0] / o->gW[L - 1] : 0;
+                double ratio = down_ratio(o, L);
                 if (dead || !isfinite(o->val_loss) || o->val_acc[o->epochs - 1] >= 0.2 || (ratio < 1e-2) != vanished) continue;
-                if (n++ == 0)
-                    printf(vanished ? "  At chance level (below 20%%), the gradient vanished on the way down (layer 1\n"
-                                      "  gets less than 1/100 of the output layer's largest |dW|):"
-                                    : "  At chance level (below 20%%) although the gradient reaches layer 1 (1/100 of\n"
-                                      "  the output layer's or more): the budget is too small for them:");
-                printf("%s %s L=%d (%.0f%%, %.0e)", n % 4 == 1 ? "\n   " : "", act_label[k], L,
-                       100 * o->val_acc[o->epochs - 1], ratio);
+                snprintf(item, sizeof item, "%s L=%d (%.0f%%, %.0e)", act_label[k], L,
+                         100 * o->val_acc[o->epochs - 1], ratio);
+                int w = snprintf(list + len, sizeof list - len, "%s%s", n++ ? "; " : "",
+                                 say_glued(glued, sizeof glued, item));
+                if (w > 0 && (size_t)w < sizeof list - len) len += (size_t)w;
             }
-        if (n) printf("\n");
+        if (n)
+            say(f, 2, vanished ? "At chance level (below 20%%), the gradient vanished on the way down "
+                                      "(layer 1 gets less than 1/100 of the output layer's largest |dW|): %s."
+                                    : "At chance level (below 20%%) although the gradient reaches layer 1 "
+                                      "(1/100 of the output layer's or more), which points to too small a "
+                                      "budget rather than a vanished gradient: %s.", list);
     }
+    int L40 = depths[NDEPTH - 1];
     const outcome *s40 = &out[NDEPTH - 1][2], *t40 = &out[NDEPTH - 1][1];
-    double rs = s40->gW[depths[NDEPTH - 1] - 1] > 0 ? s40->gW[0] / s40->gW[depths[NDEPTH - 1] - 1] : 0;
-    double rt = t40->gW[depths[NDEPTH - 1] - 1] > 0 ? t40->gW[0] / t40->gW[depths[NDEPTH - 1] - 1] : 0;
-    printf("  At L = 40 the largest |dW| of layer 1 is %.1e of the last layer's for the sigmoid\n"
-           "  (slope at most 1/4 per layer) and %.1e for tanh (slope 1 at 0)%s\n", rs, rt,
-           rs < rt ? ":\n  the sigmoid's gradient vanishes faster." : ";\n  here the sigmoid's does not vanish faster.");
-    printf("  One seed and %d epoch%s: whether a deep ReLU stack dies depends on its initial\n"
-           "  weights (try --seed); He's initialisation (twice Glorot's variance) keeps ReLU\n"
-           "  layers from halving the signal each.\n", epochs, epochs == 1 ? "" : "s");
+    double rs = down_ratio(s40, L40), rt = down_ratio(t40, L40);
+    if (!isfinite(s40->val_loss) || !isfinite(t40->val_loss))
+        say(f, 2, "At L = %d the %s diverged, so its gradients cannot be set beside the %s's.", L40,
+            !isfinite(s40->val_loss) ? "sigmoid" : "tanh", !isfinite(s40->val_loss) ? "tanh" : "sigmoid");
+    else if (rs == 0 || rt == 0)
+        say(f, 2, "At L = %d no gradient reaches layer 1 for %s (a layer above it is dead), so "
+            "how fast the sigmoid's and tanh's gradients shrink cannot be compared here.", L40,
+            rs == 0 && rt == 0 ? "the sigmoid or tanh" : rs == 0 ? "the sigmoid" : "tanh");
+    else
+        say(f, 2, "At L = %d the largest |dW| of layer 1 is %.1e of the last layer's for the "
+            "sigmoid (slope at most 1/4 per layer) and %.1e for tanh (slope 1 at 0)%s", L40, rs, rt,
+            rs < rt ? ": the sigmoid's gradient vanishes faster." : "; here the sigmoid's does not vanish faster.");
+    say(f, 2, "One seed and %d epoch%s: whether a deep ReLU stack dies depends on its initial "
+        "weights (try --seed); He's initialisation (twice Glorot's variance) keeps ReLU layers from "
+        "halving the signal each.", epochs, epochs == 1 ? "" : "s");
 }
 
 int main(int argc, char **argv)
@@ -268,7 +288,7 @@ int main(int argc, char **argv)
         }
         printf("\n");
     }
-    summarise(out, epochs);
+    summarise(stdout, out, epochs);
 
     dataset_free(&train);
     dataset_free(&test);
