@@ -103,7 +103,7 @@ store2(float *tout0, float *tout1, size_t ldo, int pz, __m512 c0, __m512 c1, __m
  * four cycles and two issue per cycle: six chains reach 3/4 of the peak). */
 T512 static void kern2_avx512(int kc, const float *restrict ap, const float *restrict bp0,
                               const float *restrict bp1, const float *tin0, const float *tin1,
-                              float *tout0, float *tout1, size_t ldo, int pz)
+                              float *tout0, float *tout1, size_t ldo, int pz, const prefetch_run *pf)
 {
     __m512 c0, c1, c2, c3, c4, c5, d0, d1, d2, d3, d4, d5;
     if (tin0) {
@@ -114,7 +114,9 @@ T512 static void kern2_avx512(int kc, const float *restrict ap, const float *res
         d2 = _mm512_loadu_ps(tin1 + 32); d3 = _mm512_loadu_ps(tin1 + 48);
         d4 = _mm512_loadu_ps(tin1 + 64); d5 = _mm512_loadu_ps(tin1 + 80);
     } else c0 = c1 = c2 = c3 = c4 = c5 = d0 = d1 = d2 = d3 = d4 = d5 = _mm512_setzero_ps();
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         __m512 b = _mm512_loadu_ps(bp0), e = _mm512_loadu_ps(bp1), x;
 #define ROW(i, ci, di) x = _mm512_set1_ps(ap[i]); ci = _mm512_fmadd_ps(x, b, ci); di = _mm512_fmadd_ps(x, e, di);
         ROW(0, c0, d0) ROW(1, c1, d1) ROW(2, c2, d2) ROW(3, c3, d3) ROW(4, c4, d4) ROW(5, c5, d5)

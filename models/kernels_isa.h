@@ -18,24 +18,44 @@
 #define NR 16
 #define KC 256
 
-/* Cache lines that kern_rows and kern_rows2 fetch for their caller while
- * they multiply: `lines` consecutive lines from p (64-byte aligned), one
- * every kc / lines steps of k (or every step), so that the caller's next
- * reads from memory overlap this kernel's multiply-adds. Fetched into L2
- * (prefetcht1); no result changes. */
-typedef struct { const char *p; int lines; } prefetch_run;
+/* Cache lines that a kernel (kern_rows, kern2 and their pairs) fetches
+ * for its caller while it multiplies: of the lines p + r·stride + 64·c
+ * (rows r of `lines` lines c, p 64-byte aligned), taken row by row, the
+ * `count` from the first-th on, one every kc / count steps of k (or every
+ * step), so that the caller's next reads from memory overlap this
+ * kernel's multiply-adds. Fetched into L2 (prefetcht1); no result changes. */
+typedef struct { const char *p; size_t stride; int lines, first, count; } prefetch_run;
 /* the kernels' bookkeeping: PF_SETUP before the k loop, PF_STEP(k) in it */
 #define PF_SETUP(pf, kc)                                                                   \
-    const char *pf_p_ = (pf) && (pf)->lines > 0 ? (pf)->p : NULL;                           \
-    int pf_lines_ = pf_p_ ? (pf)->lines : 0, pf_line_ = 0;                                  \
-    int pf_every_ = pf_lines_ && (kc) / pf_lines_ > 0 ? (kc) / pf_lines_ : 1;               \
-    int pf_next_ = pf_p_ ? 0 : INT_MAX
+    const prefetch_run *pf_ = (pf) && (pf)->count > 0 && (pf)->lines > 0 ? (pf) : NULL;     \
+    int pf_every_ = pf_ && (kc) / pf_->count > 0 ? (kc) / pf_->count : 1, pf_done_ = 0;     \
+    int pf_r_ = pf_ ? pf_->first / pf_->lines : 0, pf_c_ = pf_ ? pf_->first % pf_->lines : 0; \
+    int pf_next_ = pf_ ? 0 : INT_MAX
 #define PF_STEP(k) do {                                                                    \
         if ((k) == pf_next_) {                                                              \
-            __builtin_prefetch(pf_p_ + (size_t)64 * pf_line_, 0, 2);                        \
-            pf_next_ = ++pf_line_ < pf_lines_ ? pf_next_ + pf_every_ : INT_MAX;             \
+            __builtin_prefetch(pf_->p + pf_->stride * (size_t)pf_r_ + (size_t)64 * pf_c_, 0, 2); \
+            if (++pf_c_ == pf_->lines) { pf_c_ = 0; pf_r_++; }                              \
+            pf_next_ = ++pf_done_ < pf_->count ? pf_next_ + pf_every_ : INT_MAX;            \
         }                                                                                   \
     } while (0)
+
+/* The run of rows r0…r0+nr, columns c0…c0+nc of a row-major float array
+ * (rows ld floats apart), all its lines from the first. */
+static inline prefetch_run pf_block(const float *base, size_t ld, long r0, int nr, long c0, int nc)
+{
+    prefetch_run pf = {NULL, 0, 0, 0, 0};
+    if (nr <= 0 || nc <= 0) return pf;
+    uintptr_t a = (uintptr_t)(base + (size_t)r0 * ld + c0), a0 = a & ~(uintptr_t)63;
+    pf.p = (const char *)a0;
+    pf.stride = ld * sizeof(float);
+    pf.lines = (int)((a + (size_t)nc * sizeof(float) - a0 + 63) / 64);
+    pf.count = pf.lines * nr;
+    if (nc == (long)ld && (ld * sizeof(float)) % 64 == 0) {  /* whole rows, lines aligned: one run */
+        pf.lines = pf.count;
+        pf.stride = 0;
+    }
+    return pf;
+}
 
 typedef struct {
     const char *name;   /* "portable", "avx2" */
@@ -51,9 +71,11 @@ typedef struct {
      * with the same A, each sum formed the same way (tin0, tin1 both NULL
      * or both not). kern2 stores row i of a tile at tout + i·ldo (tin's
      * rows are NR apart), and 0 + each sum when pz (the bits of a zeroed
-     * gradient plus the sum: +0 for a sum that underflowed to −0). */
+     * gradient plus the sum: +0 for a sum that underflowed to −0).
+     * kern2 and kern_rows2 fetch pf's lines meanwhile (NULL: none). */
     void (*kern2)(int kc, const float *ap, const float *bp0, const float *bp1,
-                  const float *tin0, const float *tin1, float *tout0, float *tout1, size_t ldo, int pz);
+                  const float *tin0, const float *tin1, float *tout0, float *tout1, size_t ldo, int pz,
+                  const prefetch_run *pf);
     void (*kern_rows2)(int kc, const float *const *a, const float *bp0, const float *bp1,
                        float *tout0, float *tout1, const prefetch_run *pf);
     /* y = 1/(1 + e^−x), n values */
