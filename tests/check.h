@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static int check_passed, check_failed;
 
@@ -23,6 +24,34 @@ static int check_passed, check_failed;
             printf("%s:%d: FAIL: %s = %.17g, want %.17g (tol %g)\n",          \
                    __FILE__, __LINE__, #got, g_, w_, (double)(tol)); }        \
     } while (0)
+
+/* A scratch file for a routine that writes text (tmpfile; exit 1 when
+ * there is none), then what was written into it, in buf (n bytes, cut
+ * short and NUL-terminated; the file closed): as written, or where
+ * one_line is set its words joined by single spaces, for a test of the
+ * wording rather than of the line breaks. */
+static inline FILE *check_sink(void)
+{
+    FILE *f = tmpfile();
+    if (!f) { puts("check_sink: tmpfile failed"); exit(1); }
+    return f;
+}
+static inline const char *check_collect(FILE *f, char *buf, size_t n, int one_line)
+{
+    rewind(f);
+    size_t got = fread(buf, 1, n - 1, f);
+    buf[got] = '\0';
+    fclose(f);
+    if (one_line) {
+        char *q = buf;
+        for (const char *p = buf;; p++) {
+            if (*p == '\n' || *p == ' ') { if (q > buf && q[-1] != ' ') *q++ = ' '; }
+            else *q++ = *p;
+            if (!*p) break;
+        }
+    }
+    return buf;
+}
 
 static inline int check_report(const char *name)
 {

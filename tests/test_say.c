@@ -8,20 +8,8 @@
 static char out[8192];
 
 /* A file to say into, then what was said into it (in out; the file closed) */
-static FILE *sink(void)
-{
-    FILE *f = tmpfile();
-    if (!f) { puts("test_say: tmpfile failed"); exit(1); }
-    return f;
-}
-static const char *collect(FILE *f)
-{
-    rewind(f);
-    size_t n = fread(out, 1, sizeof out - 1, f);
-    out[n] = '\0';
-    fclose(f);
-    return out;
-}
+static FILE *sink(void) { return check_sink(); }
+static const char *collect(FILE *f) { return check_collect(f, out, sizeof out, 0); }
 
 /* what say(f, indent, "%s", text) writes */
 static const char *said(int indent, const char *text)
