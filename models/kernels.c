@@ -342,14 +342,17 @@ static float *ws_get(size_t n) { return scratch_get(&ws, n * sizeof(float)); }
  * panel of Bm (kc×NR, k-major). k in order, one fused multiply-add per
  * term, so each sum is formed exactly as the naive loop forms it. (fmaf is
  * exact by the C standard: a hardware instruction where the target has one,
- * libm's correctly rounded emulation elsewhere.) */
+ * libm's correctly rounded emulation elsewhere.) Fetches pf's lines
+ * meanwhile (kernels_isa.h). */
 static void kern_portable(int kc, const float *restrict ap, const float *restrict bp,
-                          const float *tin, float *tout)
+                          const float *tin, float *tout, const prefetch_run *pf)
 {
     float c[MR][NR];
     if (tin) memcpy(c, tin, sizeof c);
     else memset(c, 0, sizeof c);
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         const float *ak = ap + (size_t)k * MR, *b = bp + (size_t)k * NR;
         for (int i = 0; i < MR; i++) {
             float ai = ak[i];
@@ -378,7 +381,7 @@ static void kern_rows_portable(int kc, const float *const *a, const float *restr
     memcpy(tout, c, sizeof c);
 }
 
-typedef void (*kern_fn)(int, const float *, const float *, const float *, float *);
+typedef void (*kern_fn)(int, const float *, const float *, const float *, float *, const prefetch_run *);
 
 /* The tiles of panels bp0 and bp1 with the same A (kernels_isa.h: kern2):
  * one call where the ISA has the registers for both, else two. */
@@ -387,8 +390,8 @@ static inline void kern_pair(const kernels_isa_table *t, int kc, const float *ap
                              float *tout1, const prefetch_run *pf)
 {
     if (t->kern2) { t->kern2(kc, ap, bp0, bp1, tin0, tin1, tout0, tout1, NR, 0, pf); return; }
-    t->kern(kc, ap, bp0, tin0, tout0);
-    t->kern(kc, ap, bp1, tin1, tout1);
+    t->kern(kc, ap, bp0, tin0, tout0, pf);
+    t->kern(kc, ap, bp1, tin1, tout1, NULL);
 }
 
 static inline void kern_rows_pair(const kernels_isa_table *t, int kc, const float *const *a,
@@ -810,7 +813,8 @@ typedef struct {
  * line alone 1.02×, the fetching alone 1.09-1.12×, both 1.23-1.30×
  * faster; on two threads both 1.36×. In bench/mnist_cnn's training,
  * alternate steps: FC1's forward 1.18-1.20× faster on one thread, 1.15×
- * on two. */
+ * on two. With CHAINRULE_ISA=avx2 (kern's two calls a pair, the first
+ * fetching): 1.21× from the fetching. */
 static size_t panel_stride(int kcb) { return (size_t)kcb * NR + 16; }
 /* Tiles lo…hi of gemm (numbered panel by panel) on one thread: A packed in
  * apk, its own buffers bp (a group's panels) and pt (their partial tiles). */
@@ -852,7 +856,7 @@ static void gemm_tiles(const gemm_plan *g, int M, int N, int K, const operands *
                     const float *apb = apk + (size_t)ib * K * MR + (size_t)k0 * MR;
                     float *tile = pt + ((size_t)p * nib + ib) * MR * NR;
                     if (!two) {
-                        kf(kc, apb, bpp, kb ? tile : NULL, tile);
+                        kf(kc, apb, bpp, kb ? tile : NULL, tile, NULL);
                         if (kb + 1 == nkb) ep_apply(e, tile, o->ri, i0, mr, j0, nr, N);
                         continue;
                     }
@@ -1005,7 +1009,7 @@ static void rows_strip(const kernels_isa_table *tab, int M, int N, int K, const 
                 if (two) kern_rows_pair(tab, K, rows, bpj, bpj + (size_t)K * NR, tile, tile + MR * NR, NULL);
                 else tab->kern_rows(K, rows, bpj, tile, NULL);
             } else if (two) kern_pair(tab, K, apb, bpj, bpj + (size_t)K * NR, NULL, NULL, tile, tile + MR * NR, NULL);
-            else tab->kern(K, apb, bpj, NULL, tile);
+            else tab->kern(K, apb, bpj, NULL, tile, NULL);
             for (int q = 0; q <= two; q++) {
                 int j0 = (jp + q) * NR, nr = N - j0 < NR ? N - j0 : NR;
                 const float *tq = tile + q * MR * NR;

@@ -56,7 +56,7 @@ static void sigmoid_avx2(float *y, const float *x, size_t n)
  * which have the same peak on paper: half the instructions to issue.) */
 __attribute__((target("avx2,fma")))
 static void kern_avx2(int kc, const float *restrict ap, const float *restrict bp,
-                      const float *tin, float *tout)
+                      const float *tin, float *tout, const prefetch_run *pf)
 {
     __m256 c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
     if (tin) {
@@ -70,7 +70,9 @@ static void kern_avx2(int kc, const float *restrict ap, const float *restrict bp
         c00 = c01 = c10 = c11 = c20 = c21 = _mm256_setzero_ps();
         c30 = c31 = c40 = c41 = c50 = c51 = _mm256_setzero_ps();
     }
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         __m256 b0 = _mm256_load_ps(bp), b1 = _mm256_load_ps(bp + 8), x;
 #define ROW(i, x0, x1) x = _mm256_broadcast_ss(ap + i); \
         x0 = _mm256_fmadd_ps(x, b0, x0); x1 = _mm256_fmadd_ps(x, b1, x1);

@@ -28,7 +28,7 @@
 /* Twin of kern_portable (kernels.c): the 6×16 tile in six registers, one
  * per row; per k, one load of bp's row and six broadcasts of A. */
 T512 static void kern_avx512(int kc, const float *restrict ap, const float *restrict bp,
-                             const float *tin, float *tout)
+                             const float *tin, float *tout, const prefetch_run *pf)
 {
     __m512 c0, c1, c2, c3, c4, c5;
     if (tin) {
@@ -36,7 +36,9 @@ T512 static void kern_avx512(int kc, const float *restrict ap, const float *rest
         c2 = _mm512_loadu_ps(tin + 32); c3 = _mm512_loadu_ps(tin + 48);
         c4 = _mm512_loadu_ps(tin + 64); c5 = _mm512_loadu_ps(tin + 80);
     } else c0 = c1 = c2 = c3 = c4 = c5 = _mm512_setzero_ps();
+    PF_SETUP(pf, kc);
     for (int k = 0; k < kc; k++) {
+        PF_STEP(k);
         __m512 b = _mm512_loadu_ps(bp);
         c0 = _mm512_fmadd_ps(_mm512_set1_ps(ap[0]), b, c0);
         c1 = _mm512_fmadd_ps(_mm512_set1_ps(ap[1]), b, c1);

@@ -60,7 +60,8 @@ static inline prefetch_run pf_block(const float *base, size_t ld, long r0, int n
 typedef struct {
     const char *name;   /* "portable", "avx2" */
     /* tout (MR×NR) = tin (or 0) + ap (kc×MR packed) · bp (kc×NR packed), one fma per term */
-    void (*kern)(int kc, const float *ap, const float *bp, const float *tin, float *tout);
+    void (*kern)(int kc, const float *ap, const float *bp, const float *tin, float *tout,
+                 const prefetch_run *pf);
     /* tout (MR×NR) = a · bp from 0, row i of A read in place at a[i][0…kc)
      * (bp packed kc×NR), one fma per term in k order; fetching pf's lines
      * meanwhile (NULL: none) */
@@ -72,7 +73,7 @@ typedef struct {
      * or both not). kern2 stores row i of a tile at tout + i·ldo (tin's
      * rows are NR apart), and 0 + each sum when pz (the bits of a zeroed
      * gradient plus the sum: +0 for a sum that underflowed to −0).
-     * kern2 and kern_rows2 fetch pf's lines meanwhile (NULL: none). */
+     * All four fetch pf's lines meanwhile (NULL: none). */
     void (*kern2)(int kc, const float *ap, const float *bp0, const float *bp1,
                   const float *tin0, const float *tin1, float *tout0, float *tout1, size_t ldo, int pz,
                   const prefetch_run *pf);
