@@ -13,6 +13,10 @@
 #include "say.h"
 
 enum { D = 784, K = 10, WIDTH = 32, NDEPTH = 3, NACT = 4, MAXL = 40, MAXE = 100 };
+/* below CHANCE_PCT% validation accuracy a network counts as at chance
+ * level; its gradient vanished where layer 1's largest |dW| is under
+ * 1/VANISH_DIV of the output layer's */
+enum { CHANCE_PCT = 20, VANISH_DIV = 100 };
 
 static const int depths[NDEPTH] = {5, 20, 40};
 static const act_kind acts[NACT] = {ACT_RELU, ACT_TANH, ACT_SIGMOID, ACT_STANH_LIN};
@@ -138,7 +142,8 @@ static void summarise(FILE *f, outcome out[NDEPTH][NACT], int epochs)
                 int L = depths[d], dead = 0;
                 for (int l = 0; l < L; l++) dead |= o->gW[l] == 0 && o->gb[l] == 0;
                 double ratio = down_ratio(o, L);
-                if (dead || !isfinite(o->val_loss) || o->val_acc[o->epochs - 1] >= 0.2 || (ratio < 1e-2) != vanished) continue;
+                if (dead || !isfinite(o->val_loss) || o->val_acc[o->epochs - 1] >= CHANCE_PCT / 100.0 ||
+                    (ratio < 1.0 / VANISH_DIV) != vanished) continue;
                 snprintf(item, sizeof item, "%s L=%d (%.0f%%, %.0e)", act_label[k], L,
                          100 * o->val_acc[o->epochs - 1], ratio);
                 int w = snprintf(list + len, sizeof list - len, "%s%s", n++ ? "; " : "",
@@ -146,11 +151,11 @@ static void summarise(FILE *f, outcome out[NDEPTH][NACT], int epochs)
                 if (w > 0 && (size_t)w < sizeof list - len) len += (size_t)w;
             }
         if (n)
-            say(f, 2, vanished ? "At chance level (below 20%%), the gradient vanished on the way down "
-                                      "(layer 1 gets less than 1/100 of the output layer's largest |dW|): %s."
-                                    : "At chance level (below 20%%) although the gradient reaches layer 1 "
-                                      "(1/100 of the output layer's or more), which points to too small a "
-                                      "budget rather than a vanished gradient: %s.", list);
+            say(f, 2, vanished ? "At chance level (below %d%%), the gradient vanished on the way down "
+                                      "(layer 1 gets less than 1/%d of the output layer's largest |dW|): %s."
+                                    : "At chance level (below %d%%) although the gradient reaches layer 1 "
+                                      "(1/%d of the output layer's or more), which points to too small a "
+                                      "budget rather than a vanished gradient: %s.", CHANCE_PCT, VANISH_DIV, list);
     }
     int L40 = depths[NDEPTH - 1];
     const outcome *s40 = &out[NDEPTH - 1][2], *t40 = &out[NDEPTH - 1][1];

@@ -842,7 +842,6 @@ static void gemm_tiles(const gemm_plan *g, int M, int N, int K, const operands *
                 int calls = ((ng + 1) / 2) * nib;
                 nx_per = (nx.count + calls - 1) / calls;
             }
-            int nx_total = nx.count;
             for (int p = 0; p < ng;) {
                 int jp = jg + p, j0 = jp * NR, nr = N - j0 < NR ? N - j0 : NR;
                 int ib0 = lo > (long)jp * nib ? (int)(lo - (long)jp * nib) : 0;
@@ -861,9 +860,7 @@ static void gemm_tiles(const gemm_plan *g, int M, int N, int K, const operands *
                         continue;
                     }
                     float *tile1 = tile + (size_t)nib * MR * NR;
-                    prefetch_run pf = nx;             /* this call's share */
-                    pf.count = nx_total - nx.first < nx_per ? nx_total - nx.first : nx_per;
-                    nx.first += pf.count > 0 ? pf.count : 0;
+                    prefetch_run pf = pf_take(&nx, nx_per);
                     kern_pair(tab, kc, apb, bpp, bpp + pstride, kb ? tile : NULL,
                               kb ? tile1 : NULL, tile, tile1, &pf);
                     if (kb + 1 == nkb) {

@@ -18,7 +18,7 @@
 #define NR 16
 #define KC 256
 
-/* Cache lines that a kernel (kern_rows, kern2 and their pairs) fetches
+/* Cache lines that a kernel (kern, kern_rows, kern2, kern_rows2) fetches
  * for its caller while it multiplies: of the lines p + r·stride + 64·c
  * (rows r of `lines` lines c, p 64-byte aligned), taken row by row, the
  * `count` from the first-th on, one every kc / count steps of k (or every
@@ -50,10 +50,17 @@ static inline prefetch_run pf_block(const float *base, size_t ld, long r0, int n
     pf.stride = ld * sizeof(float);
     pf.lines = (int)((a + (size_t)nc * sizeof(float) - a0 + 63) / 64);
     pf.count = pf.lines * nr;
-    if (nc == (long)ld && (ld * sizeof(float)) % 64 == 0) {  /* whole rows, lines aligned: one run */
-        pf.lines = pf.count;
-        pf.stride = 0;
-    }
+    return pf;
+}
+
+/* The next share of run *all: at most `per` of its lines from where the
+ * last share ended (none once all are taken), for one kernel call of
+ * several that fetch it between them. */
+static inline prefetch_run pf_take(prefetch_run *all, int per)
+{
+    prefetch_run pf = *all;
+    pf.count = all->count - all->first < per ? all->count - all->first : per;
+    all->first += pf.count;
     return pf;
 }
 
